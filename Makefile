@@ -1,0 +1,24 @@
+# The two set-up commands: `make run` serves the product, `make test` runs every test.
+# Both install what is missing first (Debian packages, npm packages).
+
+CARGO ?= cargo
+
+.PHONY: run test deps test-deps build clean
+
+run: deps build
+	./target/release/farmhouse serve
+
+test: test-deps
+	scripts/test.sh
+
+deps:
+	scripts/install-deps.sh
+
+test-deps:
+	scripts/install-deps.sh test
+
+build:
+	$(CARGO) build --release --locked
+
+clean:
+	$(CARGO) clean

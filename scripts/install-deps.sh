@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs, skipping those already installed.
+#   scripts/install-deps.sh          what building and running need
+#   scripts/install-deps.sh test     and what the tests need (GDAL, Chromium)
+set -euo pipefail
+
+packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib libclang-dev libproj-dev pkg-config proj-bin)
+if [[ "${1:-}" == "test" ]]; then
+    packages+=(gdal-bin chromium fonts-noto-cjk)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+    echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2
+    exit 1
+fi

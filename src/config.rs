@@ -1,0 +1,48 @@
+//! The command line. Flags fall back to environment variables (listed in `farmhouse.env.example`);
+//! nothing else in the program reads the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "farmhouse", version, about = "Registry of rural parcels and idle farmhouses")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the registry: JSON API, OGC API – Features, vector tiles and the web map.
+    Serve(ServeArgs),
+    /// Bring the database schema up to date, then exit.
+    Migrate(DbArgs),
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// PostgreSQL URL (with PostGIS). Without it, a private cluster under --data-dir is started and used.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Folder for the embedded cluster and other local data.
+    #[arg(long, env = "FARMHOUSE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Port of the embedded cluster (127.0.0.1 only).
+    #[arg(long, env = "FARMHOUSE_PG_PORT", default_value_t = 54329)]
+    pub pg_port: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FARMHOUSE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Most database connections the service holds.
+    #[arg(long, env = "FARMHOUSE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub max_connections: u32,
+    #[command(flatten)]
+    pub db: DbArgs,
+}

@@ -1,0 +1,26 @@
+//! `GET /health`: 200 when the database answers, 503 (quickly, never a hang) when it does not.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::{AppState, Error, Result};
+
+/// How long the database may take to answer before the service reports itself unhealthy.
+const DATABASE_DEADLINE: Duration = Duration::from_millis(1500);
+
+pub async fn health(State(state): State<AppState>) -> Result<Json<Value>> {
+    let ping = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.pool);
+    match tokio::time::timeout(DATABASE_DEADLINE, ping).await {
+        Ok(Ok(_)) => Ok(Json(json!({ "status": "ok", "database": "ok" }))),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health: database unreachable");
+            Err(Error::Unavailable("the database is unreachable".into()))
+        }
+        Err(_) => {
+            Err(Error::Unavailable(format!("the database did not answer within {} ms", DATABASE_DEADLINE.as_millis())))
+        }
+    }
+}

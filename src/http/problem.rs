@@ -1,0 +1,185 @@
+//! Errors at the HTTP edge, answered as `application/problem+json` (RFC 9457).
+//!
+//! Every failure a handler can meet is one [`Error`]; database constraint violations are turned into
+//! 409/422 by constraint name, so a rule enforced only by the database still gets a message that names
+//! the field. Server faults are logged with their detail and answered without it.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use crate::domain::FieldError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is well-formed but its content breaks a rule (422).
+    #[error("invalid {}", .0.first().map(|e| e.field.as_str()).unwrap_or("request"))]
+    Invalid(Vec<FieldError>),
+    /// The request cannot be read at all: malformed JSON, bad query string (400).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The action does not fit the record's current state (409), which is included in the answer.
+    #[error("{detail}")]
+    Conflict { detail: String, current: Option<Value> },
+    /// A conditional write found the record changed since it was read (412).
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The database cannot be reached or is overloaded (503).
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    pub fn conflict(detail: impl Into<String>, current: Option<Value>) -> Self {
+        Self::Conflict { detail: detail.into(), current }
+    }
+}
+
+/// The body of a problem response.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The first bad field, for clients that show one message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The record's current state, for a 409.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Value>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            field: None,
+            errors: Vec::new(),
+            current: None,
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.field = errors.first().map(|e| e.field.clone());
+        self.errors = errors;
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut res = Response::new(Body::from(body));
+        *res.status_mut() = status;
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Invalid(errors) => {
+                let detail =
+                    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with_errors(errors)
+            }
+            Error::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, d),
+            Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, format!("{what} not found")),
+            Error::Conflict { detail, current } => {
+                let mut p = Problem::new(StatusCode::CONFLICT, detail);
+                p.current = current;
+                p
+            }
+            Error::PreconditionFailed(d) => Problem::new(StatusCode::PRECONDITION_FAILED, d),
+            Error::Unauthorized(d) => Problem::new(StatusCode::UNAUTHORIZED, d),
+            Error::Forbidden(d) => Problem::new(StatusCode::FORBIDDEN, d),
+            Error::UnsupportedMediaType(d) => Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, d),
+            Error::PayloadTooLarge(d) => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, d),
+            Error::Unavailable(d) => {
+                tracing::warn!(detail = %d, "service unavailable");
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, d)
+            }
+            Error::Database(e) => from_database(e),
+            Error::Internal(e) => internal(&e),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
+
+fn internal(e: &dyn std::fmt::Debug) -> Problem {
+    tracing::error!(error = ?e, "internal error");
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the server failed to answer; the fault is logged")
+}
+
+/// Database errors: unreachable → 503, a broken rule → 409/422 naming the field, anything else → 500.
+fn from_database(e: sqlx::Error) -> Problem {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            tracing::warn!(error = %e, "database unavailable");
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; try again shortly")
+        }
+        sqlx::Error::Database(db) => {
+            // 57014 query_canceled (statement timeout), 57P01..03 admin shutdown / cannot connect now,
+            // 53300 too many connections.
+            let code = db.code().unwrap_or_default();
+            if matches!(code.as_ref(), "57014" | "57P01" | "57P02" | "57P03" | "53300" | "08006") {
+                tracing::warn!(error = %e, "database unavailable");
+                return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is busy or unavailable");
+            }
+            match db.constraint().and_then(crate::http::constraints::describe) {
+                Some(rule) => {
+                    let status = if rule.conflict { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+                    Problem::new(status, format!("{}: {}", rule.field, rule.message))
+                        .with_errors(vec![FieldError::new(rule.field, rule.message)])
+                }
+                None => internal(&e),
+            }
+        }
+        _ => internal(&e),
+    }
+}

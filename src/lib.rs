@@ -1,0 +1,10 @@
+//! The registry of an idle-farmhouse activation programme: parcels, farmhouses and their appraisal,
+//! listing, transaction and certification records over PostGIS, served as a JSON API, OGC API –
+//! Features, vector tiles and a web map.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod store;
+pub mod telemetry;

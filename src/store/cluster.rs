@@ -1,0 +1,217 @@
+//! The embedded default: a private PostgreSQL + PostGIS cluster under the project's data folder, made
+//! with the system PostgreSQL's `initdb` and run with its `pg_ctl`.
+//!
+//! PostgreSQL refuses to run as root; when this process is root the cluster belongs to the `postgres`
+//! system user and every PostgreSQL program runs through `runuser -u postgres`.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use anyhow::{Context, Result, bail};
+use tokio::process::Command;
+
+/// How to install what the embedded cluster needs, quoted by every error that lacks it.
+pub const INSTALL_HINT: &str = "install PostgreSQL 15 with PostGIS 3: \
+    `apt-get install -y postgresql-15 postgresql-15-postgis-3` (or run `make run`, which does)";
+
+/// A PostgreSQL cluster in a folder of its own, listening on 127.0.0.1 only.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    dir: PathBuf,
+    log: PathBuf,
+    port: u16,
+    bin: PathBuf,
+    as_postgres: bool,
+}
+
+impl Cluster {
+    /// The cluster kept at `dir` (which need not exist yet), served on `port`.
+    pub fn new(dir: &Path, port: u16) -> Result<Self> {
+        let bin = postgres_bin_dir()?;
+        let as_postgres = running_as_root();
+        let dir = absolute(dir)?;
+        let log = dir.with_extension("log");
+        Ok(Self { dir, log, port, bin, as_postgres })
+    }
+
+    /// The folder that holds the cluster's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A connection URL for database `db` of this cluster.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Creates the cluster if its folder holds none yet. Returns whether it was created.
+    pub async fn init(&self) -> Result<bool> {
+        if self.dir.join("PG_VERSION").exists() {
+            return Ok(false);
+        }
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create the cluster folder {}", self.dir.display()))?;
+        if self.as_postgres {
+            self.hand_to_postgres()?;
+        }
+        tracing::info!(dir = %self.dir.display(), "creating a PostgreSQL cluster");
+        let dir = self.dir.to_string_lossy().into_owned();
+        self.run("initdb", &["-D", &dir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"])
+            .await
+            .context("initdb failed")?;
+        Ok(true)
+    }
+
+    /// Whether the cluster's server is running.
+    pub async fn is_running(&self) -> Result<bool> {
+        let dir = self.dir.to_string_lossy().into_owned();
+        let out = self.command("pg_ctl", &["-D", &dir, "status"]).output().await?;
+        // pg_ctl status: 0 running, 3 not running, 4 no cluster.
+        Ok(out.status.success())
+    }
+
+    /// Starts the server (creating the cluster first if needed) and waits until it accepts connections.
+    /// Returns whether this call started it (false when it was already running).
+    pub async fn start(&self) -> Result<bool> {
+        self.init().await?;
+        if self.is_running().await? {
+            return Ok(false);
+        }
+        if self.as_postgres && !self.log.exists() {
+            std::fs::write(&self.log, b"")?;
+            chown_to_postgres(&self.log)?;
+        }
+        let dir = self.dir.to_string_lossy().into_owned();
+        let log = self.log.to_string_lossy().into_owned();
+        // No Unix socket: socket paths are limited to about 100 bytes and the folder may be deeper.
+        let options =
+            format!("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=on", self.port);
+        self.run("pg_ctl", &["-D", &dir, "-l", &log, "-w", "-t", "60", "-o", &options, "start"])
+            .await
+            .with_context(|| format!("PostgreSQL did not start; its log is {}", self.log.display()))?;
+        tracing::info!(port = self.port, dir = %self.dir.display(), "PostgreSQL started");
+        Ok(true)
+    }
+
+    /// Stops the server, letting running transactions finish (`-m fast` rolls them back).
+    pub async fn stop(&self) -> Result<()> {
+        if !self.is_running().await? {
+            return Ok(());
+        }
+        let dir = self.dir.to_string_lossy().into_owned();
+        self.run("pg_ctl", &["-D", &dir, "-w", "-t", "60", "-m", "fast", "stop"]).await?;
+        tracing::info!(dir = %self.dir.display(), "PostgreSQL stopped");
+        Ok(())
+    }
+
+    fn command(&self, program: &str, args: &[&str]) -> Command {
+        let exe = self.bin.join(program);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        cmd.args(args).kill_on_drop(true).stdin(std::process::Stdio::null());
+        // runuser keeps the caller's working directory, which `postgres` may not be allowed to enter.
+        cmd.current_dir("/");
+        cmd
+    }
+
+    async fn run(&self, program: &str, args: &[&str]) -> Result<Output> {
+        let out = self.command(program, args).output().await.with_context(|| format!("cannot run {program}"))?;
+        if !out.status.success() {
+            bail!(
+                "{program} exited with {}: {}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim(),
+                String::from_utf8_lossy(&out.stdout).trim()
+            );
+        }
+        Ok(out)
+    }
+
+    /// Gives the cluster folder to `postgres`, after checking that user can reach it.
+    fn hand_to_postgres(&self) -> Result<()> {
+        if let Some(blocked) = blocked_for_postgres(&self.dir)? {
+            bail!(
+                "the PostgreSQL server runs as the `postgres` user, which cannot enter {}; \
+                 choose a data folder it can reach with --data-dir (e.g. /var/lib/farmhouse)",
+                blocked.display()
+            );
+        }
+        chown_to_postgres(&self.dir)
+    }
+}
+
+/// Whether PostgreSQL can keep a cluster at `dir`: always when this process is not root; as root, when
+/// the `postgres` user can enter every parent folder of `dir`.
+pub fn reachable_by_server(dir: &Path) -> Result<bool> {
+    Ok(!running_as_root() || blocked_for_postgres(&absolute(dir)?)?.is_none())
+}
+
+/// The first parent of `dir` that the `postgres` user may not enter, if any.
+fn blocked_for_postgres(dir: &Path) -> Result<Option<PathBuf>> {
+    let uid = postgres_uid()?;
+    for parent in dir.ancestors().skip(1) {
+        let Ok(meta) = std::fs::metadata(parent) else { continue };
+        let may_enter = meta.mode() & 0o001 != 0 || (meta.uid() == uid && meta.mode() & 0o100 != 0);
+        if !may_enter {
+            return Ok(Some(parent.to_path_buf()));
+        }
+    }
+    Ok(None)
+}
+
+/// The folder of the system PostgreSQL's programs: the newest `/usr/lib/postgresql/<major>/bin` that has
+/// `initdb` (Debian's layout).
+fn postgres_bin_dir() -> Result<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let major = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((major, bin))
+        })
+        .collect();
+    found.sort();
+    match found.pop() {
+        Some((_, bin)) => Ok(bin),
+        None => bail!("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): {INSTALL_HINT}"),
+    }
+}
+
+/// Whether this process runs as root. `/proc/self` belongs to the process's effective user.
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+fn postgres_uid() -> Result<u32> {
+    let passwd = std::fs::read_to_string("/etc/passwd")?;
+    passwd
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next() == Some("postgres")).then(|| f.nth(1)?.parse().ok())?
+        })
+        .context("there is no `postgres` system user; install the postgresql package")
+}
+
+fn chown_to_postgres(path: &Path) -> Result<()> {
+    let uid = postgres_uid()?;
+    std::os::unix::fs::chown(path, Some(uid), None)
+        .with_context(|| format!("cannot give {} to the postgres user", path.display()))?;
+    Ok(())
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    Ok(if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) })
+}

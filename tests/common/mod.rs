@@ -1,0 +1,134 @@
+//! Test harness: every test gets a database of its own on a real PostgreSQL + PostGIS server.
+//!
+//! The server is the one `FARMHOUSE_TEST_DATABASE_URL` names (an admin URL; `make test` starts a
+//! throwaway cluster and sets it), or else a private cluster under Cargo's target/tmp folder, started on
+//! first use. The schema is migrated once into a template database named after the migrations' checksums;
+//! each test's database is a copy of it, so tests run in parallel without seeing each other's rows.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use farmhouse::store::{self, Cluster, PoolConfig};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+pub mod fixtures;
+
+/// A database of one test.
+pub struct TestDb {
+    pub pool: PgPool,
+    pub url: String,
+    pub name: String,
+}
+
+impl TestDb {
+    /// A fresh, migrated database.
+    pub async fn new() -> Self {
+        let admin = admin_url().await;
+        let template = template(&admin).await;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        store::create_database(&admin, &name, Some(&template)).await.expect("create test database");
+        let url = database_url(&admin, &name);
+        let pool = store::pool(&url, &PoolConfig::default()).expect("pool");
+        Self { pool, url, name }
+    }
+
+    /// A fresh database with the Shangyu district and one township covering it.
+    pub async fn with_district() -> Self {
+        let db = Self::new().await;
+        fixtures::district(&db.pool).await;
+        db
+    }
+}
+
+/// The URL of database `name` on the server of `admin`.
+pub fn database_url(admin: &str, name: &str) -> String {
+    let mut u = url::Url::parse(admin).expect("admin URL");
+    u.set_path(&format!("/{name}"));
+    u.to_string()
+}
+
+/// The admin URL of the test server, starting the private cluster if no server is configured.
+async fn admin_url() -> String {
+    static URL: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    URL.get_or_init(|| async {
+        if let Ok(url) = std::env::var("FARMHOUSE_TEST_DATABASE_URL") {
+            return url;
+        }
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-cluster");
+        std::fs::create_dir_all(&dir).unwrap();
+        open_for_server(Path::new(env!("CARGO_TARGET_TMPDIR")));
+        open_for_server(&dir);
+        // Several test binaries may get here at once: one creates and starts the cluster.
+        let lock = std::fs::File::create(dir.join("lock")).unwrap();
+        lock.lock().unwrap();
+        let cluster = Cluster::new(&dir.join("pg"), 54330).unwrap();
+        cluster.start().await.expect("start the test cluster");
+        lock.unlock().unwrap();
+        cluster.url("postgres")
+    })
+    .await
+    .clone()
+}
+
+/// The migrated template database for the current schema, created once per server.
+async fn template(admin: &str) -> String {
+    static NAME: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    NAME.get_or_init(|| async {
+        let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
+        for m in store::MIGRATOR.iter() {
+            for b in m.checksum.iter() {
+                digest = (digest ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        let name = format!("farmhouse_template_{digest:016x}");
+        let mut conn = PgConnection::connect(admin).await.expect("connect to the test server");
+        conn.execute("select pg_advisory_lock(4242)").await.unwrap();
+        let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if !exists {
+            let building = format!("{name}_building");
+            conn.execute(format!("drop database if exists {building}").as_str()).await.unwrap();
+            conn.execute(format!("create database {building}").as_str()).await.unwrap();
+            let pool = store::pool(&database_url(admin, &building), &PoolConfig::default()).unwrap();
+            store::migrate(&pool).await.expect("migrate the template");
+            pool.close().await;
+            conn.execute(format!("alter database {building} rename to {name}").as_str()).await.unwrap();
+        }
+        conn.execute("select pg_advisory_unlock(4242)").await.unwrap();
+        name
+    })
+    .await
+    .clone()
+}
+
+/// Lets the `postgres` user (which runs the server when tests run as root) enter `dir`.
+pub fn open_for_server(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+}
+
+/// A temporary folder a cluster can live in.
+pub fn cluster_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("farmhouse-test-").tempdir().unwrap();
+    open_for_server(dir.path());
+    dir
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The service on a free port of 127.0.0.1 over `pool`, running until the test ends.
+pub async fn spawn_app(pool: PgPool) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = farmhouse::http::AppState::new(pool);
+    tokio::spawn(farmhouse::http::serve(listener, state, std::future::pending()));
+    addr
+}
