@@ -13,6 +13,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             let database = Database::open(&db, &PoolConfig::default()).await?;
             database.close().await
         }
+        Command::Routes => {
+            let table = crate::http::routes::markdown(&crate::http::endpoints());
+            std::io::Write::write_all(&mut std::io::stdout(), table.as_bytes())?;
+            Ok(())
+        }
     }
 }
 

@@ -19,6 +19,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Bring the database schema up to date, then exit.
     Migrate(DbArgs),
+    /// Print every HTTP route with the roles allowed to call it (Markdown).
+    Routes,
 }
 
 /// Where the database is.

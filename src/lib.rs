@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod geo;
 pub mod http;
 pub mod store;
 pub mod telemetry;

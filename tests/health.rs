@@ -25,7 +25,7 @@ async fn health_is_ok_when_the_database_answers() {
 #[tokio::test]
 async fn health_follows_the_database_down_and_back_up() {
     let dir = common::cluster_tempdir();
-    let cluster = Cluster::new(&dir.path().join("pg"), common::free_port()).unwrap();
+    let mut cluster = Cluster::new(&dir.path().join("pg"), common::free_port()).unwrap();
     cluster.start().await.unwrap();
     store::create_database(&cluster.url("postgres"), "farmhouse", None).await.unwrap();
     let pool = store::pool(&cluster.url("farmhouse"), &PoolConfig::default()).unwrap();

@@ -2,6 +2,7 @@
 //! messages that name a bad field. No SQL, no HTTP, no async.
 
 pub mod money;
+pub mod roles;
 pub mod unit_number;
 
 use serde::Serialize;

@@ -1,9 +1,11 @@
 //! The HTTP edge: one route table, the middleware every request passes, and graceful shutdown.
 
+pub mod auth;
 pub mod constraints;
 mod health;
 pub mod json;
 pub mod problem;
+pub mod routes;
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,7 +15,6 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -21,6 +22,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use problem::{Error, Problem, Result};
+use routes::{Allow, Endpoint};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -36,10 +38,14 @@ impl AppState {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Every route the service answers, with who may call it.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![routes::get("/health", Allow::Everyone, "200 when the database answers, 503 when not", health::health)]
+}
+
 /// The whole service as a router, for `serve` and for tests that call it directly.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health::health))
+    routes::router(endpoints())
         .fallback(not_found)
         .with_state(state)
         .layer(middleware::from_fn(problem_for_every_error))

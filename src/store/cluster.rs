@@ -76,10 +76,17 @@ impl Cluster {
     }
 
     /// Starts the server (creating the cluster first if needed) and waits until it accepts connections.
-    /// Returns whether this call started it (false when it was already running).
-    pub async fn start(&self) -> Result<bool> {
+    /// Returns whether this call started it (false when it was already running, in which case the port
+    /// becomes the one it runs on).
+    pub async fn start(&mut self) -> Result<bool> {
         self.init().await?;
         if self.is_running().await? {
+            if let Some(port) = self.running_port()
+                && port != self.port
+            {
+                tracing::warn!(wanted = self.port, running = port, "the cluster already runs on another port");
+                self.port = port;
+            }
             return Ok(false);
         }
         if self.as_postgres && !self.log.exists() {
@@ -107,6 +114,12 @@ impl Cluster {
         self.run("pg_ctl", &["-D", &dir, "-w", "-t", "60", "-m", "fast", "stop"]).await?;
         tracing::info!(dir = %self.dir.display(), "PostgreSQL stopped");
         Ok(())
+    }
+
+    /// The port of the running server, from the fourth line of its `postmaster.pid`.
+    fn running_port(&self) -> Option<u16> {
+        let pid = std::fs::read_to_string(self.dir.join("postmaster.pid")).ok()?;
+        pid.lines().nth(3)?.trim().parse().ok()
     }
 
     fn command(&self, program: &str, args: &[&str]) -> Command {

@@ -106,7 +106,7 @@ pub fn redact(url: &str) -> String {
 /// its `farmhouse` database created. Returns the cluster, the database URL, and whether this call
 /// started the server (and so should stop it).
 pub async fn embedded(data_dir: &Path, port: u16) -> Result<(Cluster, String, bool)> {
-    let cluster = Cluster::new(&cluster_dir(data_dir)?, port)?;
+    let mut cluster = Cluster::new(&cluster_dir(data_dir)?, port)?;
     let started = cluster.start().await?;
     let url = cluster.url("farmhouse");
     create_database(&cluster.url("postgres"), "farmhouse", None).await?;

@@ -63,7 +63,9 @@ async fn admin_url() -> String {
         // Several test binaries may get here at once: one creates and starts the cluster.
         let lock = std::fs::File::create(dir.join("lock")).unwrap();
         lock.lock().unwrap();
-        let cluster = Cluster::new(&dir.join("pg"), 54330).unwrap();
+        // A port of its own per checkout, so two checkouts' test clusters do not meet.
+        let port = 54330 + (env!("CARGO_TARGET_TMPDIR").bytes().map(u32::from).sum::<u32>() % 500) as u16;
+        let mut cluster = Cluster::new(&dir.join("pg"), port).unwrap();
         cluster.start().await.expect("start the test cluster");
         lock.unlock().unwrap();
         cluster.url("postgres")

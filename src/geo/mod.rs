@@ -1,0 +1,3 @@
+//! Coordinates and shapes: reading and checking geometries, reprojection (PROJ), plane areas.
+
+pub mod shape;
