@@ -10,6 +10,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use farmhouse::domain::roles::Role;
+use farmhouse::http::auth::Caller;
 use farmhouse::store::{self, Cluster, PoolConfig};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
@@ -132,5 +134,16 @@ pub async fn spawn_app(pool: PgPool) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     let state = farmhouse::http::AppState::new(pool);
     tokio::spawn(farmhouse::http::serve(listener, state, std::future::pending()));
+    addr
+}
+
+/// The service where every request acts as a logged-in user of `role` (named `test-<role>`).
+pub async fn spawn_app_as(pool: PgPool, role: Role) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = farmhouse::http::AppState::new(pool);
+    let caller = Caller { role, user_id: None, username: Some(format!("test-{role}")), party_id: None };
+    let app = farmhouse::http::app(state).layer(axum::Extension(caller));
+    tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }
