@@ -57,15 +57,17 @@ create table transactions (
     signed_on date not null,
     lease_start date not null,
     lease_end date not null,
-    -- The leased period, end exclusive: what the no-overlap rule compares. (`greatest` keeps a reversed
-    -- period from failing here, so that transactions_term reports it.)
-    lease daterange not null generated always as (daterange(lease_start, greatest(lease_start, lease_end), '[)')) stored,
+    -- signed: in force (or run its course); terminated: ended early, on terminated_on.
+    status text not null default 'signed' check (status in ('signed', 'terminated')),
+    terminated_on date,
+    -- The days the house is actually let, end exclusive: the contract's period, cut short on the day a
+    -- lease ended early. The no-overlap rule compares these. (`greatest` keeps a reversed period from
+    -- failing here, so that transactions_term reports it.)
+    occupancy daterange not null generated always as (daterange(lease_start,
+        greatest(lease_start, least(lease_end, coalesce(terminated_on, lease_end))), '[)')) stored,
     annual_rent_fen bigint not null check (annual_rent_fen >= 0),
     total_amount_fen bigint not null check (total_amount_fen >= 0),
     intended_use text not null check (is_use(intended_use)),
-    -- signed: in force; terminated: ended early (its period no longer blocks another lease).
-    status text not null default 'signed' check (status in ('signed', 'terminated')),
-    terminated_on date,
     version integer not null default 1,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
@@ -73,8 +75,8 @@ create table transactions (
     -- Civil Code art. 705: a lease runs at most twenty years; and at least one day.
     constraint transactions_term check (lease_end > lease_start and lease_end <= lease_start + interval '20 years'),
     constraint transactions_signed_before_start check (signed_on <= lease_start),
-    constraint transactions_no_overlap exclude using gist (farmhouse_id with =, lease with &&)
-        where (status = 'signed')
+    constraint transactions_ended check ((status = 'terminated') = (terminated_on is not null)),
+    constraint transactions_no_overlap exclude using gist (farmhouse_id with =, occupancy with &&)
 );
 create index transactions_house on transactions (farmhouse_id);
 create index transactions_signed_on on transactions (signed_on);

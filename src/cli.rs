@@ -57,7 +57,29 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
     let state = crate::http::AppState::new(database.pool.clone());
+    let upkeep = tokio::spawn(end_expired_leases(state.clone()));
     crate::http::serve(listener, state, crate::http::shutdown_signal()).await?;
+    upkeep.abort();
     tracing::info!("stopped serving");
     database.close().await
+}
+
+/// Every hour (and at start), returns the houses whose lease term is over to registered.
+async fn end_expired_leases(state: crate::http::AppState) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let today = chrono::Local::now().date_naive();
+        match crate::store::activation::expire_leases(&state.pool, today).await {
+            Ok(houses) => {
+                if !houses.is_empty() {
+                    tracing::info!(count = houses.len(), "leases ended at the end of their term");
+                }
+                for house in houses {
+                    state.changed_house(house).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "ending expired leases failed; will retry"),
+        }
+    }
 }

@@ -1,6 +1,10 @@
 //! The registry's own rules as plain Rust: unit numbers, money, lifecycle transitions, lease terms and the
 //! messages that name a bad field. No SQL, no HTTP, no async.
 
+pub mod checks;
+pub mod house;
+pub mod identity;
+pub mod lifecycle;
 pub mod money;
 pub mod roles;
 pub mod unit_number;
@@ -9,7 +13,7 @@ use serde::Serialize;
 
 /// One broken rule of an input: the field it concerns (a JSON path such as `properties.unit_number`) and
 /// what is wrong, in words a clerk can act on.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

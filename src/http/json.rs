@@ -44,7 +44,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => {
-            de.end().map_err(|e| Error::BadRequest(format!("the body is not valid JSON: {e}")))?;
+            de.end().map_err(|e| malformed(&e))?;
             Ok(v)
         }
         Err(e) => {
@@ -54,7 +54,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
                 let field = if path == "." { "body".to_string() } else { path };
                 Err(Error::Invalid(vec![FieldError::new(field, strip_position(&inner.to_string()))]))
             } else {
-                Err(Error::BadRequest(format!("the body is not valid JSON: {inner}")))
+                Err(malformed(&inner))
             }
         }
     }
@@ -67,4 +67,8 @@ fn strip_position(message: &str) -> String {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
     }
+}
+
+fn malformed(e: &serde_json::Error) -> Error {
+    Error::Malformed(vec![FieldError::new("body", format!("the body is not valid JSON: {e}"))])
 }

@@ -1,11 +1,20 @@
 //! The HTTP edge: one route table, the middleware every request passes, and graceful shutdown.
 
+pub mod activation;
 pub mod auth;
 pub mod constraints;
+pub mod farmhouses;
 mod health;
+pub mod history;
 pub mod json;
+pub mod openapi;
+pub mod parcels;
+pub mod parties;
+pub mod photos;
 pub mod problem;
+pub mod query;
 pub mod routes;
+pub mod shapes;
 
 use std::future::Future;
 use std::time::Duration;
@@ -34,13 +43,70 @@ impl AppState {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
+
+    /// Called after a write to house `id` commits, so views derived from it (map tiles) refresh.
+    pub async fn changed_house(&self, id: i64) {
+        let _ = id;
+    }
 }
+
+/// The largest request body accepted, except photo uploads.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every route the service answers, with who may call it.
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![routes::get("/health", Allow::Everyone, "200 when the database answers, 503 when not", health::health)]
+    use routes::{delete, get, patch, post, put};
+    const E: Allow = Allow::Everyone;
+    const OFFICERS: Allow = Allow::OFFICERS;
+    const STAFF: Allow = Allow::STAFF;
+    vec![
+        get("/health", E, "200 when the database answers, 503 when not", health::health),
+        get("/api/v1/openapi.json", E, "this API as an OpenAPI 3 document", openapi::document),
+        get("/api/v1/townships", E, "townships with their boundaries", parcels::townships),
+        get("/api/v1/townships/{code}", E, "one township", parcels::township),
+        get("/api/v1/parcels", E, "parcels as GeoJSON features", parcels::list),
+        post("/api/v1/parcels", OFFICERS, "register a parcel", parcels::create),
+        get("/api/v1/parcels/{id}", E, "one parcel", parcels::get),
+        patch("/api/v1/parcels/{id}", OFFICERS, "correct a parcel (If-Match)", parcels::update),
+        get("/api/v1/parcels/{id}/history", STAFF, "changes of a parcel", history::parcel),
+        get("/api/v1/farmhouses", E, "houses as GeoJSON features (public facts)", farmhouses::list),
+        post("/api/v1/farmhouses", OFFICERS, "register a house", farmhouses::create),
+        get("/api/v1/farmhouses/{id}", E, "one house", farmhouses::get),
+        patch("/api/v1/farmhouses/{id}", OFFICERS, "correct a house (If-Match)", farmhouses::update),
+        get("/api/v1/farmhouses/{id}/history", STAFF, "changes of a house", history::farmhouse),
+        get("/api/v1/farmhouses/{id}/photos", E, "photos of a house", photos::list),
+        post("/api/v1/farmhouses/{id}/photos", OFFICERS, "add a photo (JPEG or PNG body)", photos::upload)
+            .body_limit(photos::MAX_UPLOAD_BYTES),
+        get("/api/v1/farmhouses/{id}/photos/{photo}", E, "a photo's bytes", photos::get),
+        delete("/api/v1/farmhouses/{id}/photos/{photo}", OFFICERS, "remove a photo", photos::delete),
+        post("/api/v1/farmhouses/{id}/appraisals", OFFICERS, "record an appraisal", activation::record_appraisal),
+        post("/api/v1/farmhouses/{id}/listings", OFFICERS, "list a house (挂牌)", activation::list_house),
+        get("/api/v1/parties", STAFF, "owners and lessees (private data by role)", parties::list),
+        post("/api/v1/parties", OFFICERS, "register a party", parties::create),
+        get("/api/v1/parties/{id}", STAFF, "one party", parties::get),
+        put("/api/v1/parties/{id}", OFFICERS, "replace a party's details (If-Match)", parties::replace),
+        get("/api/v1/parties/{id}/history", STAFF, "changes of a party", history::party),
+        get("/api/v1/appraisals", STAFF, "appraisals", activation::appraisals),
+        get("/api/v1/appraisals/{id}", STAFF, "one appraisal", activation::appraisal),
+        get("/api/v1/appraisals/{id}/history", STAFF, "changes of an appraisal", history::appraisal),
+        get("/api/v1/listings", E, "listings (open ones are on the exchange)", activation::listings),
+        get("/api/v1/listings/{id}", E, "one listing", activation::listing),
+        post("/api/v1/listings/{id}/withdraw", OFFICERS, "withdraw a listing", activation::withdraw),
+        post("/api/v1/listings/{id}/transactions", OFFICERS, "record the deal of a listing (成交)", activation::sign),
+        get("/api/v1/listings/{id}/history", STAFF, "changes of a listing", history::listing),
+        get("/api/v1/transactions", STAFF, "transactions", activation::transactions),
+        get("/api/v1/transactions/{id}", STAFF, "one transaction", activation::transaction),
+        post("/api/v1/transactions/{id}/certify", OFFICERS, "certify a transaction (鉴证)", activation::certify),
+        post("/api/v1/transactions/{id}/end", OFFICERS, "record that a lease ended", activation::end_lease),
+        get("/api/v1/transactions/{id}/history", STAFF, "changes of a transaction", history::transaction),
+        get("/api/v1/certifications", STAFF, "certifications", activation::certifications),
+        get("/api/v1/certifications/{id}", STAFF, "one certification", activation::certification),
+        post("/api/v1/certifications/{id}/revoke", OFFICERS, "revoke a certificate", activation::revoke),
+        get("/api/v1/certifications/{id}/history", STAFF, "changes of a certification", history::certification),
+        get("/api/v1/verify/{certificate_no}", E, "check a certificate (public facts only)", activation::verify),
+    ]
 }
 
 /// The whole service as a router, for `serve` and for tests that call it directly.
@@ -48,6 +114,7 @@ pub fn app(state: AppState) -> Router {
     routes::router(endpoints())
         .fallback(not_found)
         .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(problem_for_every_error))
         .layer(CatchPanicLayer::custom(|_| {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the server failed to answer; the fault is logged")

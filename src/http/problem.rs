@@ -24,6 +24,9 @@ pub enum Error {
     /// The request cannot be read at all: malformed JSON, bad query string (400).
     #[error("{0}")]
     BadRequest(String),
+    /// A part of the request cannot be read (400), e.g. a query parameter that is not a number.
+    #[error("malformed {}", .0.first().map(|e| e.field.as_str()).unwrap_or("request"))]
+    Malformed(Vec<FieldError>),
     #[error("{0} not found")]
     NotFound(String),
     /// The action does not fit the record's current state (409), which is included in the answer.
@@ -32,6 +35,9 @@ pub enum Error {
     /// A conditional write found the record changed since it was read (412).
     #[error("{0}")]
     PreconditionFailed(String),
+    /// A write that must be conditional came without a condition (428).
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -60,7 +66,7 @@ impl Error {
 }
 
 /// The body of a problem response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
@@ -74,6 +80,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// The record's current state, for a 409.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub current: Option<Value>,
 }
 
@@ -124,6 +131,7 @@ impl From<Error> for Problem {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail).with_errors(errors)
             }
             Error::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, d),
+            Error::Malformed(errors) => Problem::new(StatusCode::BAD_REQUEST, join(&errors)).with_errors(errors),
             Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, format!("{what} not found")),
             Error::Conflict { detail, current } => {
                 let mut p = Problem::new(StatusCode::CONFLICT, detail);
@@ -131,6 +139,7 @@ impl From<Error> for Problem {
                 p
             }
             Error::PreconditionFailed(d) => Problem::new(StatusCode::PRECONDITION_FAILED, d),
+            Error::PreconditionRequired(d) => Problem::new(StatusCode::PRECONDITION_REQUIRED, d),
             Error::Unauthorized(d) => Problem::new(StatusCode::UNAUTHORIZED, d),
             Error::Forbidden(d) => Problem::new(StatusCode::FORBIDDEN, d),
             Error::UnsupportedMediaType(d) => Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, d),
@@ -145,10 +154,33 @@ impl From<Error> for Problem {
     }
 }
 
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError as S;
+        match e {
+            S::NotFound(what) => Error::NotFound(what),
+            S::Conflict { detail, current } => Error::Conflict { detail, current: Some(current) },
+            S::Stale(detail) => Error::PreconditionFailed(detail),
+            S::Invalid(errors) => Error::Invalid(errors),
+            S::Database(e) => Error::Database(e),
+        }
+    }
+}
+
+impl From<Vec<FieldError>> for Error {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Error::Invalid(errors)
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         Problem::from(self).into_response()
     }
+}
+
+fn join(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
 }
 
 fn internal(e: &dyn std::fmt::Debug) -> Problem {

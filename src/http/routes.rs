@@ -82,6 +82,14 @@ macro_rules! endpoint_constructors {
 
 endpoint_constructors!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE);
 
+impl Endpoint {
+    /// Accepts request bodies up to `bytes` on this route (the service's default is smaller).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.handler = self.handler.layer(axum::extract::DefaultBodyLimit::max(bytes));
+        self
+    }
+}
+
 /// The router of `endpoints`, each behind its permission check.
 pub fn router(endpoints: Vec<Endpoint>) -> Router<AppState> {
     let mut router = Router::new();

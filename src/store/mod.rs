@@ -1,6 +1,13 @@
 //! PostgreSQL: the connection pool, the embedded cluster, the schema and the queries per record type.
 
+pub mod activation;
 pub mod cluster;
+pub mod farmhouses;
+pub mod history;
+pub mod parcels;
+pub mod parties;
+pub mod photos;
+pub mod townships;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -8,9 +15,63 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres, Transaction};
 
 pub use cluster::Cluster;
+
+use crate::domain::FieldError;
+
+/// Why a store operation did not happen, beyond a database fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The action does not fit the record's current state; `current` describes that state.
+    #[error("{detail}")]
+    Conflict { detail: String, current: serde_json::Value },
+    /// The record changed since the caller read it (optimistic concurrency).
+    #[error("{0}")]
+    Stale(String),
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// A transaction whose changes the history attributes to `actor` (e.g. `officer:li.ming`).
+pub async fn begin_as(pool: &PgPool, actor: &str) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("select set_config('farmhouse.actor', $1, true)").bind(actor).execute(&mut *tx).await?;
+    Ok(tx)
+}
+
+/// Rows after `after` (by id), at most `limit` of them plus one to tell whether more follow.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub after: i64,
+    pub limit: i64,
+}
+
+impl Page {
+    /// Splits `rows` (fetched with `limit + 1`) into the page and the cursor of the next page.
+    pub fn split<T>(self, mut rows: Vec<T>, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
+        if rows.len() as i64 > self.limit {
+            rows.truncate(self.limit as usize);
+            let next = rows.last().map(id);
+            (rows, next)
+        } else {
+            (rows, None)
+        }
+    }
+}
 
 /// The schema, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

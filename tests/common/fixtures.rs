@@ -150,3 +150,15 @@ pub fn broken_constraint<T: std::fmt::Debug>(result: Result<T, sqlx::Error>) -> 
         other => panic!("expected the database to refuse the row, got {other:?}"),
     }
 }
+
+/// A valid ID-card number (check character included) for person `n`.
+pub fn id_number(n: u32) -> String {
+    let first17 = format!("33060419800101{:03}", n % 1000);
+    format!("{first17}{}", farmhouse::domain::identity::id_check_char(&first17))
+}
+
+/// A valid unified social credit code for organisation `n`.
+pub fn credit_code(n: u32) -> String {
+    let first17 = format!("91330604MA{:07}", n % 10_000_000);
+    format!("{first17}{}", farmhouse::domain::identity::credit_check_char(&first17))
+}

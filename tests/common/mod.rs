@@ -15,6 +15,7 @@ use farmhouse::http::auth::Caller;
 use farmhouse::store::{self, Cluster, PoolConfig};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
+pub mod api;
 pub mod fixtures;
 
 /// A database of one test.

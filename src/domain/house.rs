@@ -1,0 +1,46 @@
+//! The facts of a house and of a parcel an officer records, with their ranges (the same as the
+//! database's checks).
+
+use super::checks::{one_of, text, two_decimals, within};
+
+pub const STRUCTURES: [&str; 4] = ["砖混", "砖木", "钢混", "木"];
+pub const CONDITIONS: [&str; 4] = ["完好", "基本完好", "一般", "破损"];
+
+/// Floor area (建筑面积) in m²: above 0, below 100,000, at most two decimals.
+pub fn floor_area(v: f64) -> Result<f64, String> {
+    two_decimals(v, 100_000.0)
+}
+
+pub fn floors(v: i64) -> Result<i16, String> {
+    within(v, 1..=10).map(|v| v as i16)
+}
+
+/// Year built: 1900 up to `this_year`.
+pub fn year_built(v: i64, this_year: i32) -> Result<i16, String> {
+    within(v, 1900..=i64::from(this_year)).map(|v| v as i16)
+}
+
+pub fn structure(v: &str) -> Result<String, String> {
+    one_of(v, &STRUCTURES)
+}
+
+pub fn condition(v: &str) -> Result<String, String> {
+    one_of(v, &CONDITIONS)
+}
+
+pub fn description(v: &str) -> Result<String, String> {
+    text(v, 0, 2000)
+}
+
+pub fn village(v: &str) -> Result<String, String> {
+    text(v, 1, 100)
+}
+
+/// Land-use code of GB/T 21010: four digits (0702 农村宅基地).
+pub fn land_use(v: &str) -> Result<String, String> {
+    if v.len() == 4 && v.chars().all(|c| c.is_ascii_digit()) {
+        Ok(v.to_string())
+    } else {
+        Err(format!("{v:?} is not a 4-digit land-use code (GB/T 21010, e.g. 0702 for homesteads)"))
+    }
+}

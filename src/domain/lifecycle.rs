@@ -1,0 +1,200 @@
+//! The life of a house in the programme (DESIGN.md §2):
+//!
+//! ```text
+//! registered --list--> listed --sign--> contracted --certify--> certified
+//!     ^                  |                  ^                       |
+//!     +----withdraw------+                  +--------revoke---------+
+//!     +-------------------- lease ends (contracted or certified) ---+
+//! ```
+//!
+//! Each action is allowed from exactly the states drawn; anything else is refused with the current state.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// The state of a house.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Idle and surveyed (闲置, 已登记).
+    Registered,
+    /// On the exchange (挂牌).
+    Listed,
+    /// A lease is signed (成交), awaiting certification.
+    Contracted,
+    /// The lease is certified (鉴证): the house counts as activated.
+    Certified,
+}
+
+/// What can happen to a house.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    List,
+    Withdraw,
+    Sign,
+    Certify,
+    Revoke,
+    EndLease,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Registered, Status::Listed, Status::Contracted, Status::Certified];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Registered => "registered",
+            Status::Listed => "listed",
+            Status::Contracted => "contracted",
+            Status::Certified => "certified",
+        }
+    }
+
+    /// The state after `action`, or why the action is not allowed now.
+    pub fn after(self, action: Action) -> Result<Status, String> {
+        use Action::*;
+        use Status::*;
+        match (self, action) {
+            (Registered, List) => Ok(Listed),
+            (Listed, Withdraw) => Ok(Registered),
+            (Listed, Sign) => Ok(Contracted),
+            (Contracted, Certify) => Ok(Certified),
+            (Certified, Revoke) => Ok(Contracted),
+            (Contracted | Certified, EndLease) => Ok(Registered),
+            (state, action) => Err(format!("a {} house cannot be {}", state.as_str(), action.past_tense())),
+        }
+    }
+}
+
+impl Action {
+    fn past_tense(self) -> &'static str {
+        match self {
+            Action::List => "listed",
+            Action::Withdraw => "withdrawn from listing",
+            Action::Sign => "leased",
+            Action::Certify => "certified",
+            Action::Revoke => "revoked",
+            Action::EndLease => "released from a lease",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Status::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("unknown status {s:?}: one of registered, listed, contracted, certified"))
+    }
+}
+
+/// The longest lease the Civil Code allows (art. 705).
+pub const MAX_LEASE_YEARS: u32 = 20;
+/// The shortest notice period (公示) of a listing, in days.
+pub const MIN_NOTICE_DAYS: i64 = 7;
+
+/// Checks a lease period [start, end): at least one day, at most twenty years.
+pub fn check_lease(start: NaiveDate, end: NaiveDate) -> Result<(), String> {
+    if end <= start {
+        return Err(format!("the lease must end after it starts ({start}); it ends {end}"));
+    }
+    let limit = start.checked_add_months(Months::new(12 * MAX_LEASE_YEARS)).expect("a date in range");
+    if end > limit {
+        return Err(format!(
+            "a lease runs at most {MAX_LEASE_YEARS} years (Civil Code art. 705): from {start} it may end on {limit} at the latest"
+        ));
+    }
+    Ok(())
+}
+
+/// Whole months of the period [start, end), rounded up (a lease of 12 months and 3 days is 13 months).
+pub fn lease_months(start: NaiveDate, end: NaiveDate) -> u32 {
+    let mut months = (end.year() - start.year()) as u32 * 12 + end.month() - start.month();
+    if end.day() < start.day() {
+        months = months.saturating_sub(1);
+    }
+    let whole = start.checked_add_months(Months::new(months)).expect("a date in range");
+    if whole < end { months + 1 } else { months }
+}
+
+/// Checks a notice period (公示) of a listing.
+pub fn check_notice(start: NaiveDate, end: NaiveDate) -> Result<(), String> {
+    let days = (end - start).num_days();
+    if days < MIN_NOTICE_DAYS {
+        return Err(format!(
+            "the notice period (公示) lasts at least {MIN_NOTICE_DAYS} days; {start}..{end} is {days}"
+        ));
+    }
+    Ok(())
+}
+
+/// The uses an investor may put a house to.
+pub const USES: [&str; 6] = ["民宿", "康养", "文创", "电商", "来料加工", "其他"];
+
+pub fn check_use(u: &str) -> Result<(), String> {
+    if USES.contains(&u) { Ok(()) } else { Err(format!("unknown use {u:?}: one of {}", USES.join(", "))) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_lifecycle_allows_exactly_the_drawn_transitions() {
+        use Action::*;
+        use Status::*;
+        let allowed = [
+            (Registered, List, Listed),
+            (Listed, Withdraw, Registered),
+            (Listed, Sign, Contracted),
+            (Contracted, Certify, Certified),
+            (Certified, Revoke, Contracted),
+            (Contracted, EndLease, Registered),
+            (Certified, EndLease, Registered),
+        ];
+        for s in Status::ALL {
+            for a in [List, Withdraw, Sign, Certify, Revoke, EndLease] {
+                let expected = allowed.iter().find(|(from, act, _)| *from == s && *act == a).map(|t| t.2);
+                assert_eq!(s.after(a).ok(), expected, "{s:?} {a:?}");
+            }
+        }
+        assert_eq!(Certified.after(Certify).unwrap_err(), "a certified house cannot be certified");
+    }
+
+    #[test]
+    fn a_lease_runs_one_day_to_twenty_years() {
+        assert!(check_lease(d("2020-03-01"), d("2020-03-02")).is_ok());
+        assert!(check_lease(d("2020-03-01"), d("2040-03-01")).is_ok());
+        assert!(check_lease(d("2020-03-01"), d("2040-03-02")).unwrap_err().contains("20 years"));
+        assert!(check_lease(d("2020-03-01"), d("2020-03-01")).is_err());
+        assert!(check_lease(d("2020-02-29"), d("2040-02-29")).is_ok());
+    }
+
+    #[test]
+    fn lease_months_round_up() {
+        assert_eq!(lease_months(d("2020-01-01"), d("2021-01-01")), 12);
+        assert_eq!(lease_months(d("2020-01-01"), d("2021-01-04")), 13);
+        assert_eq!(lease_months(d("2020-01-31"), d("2020-02-29")), 1);
+        assert_eq!(lease_months(d("2020-01-15"), d("2020-01-16")), 1);
+        assert_eq!(lease_months(d("2020-03-01"), d("2040-03-01")), 240);
+    }
+
+    #[test]
+    fn a_notice_period_lasts_seven_days() {
+        assert!(check_notice(d("2020-01-01"), d("2020-01-08")).is_ok());
+        assert!(check_notice(d("2020-01-01"), d("2020-01-07")).is_err());
+    }
+}

@@ -1,0 +1,761 @@
+//! The activation workflow: appraisals, listings (挂牌), transactions (成交), certifications (鉴证) and
+//! certificate verification. Every action is one database transaction (see `store::activation`); an action
+//! the house's state does not allow answers 409 with that state.
+
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::json::Json;
+use super::parties::{Identity, PartyView};
+use super::query::Query;
+use super::shapes::{List, page};
+use super::{AppState, Error, Problem, Result};
+use crate::domain::checks::{Checks, one_of, text, within};
+use crate::domain::lifecycle::{self, Status};
+use crate::domain::money::Yuan;
+use crate::domain::roles::Role;
+use crate::store::activation::{
+    self as records, AppraisalRow, CertificationFilter, CertificationRow, ListingFilter, ListingRow, NewAppraisal,
+    NewListing, NewTransaction, TransactionFilter, TransactionRow,
+};
+use crate::store::{self};
+
+/// Dates the registry accepts: nothing before the programme's records or absurdly far ahead.
+fn date(d: NaiveDate) -> std::result::Result<NaiveDate, String> {
+    let (min, max) = (NaiveDate::from_ymd_opt(1990, 1, 1), NaiveDate::from_ymd_opt(2100, 12, 31));
+    if Some(d) < min || Some(d) > max { Err(format!("{d} is not between 1990 and 2100")) } else { Ok(d) }
+}
+
+fn created<T: Serialize>(location: String, body: T) -> Response {
+    (StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(body)).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Appraisals
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppraisalView {
+    pub id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub report_no: String,
+    pub firm: String,
+    pub appraiser: String,
+    /// 市场比较法, 收益法 or 成本法.
+    pub method: String,
+    pub valuation_date: NaiveDate,
+    #[schema(value_type = f64)]
+    pub value_yuan: Yuan,
+    #[schema(value_type = f64)]
+    pub annual_rent_yuan: Yuan,
+    pub valid_until: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AppraisalRow> for AppraisalView {
+    fn from(r: AppraisalRow) -> Self {
+        Self {
+            id: r.id,
+            farmhouse_id: r.farmhouse_id,
+            unit_number: r.unit_number,
+            report_no: r.report_no,
+            firm: r.firm,
+            appraiser: r.appraiser,
+            method: r.method,
+            valuation_date: r.valuation_date,
+            value_yuan: Yuan::from_fen(r.value_fen),
+            annual_rent_yuan: Yuan::from_fen(r.annual_rent_fen),
+            valid_until: r.valid_until,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ByHouse {
+    pub farmhouse: Option<i64>,
+    /// Rows per page (1..=1000, default 100).
+    pub limit: Option<i64>,
+    /// Show rows after this id (the `next` link carries it).
+    pub after: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/appraisals", tag = "appraisals", params(ByHouse),
+    responses((status = 200, body = List<AppraisalView>)))]
+pub async fn appraisals(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<ByHouse>,
+) -> Result<axum::Json<List<AppraisalView>>> {
+    let page = page(q.limit, q.after)?;
+    let (rows, next) = page.split(records::appraisals(&state.pool, q.farmhouse, page).await?, |r| r.id);
+    Ok(axum::Json(List::new(rows.into_iter().map(Into::into).collect(), &uri, next)))
+}
+
+async fn fetch_appraisal(state: &AppState, id: i64) -> Result<AppraisalView> {
+    records::appraisal(&state.pool, id).await?.map(Into::into).ok_or_else(|| Error::NotFound(format!("appraisal {id}")))
+}
+
+#[utoipa::path(get, path = "/api/v1/appraisals/{id}", tag = "appraisals", params(("id" = i64, Path)),
+    responses((status = 200, body = AppraisalView), (status = 404, body = Problem)))]
+pub async fn appraisal(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<AppraisalView>> {
+    Ok(axum::Json(fetch_appraisal(&state, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppraisalIn {
+    pub report_no: String,
+    pub firm: String,
+    /// The registered appraiser who signed the report.
+    pub appraiser: String,
+    pub method: String,
+    pub valuation_date: NaiveDate,
+    #[schema(value_type = f64)]
+    pub value_yuan: Yuan,
+    #[schema(value_type = f64)]
+    pub annual_rent_yuan: Yuan,
+    pub valid_until: NaiveDate,
+}
+
+fn check_appraisal(a: &AppraisalIn) -> std::result::Result<NewAppraisal, Vec<crate::domain::FieldError>> {
+    let mut c = Checks::default();
+    let report_ok = a.report_no.chars().count() >= 4
+        && a.report_no.chars().count() <= 40
+        && a.report_no.chars().all(|ch| ch.is_ascii_alphanumeric() || "()（）〔〕[]-".contains(ch));
+    if !report_ok {
+        c.fail("report_no", "4 to 40 letters, digits, brackets or dashes");
+    }
+    let firm = c.check("firm", text(&a.firm, 1, 200));
+    let appraiser = c.check("appraiser", text(&a.appraiser, 1, 100));
+    let method = c.check("method", one_of(&a.method, &["市场比较法", "收益法", "成本法"]));
+    c.check("valuation_date", date(a.valuation_date));
+    c.check("valid_until", date(a.valid_until));
+    if a.valid_until <= a.valuation_date {
+        c.fail("valid_until", "must be after the valuation date");
+    }
+    c.finish(|| NewAppraisal {
+        report_no: a.report_no.clone(),
+        firm: firm.unwrap_or_default(),
+        appraiser: appraiser.unwrap_or_default(),
+        method: method.unwrap_or_default(),
+        valuation_date: a.valuation_date,
+        value_fen: a.value_yuan.fen(),
+        annual_rent_fen: a.annual_rent_yuan.fen(),
+        valid_until: a.valid_until,
+    })
+}
+
+/// Records an appraisal (评估) of a house.
+#[utoipa::path(post, path = "/api/v1/farmhouses/{id}/appraisals", tag = "appraisals", request_body = AppraisalIn,
+    params(("id" = i64, Path)),
+    responses((status = 201, body = AppraisalView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn record_appraisal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(house): Path<i64>,
+    Json(input): Json<AppraisalIn>,
+) -> Result<Response> {
+    let new = check_appraisal(&input)?;
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let id = records::record_appraisal(&mut tx, house, &new).await?;
+    tx.commit().await?;
+    Ok(created(format!("/api/v1/appraisals/{id}"), fetch_appraisal(&state, id).await?))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Listings
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListingView {
+    pub id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub township_code: String,
+    pub village: String,
+    pub floor_area_m2: f64,
+    pub title: String,
+    /// Asking annual rent, yuan.
+    #[schema(value_type = f64)]
+    pub asking_rent_yuan: Yuan,
+    pub min_term_months: i16,
+    pub max_term_months: i16,
+    pub allowed_uses: Vec<String>,
+    pub notice_start: NaiveDate,
+    pub notice_end: NaiveDate,
+    /// open, withdrawn or closed.
+    pub status: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ListingRow> for ListingView {
+    fn from(r: ListingRow) -> Self {
+        Self {
+            id: r.id,
+            farmhouse_id: r.farmhouse_id,
+            unit_number: r.unit_number,
+            township_code: r.township_code,
+            village: r.village,
+            floor_area_m2: r.floor_area_m2,
+            title: r.title,
+            asking_rent_yuan: Yuan::from_fen(r.asking_rent_fen),
+            min_term_months: r.min_term_months,
+            max_term_months: r.max_term_months,
+            allowed_uses: r.allowed_uses,
+            notice_start: r.notice_start,
+            notice_end: r.notice_end,
+            status: r.status,
+            version: r.version,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListingQuery {
+    /// open, withdrawn or closed.
+    pub status: Option<String>,
+    pub township: Option<String>,
+    pub farmhouse: Option<i64>,
+    /// Only the named showcase listings.
+    #[serde(default)]
+    pub titled: bool,
+    /// Rows per page (1..=1000, default 100).
+    pub limit: Option<i64>,
+    /// Show rows after this id (the `next` link carries it).
+    pub after: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/listings", tag = "listings", params(ListingQuery),
+    responses((status = 200, body = List<ListingView>), (status = 400, body = Problem)))]
+pub async fn listings(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<ListingQuery>,
+) -> Result<axum::Json<List<ListingView>>> {
+    let page = page(q.limit, q.after)?;
+    if let Some(s) = &q.status {
+        one_of(s, &["open", "withdrawn", "closed"])
+            .map_err(|e| Error::Malformed(vec![crate::domain::FieldError::new("status", e)]))?;
+    }
+    let filter = ListingFilter { status: q.status, township: q.township, farmhouse: q.farmhouse, titled: q.titled };
+    let (rows, next) = page.split(records::listings(&state.pool, &filter, page).await?, |r| r.id);
+    Ok(axum::Json(List::new(rows.into_iter().map(Into::into).collect(), &uri, next)))
+}
+
+async fn fetch_listing(state: &AppState, id: i64) -> Result<ListingView> {
+    records::listing(&state.pool, id).await?.map(Into::into).ok_or_else(|| Error::NotFound(format!("listing {id}")))
+}
+
+#[utoipa::path(get, path = "/api/v1/listings/{id}", tag = "listings", params(("id" = i64, Path)),
+    responses((status = 200, body = ListingView), (status = 404, body = Problem)))]
+pub async fn listing(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<ListingView>> {
+    Ok(axum::Json(fetch_listing(&state, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListingIn {
+    /// A showcase name (optional).
+    pub title: Option<String>,
+    #[schema(value_type = f64)]
+    pub asking_rent_yuan: Yuan,
+    pub min_term_months: i64,
+    pub max_term_months: i64,
+    /// 民宿, 康养, 文创, 电商, 来料加工, 其他.
+    pub allowed_uses: Vec<String>,
+    /// The notice period (公示): at least 7 days.
+    pub notice_start: NaiveDate,
+    pub notice_end: NaiveDate,
+}
+
+fn check_listing(l: &ListingIn) -> std::result::Result<NewListing, Vec<crate::domain::FieldError>> {
+    let mut c = Checks::default();
+    let title = c.check("title", text(l.title.as_deref().unwrap_or(""), 0, 100));
+    let max_months = i64::from(lifecycle::MAX_LEASE_YEARS) * 12;
+    let min = c.check("min_term_months", within(l.min_term_months, 1..=max_months));
+    let max = c.check("max_term_months", within(l.max_term_months, 1..=max_months));
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        c.fail("max_term_months", format!("{max} is below min_term_months ({min})"));
+    }
+    if l.allowed_uses.is_empty() {
+        c.fail("allowed_uses", "name at least one use");
+    }
+    for (i, u) in l.allowed_uses.iter().enumerate() {
+        c.check(&format!("allowed_uses[{i}]"), lifecycle::check_use(u));
+        if l.allowed_uses[..i].contains(u) {
+            c.fail(&format!("allowed_uses[{i}]"), format!("{u} is named twice"));
+        }
+    }
+    c.check("notice_start", date(l.notice_start));
+    c.check("notice_end", date(l.notice_end).and_then(|_| lifecycle::check_notice(l.notice_start, l.notice_end)));
+    c.finish(|| NewListing {
+        title: title.unwrap_or_default(),
+        asking_rent_fen: l.asking_rent_yuan.fen(),
+        min_term_months: l.min_term_months as i16,
+        max_term_months: l.max_term_months as i16,
+        allowed_uses: l.allowed_uses.clone(),
+        notice_start: l.notice_start,
+        notice_end: l.notice_end,
+    })
+}
+
+/// Lists a registered house on the exchange (挂牌): the house becomes listed.
+#[utoipa::path(post, path = "/api/v1/farmhouses/{id}/listings", tag = "listings", request_body = ListingIn,
+    params(("id" = i64, Path)),
+    responses((status = 201, body = ListingView), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn list_house(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(house): Path<i64>,
+    Json(input): Json<ListingIn>,
+) -> Result<Response> {
+    let new = check_listing(&input)?;
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let id = records::list_house(&mut tx, house, &new).await?;
+    tx.commit().await?;
+    state.changed_house(house).await;
+    Ok(created(format!("/api/v1/listings/{id}"), fetch_listing(&state, id).await?))
+}
+
+/// Withdraws an open listing: the house returns to registered.
+#[utoipa::path(post, path = "/api/v1/listings/{id}/withdraw", tag = "listings", params(("id" = i64, Path)),
+    responses((status = 200, body = ListingView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<ListingView>> {
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let house = records::withdraw(&mut tx, id).await?;
+    tx.commit().await?;
+    state.changed_house(house).await;
+    Ok(axum::Json(fetch_listing(&state, id).await?))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Transactions
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionView {
+    pub id: i64,
+    pub listing_id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub township_code: String,
+    pub village: String,
+    pub floor_area_m2: f64,
+    pub house_status: Status,
+    /// The lessee (officers and officials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lessee: Option<PartyView>,
+    /// 协议, 竞价 or 招标.
+    pub mode: String,
+    pub contract_no: String,
+    pub signed_on: NaiveDate,
+    pub lease_start: NaiveDate,
+    /// The day after the last day of the lease.
+    pub lease_end: NaiveDate,
+    #[schema(value_type = f64)]
+    pub annual_rent_yuan: Yuan,
+    #[schema(value_type = f64)]
+    pub total_amount_yuan: Yuan,
+    pub intended_use: String,
+    /// signed or terminated.
+    pub status: String,
+    pub terminated_on: Option<NaiveDate>,
+    pub certification_id: Option<i64>,
+    pub certificate_no: Option<String>,
+    pub version: i32,
+}
+
+fn transaction_view(r: TransactionRow, role: Role) -> TransactionView {
+    let lessee = PartyView::for_role(
+        Identity {
+            id: r.lessee_party_id,
+            kind: &r.lessee_kind,
+            name: &r.lessee_name,
+            id_number: None,
+            credit_code: None,
+            phone: None,
+            address: None,
+        },
+        role,
+    );
+    TransactionView {
+        id: r.id,
+        listing_id: r.listing_id,
+        farmhouse_id: r.farmhouse_id,
+        unit_number: r.unit_number,
+        township_code: r.township_code,
+        village: r.village,
+        floor_area_m2: r.floor_area_m2,
+        house_status: r.house_status.parse().unwrap_or(Status::Registered),
+        lessee,
+        mode: r.mode,
+        contract_no: r.contract_no,
+        signed_on: r.signed_on,
+        lease_start: r.lease_start,
+        lease_end: r.lease_end,
+        annual_rent_yuan: Yuan::from_fen(r.annual_rent_fen),
+        total_amount_yuan: Yuan::from_fen(r.total_amount_fen),
+        intended_use: r.intended_use,
+        status: r.status,
+        terminated_on: r.terminated_on,
+        certification_id: r.certification_id,
+        certificate_no: r.certificate_no,
+        version: r.version,
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TransactionQuery {
+    pub township: Option<String>,
+    pub farmhouse: Option<i64>,
+    pub lessee: Option<i64>,
+    /// Only signed deals awaiting certification (the officers' queue).
+    #[serde(default)]
+    pub awaiting_certification: bool,
+    /// Rows per page (1..=1000, default 100).
+    pub limit: Option<i64>,
+    /// Show rows after this id (the `next` link carries it).
+    pub after: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/transactions", tag = "transactions", params(TransactionQuery),
+    responses((status = 200, body = List<TransactionView>)))]
+pub async fn transactions(
+    State(state): State<AppState>,
+    caller: Caller,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<TransactionQuery>,
+) -> Result<axum::Json<List<TransactionView>>> {
+    let page = page(q.limit, q.after)?;
+    let filter = TransactionFilter {
+        township: q.township,
+        farmhouse: q.farmhouse,
+        lessee: q.lessee,
+        awaiting_certification: q.awaiting_certification,
+    };
+    let (rows, next) = page.split(records::transactions(&state.pool, &filter, page).await?, |r| r.id);
+    let items = rows.into_iter().map(|r| transaction_view(r, caller.role)).collect();
+    Ok(axum::Json(List::new(items, &uri, next)))
+}
+
+async fn fetch_transaction(state: &AppState, id: i64, role: Role) -> Result<TransactionView> {
+    records::transaction(&state.pool, id)
+        .await?
+        .map(|r| transaction_view(r, role))
+        .ok_or_else(|| Error::NotFound(format!("transaction {id}")))
+}
+
+#[utoipa::path(get, path = "/api/v1/transactions/{id}", tag = "transactions", params(("id" = i64, Path)),
+    responses((status = 200, body = TransactionView), (status = 404, body = Problem)))]
+pub async fn transaction(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<TransactionView>> {
+    Ok(axum::Json(fetch_transaction(&state, id, caller.role).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionIn {
+    /// The investor party that leases the house.
+    pub lessee_party_id: i64,
+    /// 协议 (negotiated), 竞价 (bidding) or 招标 (tender).
+    pub mode: String,
+    pub contract_no: String,
+    pub signed_on: NaiveDate,
+    pub lease_start: NaiveDate,
+    /// The day after the last day of the lease (at most 20 years after the start).
+    pub lease_end: NaiveDate,
+    #[schema(value_type = f64)]
+    pub annual_rent_yuan: Yuan,
+    #[schema(value_type = f64)]
+    pub total_amount_yuan: Yuan,
+    pub intended_use: String,
+}
+
+fn check_transaction(t: &TransactionIn) -> std::result::Result<NewTransaction, Vec<crate::domain::FieldError>> {
+    let mut c = Checks::default();
+    let mode = c.check("mode", one_of(&t.mode, &["协议", "竞价", "招标"]));
+    let contract_ok = (4..=40).contains(&t.contract_no.len())
+        && t.contract_no.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
+    if !contract_ok {
+        c.fail("contract_no", "4 to 40 letters, digits or dashes");
+    }
+    c.check("signed_on", date(t.signed_on));
+    c.check("lease_start", date(t.lease_start));
+    c.check("lease_end", date(t.lease_end).and_then(|_| lifecycle::check_lease(t.lease_start, t.lease_end)));
+    if t.signed_on > t.lease_start {
+        c.fail("signed_on", format!("a lease is signed before it starts ({})", t.lease_start));
+    }
+    c.check("intended_use", lifecycle::check_use(&t.intended_use));
+    c.finish(|| NewTransaction {
+        lessee_party_id: t.lessee_party_id,
+        mode: mode.unwrap_or_default(),
+        contract_no: t.contract_no.clone(),
+        signed_on: t.signed_on,
+        lease_start: t.lease_start,
+        lease_end: t.lease_end,
+        annual_rent_fen: t.annual_rent_yuan.fen(),
+        total_amount_fen: t.total_amount_yuan.fen(),
+        intended_use: t.intended_use.clone(),
+    })
+}
+
+/// Records the deal (成交) of an open listing after its notice period: the house becomes contracted.
+#[utoipa::path(post, path = "/api/v1/listings/{id}/transactions", tag = "transactions", request_body = TransactionIn,
+    params(("id" = i64, Path)),
+    responses((status = 201, body = TransactionView), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn sign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(listing): Path<i64>,
+    Json(input): Json<TransactionIn>,
+) -> Result<Response> {
+    let new = check_transaction(&input)?;
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let id = records::sign(&mut tx, listing, &new).await?;
+    tx.commit().await?;
+    let view = fetch_transaction(&state, id, caller.role).await?;
+    state.changed_house(view.farmhouse_id).await;
+    Ok(created(format!("/api/v1/transactions/{id}"), view))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndIn {
+    /// The day the lease ended.
+    pub on: NaiveDate,
+}
+
+/// Records that a lease ended (退租 or expiry): the house returns to registered.
+#[utoipa::path(post, path = "/api/v1/transactions/{id}/end", tag = "transactions", request_body = EndIn,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = TransactionView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn end_lease(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(input): Json<EndIn>,
+) -> Result<axum::Json<TransactionView>> {
+    date(input.on).map_err(|e| Error::invalid("on", e))?;
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let house = records::end_lease(&mut tx, id, input.on).await?;
+    tx.commit().await?;
+    state.changed_house(house).await;
+    Ok(axum::Json(fetch_transaction(&state, id, caller.role).await?))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Certifications
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificationView {
+    pub id: i64,
+    /// e.g. SY-JZ-2020-000123.
+    pub certificate_no: String,
+    pub transaction_id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub township_code: String,
+    pub township_name: String,
+    pub village: String,
+    pub floor_area_m2: f64,
+    pub lease_start: NaiveDate,
+    pub lease_end: NaiveDate,
+    pub intended_use: String,
+    #[schema(value_type = f64)]
+    pub total_amount_yuan: Yuan,
+    /// The officer who issued it.
+    pub officer: Option<String>,
+    pub issued_at: DateTime<Utc>,
+    /// Printed on the certificate.
+    pub verification_code: String,
+    pub in_force: bool,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoke_reason: Option<String>,
+}
+
+impl From<CertificationRow> for CertificationView {
+    fn from(r: CertificationRow) -> Self {
+        Self {
+            id: r.id,
+            certificate_no: r.certificate_no,
+            transaction_id: r.transaction_id,
+            farmhouse_id: r.farmhouse_id,
+            unit_number: r.unit_number,
+            township_code: r.township_code,
+            township_name: r.township_name,
+            village: r.village,
+            floor_area_m2: r.floor_area_m2,
+            lease_start: r.lease_start,
+            lease_end: r.lease_end,
+            intended_use: r.intended_use,
+            total_amount_yuan: Yuan::from_fen(r.total_amount_fen),
+            officer: r.officer,
+            issued_at: r.issued_at,
+            verification_code: r.verification_code,
+            in_force: r.revoked_at.is_none(),
+            revoked_at: r.revoked_at,
+            revoke_reason: r.revoke_reason,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CertificationQuery {
+    pub township: Option<String>,
+    pub farmhouse: Option<i64>,
+    /// true: only certificates in force; false: only revoked ones.
+    pub in_force: Option<bool>,
+    /// Rows per page (1..=1000, default 100).
+    pub limit: Option<i64>,
+    /// Show rows after this id (the `next` link carries it).
+    pub after: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/certifications", tag = "certifications", params(CertificationQuery),
+    responses((status = 200, body = List<CertificationView>)))]
+pub async fn certifications(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<CertificationQuery>,
+) -> Result<axum::Json<List<CertificationView>>> {
+    let page = page(q.limit, q.after)?;
+    let filter = CertificationFilter { township: q.township, farmhouse: q.farmhouse, in_force: q.in_force };
+    let (rows, next) = page.split(records::certifications(&state.pool, &filter, page).await?, |r| r.id);
+    Ok(axum::Json(List::new(rows.into_iter().map(Into::into).collect(), &uri, next)))
+}
+
+async fn fetch_certification(state: &AppState, id: i64) -> Result<CertificationView> {
+    records::certification(&state.pool, id)
+        .await?
+        .map(Into::into)
+        .ok_or_else(|| Error::NotFound(format!("certification {id}")))
+}
+
+#[utoipa::path(get, path = "/api/v1/certifications/{id}", tag = "certifications", params(("id" = i64, Path)),
+    responses((status = 200, body = CertificationView), (status = 404, body = Problem)))]
+pub async fn certification(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<CertificationView>> {
+    Ok(axum::Json(fetch_certification(&state, id).await?))
+}
+
+/// Certifies (鉴证) a signed transaction: issues the next certificate number; the house becomes
+/// certified (activated).
+#[utoipa::path(post, path = "/api/v1/transactions/{id}/certify", tag = "certifications", params(("id" = i64, Path)),
+    responses((status = 201, body = CertificationView), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
+pub async fn certify(State(state): State<AppState>, caller: Caller, Path(transaction): Path<i64>) -> Result<Response> {
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let id = records::certify(&mut tx, transaction, caller.user_id).await?;
+    tx.commit().await?;
+    let view = fetch_certification(&state, id).await?;
+    state.changed_house(view.farmhouse_id).await;
+    Ok(created(format!("/api/v1/certifications/{id}"), view))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeIn {
+    /// Why the certificate is revoked (kept with it).
+    pub reason: String,
+}
+
+/// Revokes a certificate (the record stays, marked revoked): the house returns to contracted.
+#[utoipa::path(post, path = "/api/v1/certifications/{id}/revoke", tag = "certifications", request_body = RevokeIn,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = CertificationView), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(input): Json<RevokeIn>,
+) -> Result<axum::Json<CertificationView>> {
+    let reason = text(&input.reason, 1, 500).map_err(|e| Error::invalid("reason", e))?;
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let house = records::revoke(&mut tx, id, &reason, caller.user_id).await?;
+    tx.commit().await?;
+    state.changed_house(house).await;
+    Ok(axum::Json(fetch_certification(&state, id).await?))
+}
+
+/// What anyone may learn of a certificate: whether it is in force and the facts it states, never who
+/// the parties are.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    pub certificate_no: String,
+    /// in_force or revoked.
+    pub state: String,
+    pub issued_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub unit_number: String,
+    pub township_name: String,
+    pub village: String,
+    pub floor_area_m2: f64,
+    pub lease_start: NaiveDate,
+    pub lease_end: NaiveDate,
+    pub intended_use: String,
+    /// Whether the verification code given (`?code=`) is the one printed on the certificate.
+    pub code_matches: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyQuery {
+    /// The verification code printed on the certificate.
+    pub code: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/verify/{certificate_no}", tag = "certifications",
+    params(("certificate_no" = String, Path), VerifyQuery),
+    responses((status = 200, body = Verification), (status = 404, body = Problem)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    Path(no): Path<String>,
+    Query(q): Query<VerifyQuery>,
+) -> Result<axum::Json<Verification>> {
+    Ok(axum::Json(verification(&state, &no, q.code.as_deref()).await?))
+}
+
+/// The public facts of certificate `no` (shared by the JSON route and the verification page).
+pub async fn verification(state: &AppState, no: &str, code: Option<&str>) -> Result<Verification> {
+    let r = records::certification_by_number(&state.pool, no)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("certificate {no}")))?;
+    Ok(Verification {
+        certificate_no: r.certificate_no,
+        state: if r.revoked_at.is_none() { "in_force" } else { "revoked" }.into(),
+        issued_at: r.issued_at,
+        revoked_at: r.revoked_at,
+        unit_number: r.unit_number,
+        township_name: r.township_name,
+        village: r.village,
+        floor_area_m2: r.floor_area_m2,
+        lease_start: r.lease_start,
+        lease_end: r.lease_end,
+        intended_use: r.intended_use,
+        code_matches: code.map(|c| c.trim().eq_ignore_ascii_case(&r.verification_code)),
+    })
+}

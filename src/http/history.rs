@@ -1,0 +1,95 @@
+//! `GET /api/v1/<records>/{id}/history`: every change of one record — who, when, before and after —
+//! as the caller's role may see it (officials get party identities masked).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::{AppState, Problem, Result};
+use crate::domain::roles::{Privacy, Role, mask_id_number};
+use crate::store::history;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// Position in the district's hash-chained history.
+    pub seq: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Who made the change (`officer:li.ming`, `seed`, …).
+    pub actor: String,
+    /// insert, update or delete.
+    pub action: String,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<Value>,
+}
+
+/// A row image with the identity fields `role` may not see masked or removed.
+fn redact(table: &str, row: Option<Value>, role: Role) -> Option<Value> {
+    let mut row = row?;
+    if table == "parties"
+        && let Some(fields) = row.as_object_mut()
+    {
+        match role.privacy() {
+            Privacy::Full => {}
+            Privacy::Masked => {
+                if let Some(Value::String(id)) = fields.get("id_number") {
+                    let masked = mask_id_number(id);
+                    fields.insert("id_number".into(), Value::String(masked));
+                }
+                fields.remove("phone");
+                fields.remove("address");
+            }
+            Privacy::None => {
+                for key in ["name", "id_number", "phone", "address"] {
+                    fields.remove(key);
+                }
+            }
+        }
+    }
+    Some(row)
+}
+
+async fn entries(state: &AppState, table: &str, id: i64, role: Role) -> Result<Json<Vec<HistoryEntry>>> {
+    let rows = history::of_record(&state.pool, table, id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|e| HistoryEntry {
+                seq: e.seq,
+                at: e.at,
+                actor: e.actor,
+                action: e.action,
+                before: redact(table, e.before.map(|j| j.0), role),
+                after: redact(table, e.after.map(|j| j.0), role),
+            })
+            .collect(),
+    ))
+}
+
+/// One history route per kind of record.
+macro_rules! history_routes {
+    ($($name:ident => $path:literal, $table:literal, $tag:literal;)*) => {$(
+        #[utoipa::path(get, path = $path, tag = $tag, params(("id" = i64, Path)),
+            responses((status = 200, body = Vec<HistoryEntry>), (status = 403, body = Problem)))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            Path(id): Path<i64>,
+        ) -> Result<Json<Vec<HistoryEntry>>> {
+            entries(&state, $table, id, caller.role).await
+        }
+    )*};
+}
+
+history_routes! {
+    farmhouse => "/api/v1/farmhouses/{id}/history", "farmhouses", "farmhouses";
+    parcel => "/api/v1/parcels/{id}/history", "parcels", "parcels";
+    party => "/api/v1/parties/{id}/history", "parties", "parties";
+    appraisal => "/api/v1/appraisals/{id}/history", "appraisals", "appraisals";
+    listing => "/api/v1/listings/{id}/history", "listings", "listings";
+    transaction => "/api/v1/transactions/{id}/history", "transactions", "transactions";
+    certification => "/api/v1/certifications/{id}/history", "certifications", "certifications";
+}

@@ -1,0 +1,604 @@
+//! The activation records of a house — appraisal (评估), listing (挂牌), transaction (成交), certification
+//! (鉴证) — and the lifecycle actions that create them. Each action runs in the caller's transaction, locks
+//! the rows it decides on (`for update`), checks the transition with [`Status::after`], and moves the house
+//! to its next state, so concurrent requests serialise and only one of them can win.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rand::RngExt;
+use serde_json::json;
+use sqlx::{FromRow, PgConnection, PgExecutor};
+
+use super::{Page, StoreError, StoreResult, farmhouses};
+use crate::domain::lifecycle::{self, Action, Status};
+
+// ---------------------------------------------------------------------------------------------------
+// Appraisals
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AppraisalRow {
+    pub id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub report_no: String,
+    pub firm: String,
+    pub appraiser: String,
+    pub method: String,
+    pub valuation_date: NaiveDate,
+    pub value_fen: i64,
+    pub annual_rent_fen: i64,
+    pub valid_until: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+const APPRAISALS: &str = "
+    select a.id, a.farmhouse_id, f.unit_number::text, a.report_no, a.firm, a.appraiser, a.method, a.valuation_date,
+           a.value_fen, a.annual_rent_fen, a.valid_until, a.created_at
+    from appraisals a join farmhouses f on f.id = a.farmhouse_id";
+
+pub async fn appraisals(ex: impl PgExecutor<'_>, house: Option<i64>, page: Page) -> sqlx::Result<Vec<AppraisalRow>> {
+    sqlx::query_as(&format!(
+        "{APPRAISALS} where a.id > $1 and ($2::bigint is null or a.farmhouse_id = $2) order by a.id limit $3"
+    ))
+    .bind(page.after)
+    .bind(house)
+    .bind(page.limit + 1)
+    .fetch_all(ex)
+    .await
+}
+
+pub async fn appraisal(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<AppraisalRow>> {
+    sqlx::query_as(&format!("{APPRAISALS} where a.id = $1")).bind(id).fetch_optional(ex).await
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAppraisal {
+    pub report_no: String,
+    pub firm: String,
+    pub appraiser: String,
+    pub method: String,
+    pub valuation_date: NaiveDate,
+    pub value_fen: i64,
+    pub annual_rent_fen: i64,
+    pub valid_until: NaiveDate,
+}
+
+/// Records an appraisal of house `house` (allowed in any state).
+pub async fn record_appraisal(conn: &mut PgConnection, house: i64, a: &NewAppraisal) -> StoreResult<i64> {
+    farmhouses::lock(conn, house).await?;
+    Ok(sqlx::query_scalar(
+        "insert into appraisals (farmhouse_id, report_no, firm, appraiser, method, valuation_date, value_fen,
+                                 annual_rent_fen, valid_until)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+    )
+    .bind(house)
+    .bind(&a.report_no)
+    .bind(&a.firm)
+    .bind(&a.appraiser)
+    .bind(&a.method)
+    .bind(a.valuation_date)
+    .bind(a.value_fen)
+    .bind(a.annual_rent_fen)
+    .bind(a.valid_until)
+    .fetch_one(conn)
+    .await?)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Listings
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ListingRow {
+    pub id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub township_code: String,
+    pub village: String,
+    pub floor_area_m2: f64,
+    pub title: String,
+    pub asking_rent_fen: i64,
+    pub min_term_months: i16,
+    pub max_term_months: i16,
+    pub allowed_uses: Vec<String>,
+    pub notice_start: NaiveDate,
+    pub notice_end: NaiveDate,
+    pub status: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const LISTINGS: &str = "
+    select l.id, l.farmhouse_id, f.unit_number::text, f.township_code::text, p.village,
+           f.floor_area_m2::float8 as floor_area_m2, l.title, l.asking_rent_fen, l.min_term_months,
+           l.max_term_months, l.allowed_uses, l.notice_start, l.notice_end, l.status, l.version, l.created_at,
+           l.updated_at
+    from listings l join farmhouses f on f.id = l.farmhouse_id join parcels p on p.parcel_code = f.parcel_code";
+
+#[derive(Debug, Default, Clone)]
+pub struct ListingFilter {
+    pub status: Option<String>,
+    pub township: Option<String>,
+    pub farmhouse: Option<i64>,
+    /// Listings with a title (the programme's showcase houses).
+    pub titled: bool,
+}
+
+pub async fn listings(ex: impl PgExecutor<'_>, f: &ListingFilter, page: Page) -> sqlx::Result<Vec<ListingRow>> {
+    sqlx::query_as(&format!(
+        "{LISTINGS}
+         where l.id > $1 and ($2::text is null or l.status = $2) and ($3::text is null or f.township_code = $3)
+           and ($4::bigint is null or l.farmhouse_id = $4) and (not $5 or l.title <> '')
+         order by l.id limit $6"
+    ))
+    .bind(page.after)
+    .bind(&f.status)
+    .bind(&f.township)
+    .bind(f.farmhouse)
+    .bind(f.titled)
+    .bind(page.limit + 1)
+    .fetch_all(ex)
+    .await
+}
+
+pub async fn listing(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ListingRow>> {
+    sqlx::query_as(&format!("{LISTINGS} where l.id = $1")).bind(id).fetch_optional(ex).await
+}
+
+#[derive(Debug, Clone)]
+pub struct NewListing {
+    pub title: String,
+    pub asking_rent_fen: i64,
+    pub min_term_months: i16,
+    pub max_term_months: i16,
+    pub allowed_uses: Vec<String>,
+    pub notice_start: NaiveDate,
+    pub notice_end: NaiveDate,
+}
+
+/// Lists house `house` (挂牌): registered → listed.
+pub async fn list_house(conn: &mut PgConnection, house: i64, l: &NewListing) -> StoreResult<i64> {
+    let status = farmhouses::lock(conn, house).await?;
+    let next = transition(status, Action::List, json!({ "farmhouse_id": house, "status": status }))?;
+    let id = sqlx::query_scalar(
+        "insert into listings (farmhouse_id, title, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
+                               notice_start, notice_end)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+    )
+    .bind(house)
+    .bind(&l.title)
+    .bind(l.asking_rent_fen)
+    .bind(l.min_term_months)
+    .bind(l.max_term_months)
+    .bind(&l.allowed_uses)
+    .bind(l.notice_start)
+    .bind(l.notice_end)
+    .fetch_one(&mut *conn)
+    .await?;
+    farmhouses::set_status(conn, house, next).await?;
+    Ok(id)
+}
+
+/// An open listing, locked, with its house locked too.
+struct LockedListing {
+    farmhouse_id: i64,
+    house_status: Status,
+    notice_end: NaiveDate,
+    min_term_months: i16,
+    max_term_months: i16,
+    allowed_uses: Vec<String>,
+}
+
+async fn lock_open_listing(conn: &mut PgConnection, listing: i64) -> StoreResult<LockedListing> {
+    let row: Option<(i64, String, NaiveDate, i16, i16, Vec<String>)> = sqlx::query_as(
+        "select farmhouse_id, status, notice_end, min_term_months, max_term_months, allowed_uses from listings
+         where id = $1 for update",
+    )
+    .bind(listing)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (farmhouse_id, status, notice_end, min_term_months, max_term_months, allowed_uses) =
+        row.ok_or_else(|| StoreError::NotFound(format!("listing {listing}")))?;
+    let house_status = farmhouses::lock(conn, farmhouse_id).await?;
+    if status != "open" {
+        return Err(StoreError::Conflict {
+            detail: format!("listing {listing} is {status}, not open"),
+            current: json!({ "listing_id": listing, "listing_status": status, "farmhouse_id": farmhouse_id,
+                             "status": house_status }),
+        });
+    }
+    Ok(LockedListing { farmhouse_id, house_status, notice_end, min_term_months, max_term_months, allowed_uses })
+}
+
+/// Withdraws an open listing: the house returns to registered.
+pub async fn withdraw(conn: &mut PgConnection, listing: i64) -> StoreResult<i64> {
+    let l = lock_open_listing(conn, listing).await?;
+    let next = transition(l.house_status, Action::Withdraw, json!({ "farmhouse_id": l.farmhouse_id }))?;
+    sqlx::query("update listings set status = 'withdrawn' where id = $1").bind(listing).execute(&mut *conn).await?;
+    farmhouses::set_status(conn, l.farmhouse_id, next).await?;
+    Ok(l.farmhouse_id)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Transactions
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TransactionRow {
+    pub id: i64,
+    pub listing_id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub township_code: String,
+    pub village: String,
+    pub floor_area_m2: f64,
+    pub house_status: String,
+    pub lessee_party_id: i64,
+    pub lessee_kind: String,
+    pub lessee_name: String,
+    pub mode: String,
+    pub contract_no: String,
+    pub signed_on: NaiveDate,
+    pub lease_start: NaiveDate,
+    pub lease_end: NaiveDate,
+    pub annual_rent_fen: i64,
+    pub total_amount_fen: i64,
+    pub intended_use: String,
+    pub status: String,
+    pub terminated_on: Option<NaiveDate>,
+    pub certification_id: Option<i64>,
+    pub certificate_no: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+const TRANSACTIONS: &str = "
+    select t.id, t.listing_id, t.farmhouse_id, f.unit_number::text, f.township_code::text, p.village,
+           f.floor_area_m2::float8 as floor_area_m2, f.status as house_status, t.lessee_party_id,
+           pa.kind as lessee_kind, pa.name as lessee_name, t.mode, t.contract_no, t.signed_on, t.lease_start, t.lease_end, t.annual_rent_fen,
+           t.total_amount_fen, t.intended_use, t.status, t.terminated_on, c.id as certification_id, c.certificate_no,
+           t.version, t.created_at
+    from transactions t
+    join farmhouses f on f.id = t.farmhouse_id
+    join parcels p on p.parcel_code = f.parcel_code
+    join parties pa on pa.id = t.lessee_party_id
+    left join certifications c on c.transaction_id = t.id and c.revoked_at is null";
+
+#[derive(Debug, Default, Clone)]
+pub struct TransactionFilter {
+    pub township: Option<String>,
+    pub farmhouse: Option<i64>,
+    pub lessee: Option<i64>,
+    /// Signed deals of contracted houses without a certificate: the officers' queue.
+    pub awaiting_certification: bool,
+}
+
+pub async fn transactions(
+    ex: impl PgExecutor<'_>,
+    f: &TransactionFilter,
+    page: Page,
+) -> sqlx::Result<Vec<TransactionRow>> {
+    sqlx::query_as(&format!(
+        "{TRANSACTIONS}
+         where t.id > $1 and ($2::text is null or f.township_code = $2) and ($3::bigint is null or t.farmhouse_id = $3)
+           and ($4::bigint is null or t.lessee_party_id = $4)
+           and (not $5 or (t.status = 'signed' and f.status = 'contracted' and c.id is null))
+         order by t.id limit $6"
+    ))
+    .bind(page.after)
+    .bind(&f.township)
+    .bind(f.farmhouse)
+    .bind(f.lessee)
+    .bind(f.awaiting_certification)
+    .bind(page.limit + 1)
+    .fetch_all(ex)
+    .await
+}
+
+pub async fn transaction(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<TransactionRow>> {
+    sqlx::query_as(&format!("{TRANSACTIONS} where t.id = $1")).bind(id).fetch_optional(ex).await
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTransaction {
+    pub lessee_party_id: i64,
+    pub mode: String,
+    pub contract_no: String,
+    pub signed_on: NaiveDate,
+    pub lease_start: NaiveDate,
+    pub lease_end: NaiveDate,
+    pub annual_rent_fen: i64,
+    pub total_amount_fen: i64,
+    pub intended_use: String,
+}
+
+/// Records the deal (成交) of an open listing after its notice period: listed → contracted, and the
+/// listing closes.
+pub async fn sign(conn: &mut PgConnection, listing: i64, t: &NewTransaction) -> StoreResult<i64> {
+    let l = lock_open_listing(conn, listing).await?;
+    let next = transition(l.house_status, Action::Sign, json!({ "farmhouse_id": l.farmhouse_id }))?;
+    if t.signed_on <= l.notice_end {
+        return Err(StoreError::invalid(
+            "signed_on",
+            format!(
+                "the notice period (公示) of listing {listing} runs to {}; a deal may be signed after it",
+                l.notice_end
+            ),
+        ));
+    }
+    if !l.allowed_uses.contains(&t.intended_use) {
+        return Err(StoreError::invalid(
+            "intended_use",
+            format!("listing {listing} allows {}, not {}", l.allowed_uses.join(", "), t.intended_use),
+        ));
+    }
+    let months = lifecycle::lease_months(t.lease_start, t.lease_end);
+    if months < l.min_term_months as u32 || months > l.max_term_months as u32 {
+        return Err(StoreError::invalid(
+            "lease_end",
+            format!(
+                "the lease runs {months} months; listing {listing} offers {} to {} months",
+                l.min_term_months, l.max_term_months
+            ),
+        ));
+    }
+    let id = sqlx::query_scalar(
+        "insert into transactions (listing_id, farmhouse_id, lessee_party_id, mode, contract_no, signed_on,
+                                   lease_start, lease_end, annual_rent_fen, total_amount_fen, intended_use)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
+    )
+    .bind(listing)
+    .bind(l.farmhouse_id)
+    .bind(t.lessee_party_id)
+    .bind(&t.mode)
+    .bind(&t.contract_no)
+    .bind(t.signed_on)
+    .bind(t.lease_start)
+    .bind(t.lease_end)
+    .bind(t.annual_rent_fen)
+    .bind(t.total_amount_fen)
+    .bind(&t.intended_use)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("update listings set status = 'closed' where id = $1").bind(listing).execute(&mut *conn).await?;
+    farmhouses::set_status(conn, l.farmhouse_id, next).await?;
+    Ok(id)
+}
+
+/// A signed transaction, locked, with its house locked too.
+async fn lock_signed_transaction(conn: &mut PgConnection, transaction: i64) -> StoreResult<(i64, Status)> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("select farmhouse_id, status from transactions where id = $1 for update")
+            .bind(transaction)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (house, status) = row.ok_or_else(|| StoreError::NotFound(format!("transaction {transaction}")))?;
+    let house_status = farmhouses::lock(conn, house).await?;
+    if status != "signed" {
+        return Err(StoreError::Conflict {
+            detail: format!("transaction {transaction} is {status}"),
+            current: json!({ "transaction_id": transaction, "transaction_status": status, "farmhouse_id": house,
+                             "status": house_status }),
+        });
+    }
+    Ok((house, house_status))
+}
+
+/// Ends the lease of a signed transaction on `on` (退租, or the end of its term): the house returns to
+/// registered, and from `on` it may be let again.
+pub async fn end_lease(conn: &mut PgConnection, transaction: i64, on: NaiveDate) -> StoreResult<i64> {
+    let (house, status) = lock_signed_transaction(conn, transaction).await?;
+    let next = transition(status, Action::EndLease, json!({ "farmhouse_id": house, "transaction_id": transaction }))?;
+    let lease_end: NaiveDate = sqlx::query_scalar("select lease_end from transactions where id = $1")
+        .bind(transaction)
+        .fetch_one(&mut *conn)
+        .await?;
+    if on > lease_end {
+        return Err(StoreError::invalid("on", format!("the lease runs to {lease_end} (exclusive) at the latest")));
+    }
+    sqlx::query("update transactions set status = 'terminated', terminated_on = $2 where id = $1")
+        .bind(transaction)
+        .bind(on)
+        .execute(&mut *conn)
+        .await?;
+    farmhouses::set_status(conn, house, next).await?;
+    Ok(house)
+}
+
+/// Ends every signed lease whose term is over by `today` (its house returns to registered). Returns the
+/// houses released.
+pub async fn expire_leases(pool: &sqlx::PgPool, today: NaiveDate) -> StoreResult<Vec<i64>> {
+    let due: Vec<(i64, NaiveDate)> = sqlx::query_as(
+        "select t.id, t.lease_end from transactions t join farmhouses f on f.id = t.farmhouse_id
+         where t.status = 'signed' and t.lease_end <= $1 and f.status in ('contracted', 'certified')
+         order by t.id",
+    )
+    .bind(today)
+    .fetch_all(pool)
+    .await?;
+    let mut released = Vec::with_capacity(due.len());
+    for (transaction, lease_end) in due {
+        let mut tx = super::begin_as(pool, "system:lease-expiry").await?;
+        match end_lease(&mut tx, transaction, lease_end).await {
+            Ok(house) => {
+                tx.commit().await?;
+                released.push(house);
+            }
+            // Changed meanwhile by someone else: the next round looks again.
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(released)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Certifications
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CertificationRow {
+    pub id: i64,
+    pub certificate_no: String,
+    pub transaction_id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub township_code: String,
+    pub township_name: String,
+    pub village: String,
+    pub floor_area_m2: f64,
+    pub lease_start: NaiveDate,
+    pub lease_end: NaiveDate,
+    pub intended_use: String,
+    pub total_amount_fen: i64,
+    pub officer: Option<String>,
+    pub issued_at: DateTime<Utc>,
+    pub verification_code: String,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoke_reason: Option<String>,
+}
+
+const CERTIFICATIONS: &str = "
+    select c.id, c.certificate_no, c.transaction_id, t.farmhouse_id, f.unit_number::text, f.township_code::text,
+           tw.name as township_name, p.village, f.floor_area_m2::float8 as floor_area_m2, t.lease_start, t.lease_end,
+           t.intended_use, t.total_amount_fen, u.username as officer, c.issued_at, c.verification_code, c.revoked_at,
+           c.revoke_reason
+    from certifications c
+    join transactions t on t.id = c.transaction_id
+    join farmhouses f on f.id = t.farmhouse_id
+    join parcels p on p.parcel_code = f.parcel_code
+    join townships tw on tw.code = f.township_code
+    left join users u on u.id = c.officer_user_id";
+
+#[derive(Debug, Default, Clone)]
+pub struct CertificationFilter {
+    pub township: Option<String>,
+    pub farmhouse: Option<i64>,
+    /// Only certificates in force (true) or only revoked ones (false).
+    pub in_force: Option<bool>,
+}
+
+pub async fn certifications(
+    ex: impl PgExecutor<'_>,
+    f: &CertificationFilter,
+    page: Page,
+) -> sqlx::Result<Vec<CertificationRow>> {
+    sqlx::query_as(&format!(
+        "{CERTIFICATIONS}
+         where c.id > $1 and ($2::text is null or f.township_code = $2) and ($3::bigint is null or t.farmhouse_id = $3)
+           and ($4::boolean is null or (c.revoked_at is null) = $4)
+         order by c.id limit $5"
+    ))
+    .bind(page.after)
+    .bind(&f.township)
+    .bind(f.farmhouse)
+    .bind(f.in_force)
+    .bind(page.limit + 1)
+    .fetch_all(ex)
+    .await
+}
+
+pub async fn certification(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<CertificationRow>> {
+    sqlx::query_as(&format!("{CERTIFICATIONS} where c.id = $1")).bind(id).fetch_optional(ex).await
+}
+
+pub async fn certification_by_number(ex: impl PgExecutor<'_>, no: &str) -> sqlx::Result<Option<CertificationRow>> {
+    sqlx::query_as(&format!("{CERTIFICATIONS} where c.certificate_no = $1")).bind(no).fetch_optional(ex).await
+}
+
+/// Certifies (鉴证) a signed transaction of a contracted house: issues the next certificate number of the
+/// year for the district's prefix, and the house becomes certified (activated).
+pub async fn certify(conn: &mut PgConnection, transaction: i64, officer: Option<i64>) -> StoreResult<i64> {
+    let (house, status) = lock_signed_transaction(conn, transaction).await?;
+    let existing: Option<String> = sqlx::query_scalar(
+        "select certificate_no from certifications where transaction_id = $1 and revoked_at is null",
+    )
+    .bind(transaction)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(no) = existing {
+        return Err(StoreError::Conflict {
+            detail: format!("transaction {transaction} is already certified ({no})"),
+            current: json!({ "transaction_id": transaction, "farmhouse_id": house, "status": status,
+                             "certificate_no": no }),
+        });
+    }
+    let next = transition(status, Action::Certify, json!({ "farmhouse_id": house, "transaction_id": transaction }))?;
+    let prefix: String = sqlx::query_scalar(
+        "select d.certificate_prefix::text from farmhouses f join districts d on d.county_code = f.county_code
+         where f.id = $1",
+    )
+    .bind(house)
+    .fetch_one(&mut *conn)
+    .await?;
+    let year = Utc::now().year();
+    let number: i32 = sqlx::query_scalar(
+        "insert into certificate_counters (prefix, year, last_number) values ($1, $2, 1)
+         on conflict (prefix, year) do update set last_number = certificate_counters.last_number + 1
+         returning last_number",
+    )
+    .bind(&prefix)
+    .bind(year as i16)
+    .fetch_one(&mut *conn)
+    .await?;
+    let certificate_no = format!("{prefix}-JZ-{year:04}-{number:06}");
+    let id = sqlx::query_scalar(
+        "insert into certifications (certificate_no, transaction_id, officer_user_id, verification_code)
+         values ($1, $2, $3, $4) returning id",
+    )
+    .bind(&certificate_no)
+    .bind(transaction)
+    .bind(officer)
+    .bind(verification_code())
+    .fetch_one(&mut *conn)
+    .await?;
+    farmhouses::set_status(conn, house, next).await?;
+    Ok(id)
+}
+
+/// Revokes a certificate in force, keeping it: the house returns to contracted.
+pub async fn revoke(
+    conn: &mut PgConnection,
+    certification: i64,
+    reason: &str,
+    officer: Option<i64>,
+) -> StoreResult<i64> {
+    let row: Option<(i64, Option<DateTime<Utc>>, String)> = sqlx::query_as(
+        "select t.farmhouse_id, c.revoked_at, c.certificate_no from certifications c
+         join transactions t on t.id = c.transaction_id where c.id = $1 for update of c",
+    )
+    .bind(certification)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (house, revoked_at, no) = row.ok_or_else(|| StoreError::NotFound(format!("certification {certification}")))?;
+    let status = farmhouses::lock(conn, house).await?;
+    if let Some(at) = revoked_at {
+        return Err(StoreError::Conflict {
+            detail: format!("certificate {no} was revoked at {at}"),
+            current: json!({ "certificate_no": no, "revoked_at": at, "farmhouse_id": house, "status": status }),
+        });
+    }
+    let next = transition(status, Action::Revoke, json!({ "farmhouse_id": house, "certificate_no": no }))?;
+    sqlx::query(
+        "update certifications set revoked_at = now(), revoke_reason = $2, revoked_by_user_id = $3 where id = $1",
+    )
+    .bind(certification)
+    .bind(reason)
+    .bind(officer)
+    .execute(&mut *conn)
+    .await?;
+    farmhouses::set_status(conn, house, next).await?;
+    Ok(house)
+}
+
+/// 8 characters from digits and capitals, printed on the certificate.
+fn verification_code() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut rng = rand::rng();
+    (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// The state after `action`, or a conflict that reports the current state (merged into `current`).
+fn transition(status: Status, action: Action, mut current: serde_json::Value) -> StoreResult<Status> {
+    status.after(action).map_err(|detail| {
+        current["status"] = json!(status);
+        StoreError::Conflict { detail, current }
+    })
+}

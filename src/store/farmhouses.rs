@@ -1,0 +1,230 @@
+//! Farmhouses (房屋): the houses of the programme, with their parcel, status and the facts the map shows.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection, PgExecutor};
+
+use super::parcels::stale_or_missing;
+use super::{Page, StoreError, StoreResult};
+use crate::domain::lifecycle::Status;
+
+/// A house with what every view of it needs: its place, its facts, its open listing, and (for staff) its
+/// owner and deal.
+#[derive(Debug, Clone, FromRow)]
+pub struct FarmhouseRow {
+    pub id: i64,
+    pub unit_number: String,
+    pub parcel_code: String,
+    pub township_code: String,
+    pub township_name: String,
+    pub village: String,
+    pub floor_area_m2: f64,
+    pub floors: i16,
+    pub year_built: i16,
+    pub structure: String,
+    pub condition: String,
+    pub status: String,
+    pub description: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub geometry: Json<Value>,
+    pub photo_ids: Vec<i64>,
+    // The open listing, if any.
+    pub listing_id: Option<i64>,
+    pub listing_title: Option<String>,
+    pub asking_rent_fen: Option<i64>,
+    pub allowed_uses: Option<Vec<String>>,
+    pub min_term_months: Option<i16>,
+    pub max_term_months: Option<i16>,
+    pub notice_start: Option<NaiveDate>,
+    pub notice_end: Option<NaiveDate>,
+    // The lease in force and its certificate, if any.
+    pub transaction_id: Option<i64>,
+    pub certificate_no: Option<String>,
+    // Private: the owner household.
+    pub owner_party_id: Option<i64>,
+    pub owner_name: Option<String>,
+    pub owner_id_number: Option<String>,
+    pub owner_phone: Option<String>,
+}
+
+const SELECT: &str = "
+    select f.id, f.unit_number::text, f.parcel_code::text, f.township_code::text, t.name as township_name,
+           p.village, f.floor_area_m2::float8 as floor_area_m2, f.floors, f.year_built, f.structure, f.condition,
+           f.status, f.description, f.version, f.created_at, f.updated_at,
+           st_asgeojson(f.footprint, 7)::json as geometry,
+           array(select ph.id from farmhouse_photos ph where ph.farmhouse_id = f.id order by ph.id) as photo_ids,
+           l.id as listing_id, l.title as listing_title, l.asking_rent_fen, l.allowed_uses, l.min_term_months,
+           l.max_term_months, l.notice_start, l.notice_end,
+           tx.id as transaction_id, c.certificate_no,
+           f.owner_party_id, o.name as owner_name, o.id_number as owner_id_number, o.phone as owner_phone
+    from farmhouses f
+    join parcels p on p.parcel_code = f.parcel_code
+    join townships t on t.code = f.township_code
+    left join listings l on l.farmhouse_id = f.id and l.status = 'open'
+    left join lateral (
+        select x.id from transactions x
+        where x.farmhouse_id = f.id and x.status = 'signed' and f.status in ('contracted', 'certified')
+        order by x.lease_start desc limit 1) tx on true
+    left join certifications c on c.transaction_id = tx.id and c.revoked_at is null
+    left join parties o on o.id = f.owner_party_id";
+
+/// Which houses a list shows.
+#[derive(Debug, Default, Clone)]
+pub struct FarmhouseFilter {
+    pub township: Option<String>,
+    pub status: Option<String>,
+    pub village: Option<String>,
+    /// Unit numbers that start with this, or villages that contain it.
+    pub q: Option<String>,
+    pub min_floor_area: Option<f64>,
+    pub max_floor_area: Option<f64>,
+    /// Open listings asking at most this annual rent (fen).
+    pub max_rent_fen: Option<i64>,
+    /// Open listings that allow this use.
+    pub allowed_use: Option<String>,
+    /// Lon/lat box: min lon, min lat, max lon, max lat.
+    pub bbox: Option<[f64; 4]>,
+}
+
+pub async fn list(ex: impl PgExecutor<'_>, f: &FarmhouseFilter, page: Page) -> sqlx::Result<Vec<FarmhouseRow>> {
+    let bbox = f.bbox.map(|b| b.to_vec());
+    sqlx::query_as(&format!(
+        "{SELECT}
+         where f.id > $1
+           and ($2::text is null or f.township_code = $2)
+           and ($3::text is null or f.status = $3)
+           and ($4::text is null or p.village = $4)
+           and ($5::text is null or f.unit_number like $5 || '%' or strpos(p.village, $5) > 0)
+           and ($6::float8 is null or f.floor_area_m2 >= $6)
+           and ($7::float8 is null or f.floor_area_m2 <= $7)
+           and ($8::bigint is null or l.asking_rent_fen <= $8)
+           and ($9::text is null or $9 = any (l.allowed_uses))
+           and ($10::float8[] is null or f.footprint && st_makeenvelope($10[1], $10[2], $10[3], $10[4], 4326))
+         order by f.id limit $11"
+    ))
+    .bind(page.after)
+    .bind(&f.township)
+    .bind(&f.status)
+    .bind(&f.village)
+    .bind(&f.q)
+    .bind(f.min_floor_area)
+    .bind(f.max_floor_area)
+    .bind(f.max_rent_fen)
+    .bind(&f.allowed_use)
+    .bind(bbox)
+    .bind(page.limit + 1)
+    .fetch_all(ex)
+    .await
+}
+
+pub async fn get(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<FarmhouseRow>> {
+    sqlx::query_as(&format!("{SELECT} where f.id = $1")).bind(id).fetch_optional(ex).await
+}
+
+/// The facts of a house an officer records; `footprint` is GeoJSON (lon/lat).
+#[derive(Debug, Clone)]
+pub struct HouseFacts {
+    pub floor_area_m2: f64,
+    pub floors: i16,
+    pub year_built: i16,
+    pub structure: String,
+    pub condition: String,
+    pub description: String,
+    pub owner_party_id: Option<i64>,
+}
+
+pub async fn insert(conn: &mut PgConnection, unit_number: &str, footprint: &str, h: &HouseFacts) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into farmhouses (unit_number, footprint, floor_area_m2, floors, year_built, structure, condition,
+                                 description, owner_party_id)
+         values ($1, st_setsrid(st_geomfromgeojson($2), 4326), $3::numeric(10, 2), $4, $5, $6, $7, $8, $9)
+         returning id",
+    )
+    .bind(unit_number)
+    .bind(footprint)
+    .bind(h.floor_area_m2)
+    .bind(h.floors)
+    .bind(h.year_built)
+    .bind(&h.structure)
+    .bind(&h.condition)
+    .bind(&h.description)
+    .bind(h.owner_party_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Changes to a house's facts; `None` keeps a field. `owner_party_id: Some(None)` clears the owner.
+#[derive(Debug, Default, Clone)]
+pub struct HouseChanges {
+    pub footprint: Option<String>,
+    pub floor_area_m2: Option<f64>,
+    pub floors: Option<i16>,
+    pub year_built: Option<i16>,
+    pub structure: Option<String>,
+    pub condition: Option<String>,
+    pub description: Option<String>,
+    pub owner_party_id: Option<Option<i64>>,
+}
+
+/// Applies `c` if the house is still at `version`.
+pub async fn update(conn: &mut PgConnection, id: i64, version: i32, c: &HouseChanges) -> StoreResult<()> {
+    let updated = sqlx::query(
+        "update farmhouses set
+             footprint = coalesce(st_setsrid(st_geomfromgeojson($3), 4326), footprint),
+             floor_area_m2 = coalesce($4::numeric(10, 2), floor_area_m2),
+             floors = coalesce($5, floors),
+             year_built = coalesce($6, year_built),
+             structure = coalesce($7, structure),
+             condition = coalesce($8, condition),
+             description = coalesce($9, description),
+             owner_party_id = case when $10 then $11 else owner_party_id end
+         where id = $1 and version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(&c.footprint)
+    .bind(c.floor_area_m2)
+    .bind(c.floors)
+    .bind(c.year_built)
+    .bind(&c.structure)
+    .bind(&c.condition)
+    .bind(&c.description)
+    .bind(c.owner_party_id.is_some())
+    .bind(c.owner_party_id.flatten())
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 1 {
+        return Ok(());
+    }
+    stale_or_missing(conn, "farmhouses", "farmhouse", id, version).await
+}
+
+/// Locks house `id` for a lifecycle action and returns its status.
+pub async fn lock(conn: &mut PgConnection, id: i64) -> StoreResult<Status> {
+    let status: Option<String> = sqlx::query_scalar("select status from farmhouses where id = $1 for update")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    let status = status.ok_or_else(|| StoreError::NotFound(format!("farmhouse {id}")))?;
+    Ok(status.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?)
+}
+
+pub async fn set_status(conn: &mut PgConnection, id: i64, status: Status) -> sqlx::Result<()> {
+    sqlx::query("update farmhouses set status = $2 where id = $1").bind(id).bind(status.as_str()).execute(conn).await?;
+    Ok(())
+}
+
+/// The bounding box of house `id` in Web Mercator, for invalidating map tiles.
+pub async fn bbox_3857(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<[f64; 4]>> {
+    let row: Option<(f64, f64, f64, f64)> = sqlx::query_as(
+        "select st_xmin(footprint_3857), st_ymin(footprint_3857), st_xmax(footprint_3857), st_ymax(footprint_3857)
+         from farmhouses where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|(a, b, c, d)| [a, b, c, d]))
+}

@@ -1,0 +1,81 @@
+//! Photos of houses, kept in the database beside the record they show (a backup holds both).
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgConnection, PgExecutor};
+
+use super::{StoreError, StoreResult};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PhotoMeta {
+    pub id: i64,
+    pub farmhouse_id: i64,
+    pub media_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub caption: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A photo to store: already checked and resized.
+pub struct NewPhoto<'a> {
+    pub media_type: &'a str,
+    pub width: u32,
+    pub height: u32,
+    pub sha256: &'a [u8],
+    pub content: &'a [u8],
+    pub caption: &'a str,
+}
+
+pub async fn insert(conn: &mut PgConnection, house: i64, p: &NewPhoto<'_>) -> StoreResult<i64> {
+    let exists: bool = sqlx::query_scalar("select exists (select 1 from farmhouses where id = $1)")
+        .bind(house)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !exists {
+        return Err(StoreError::NotFound(format!("farmhouse {house}")));
+    }
+    Ok(sqlx::query_scalar(
+        "insert into farmhouse_photos (farmhouse_id, media_type, width, height, sha256, content, caption)
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+    )
+    .bind(house)
+    .bind(p.media_type)
+    .bind(p.width as i32)
+    .bind(p.height as i32)
+    .bind(p.sha256)
+    .bind(p.content)
+    .bind(p.caption)
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn list(ex: impl PgExecutor<'_>, house: i64) -> sqlx::Result<Vec<PhotoMeta>> {
+    sqlx::query_as(
+        "select id, farmhouse_id, media_type, width, height, caption, created_at from farmhouse_photos
+         where farmhouse_id = $1 order by id",
+    )
+    .bind(house)
+    .fetch_all(ex)
+    .await
+}
+
+/// The bytes of photo `id` of house `house`: media type, SHA-256 and content.
+pub async fn content(ex: impl PgExecutor<'_>, house: i64, id: i64) -> sqlx::Result<Option<(String, Vec<u8>, Vec<u8>)>> {
+    sqlx::query_as("select media_type, sha256, content from farmhouse_photos where id = $1 and farmhouse_id = $2")
+        .bind(id)
+        .bind(house)
+        .fetch_optional(ex)
+        .await
+}
+
+pub async fn delete(conn: &mut PgConnection, house: i64, id: i64) -> StoreResult<()> {
+    let deleted = sqlx::query("delete from farmhouse_photos where id = $1 and farmhouse_id = $2")
+        .bind(id)
+        .bind(house)
+        .execute(conn)
+        .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("photo {id} of farmhouse {house}")));
+    }
+    Ok(())
+}

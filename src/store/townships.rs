@@ -1,0 +1,57 @@
+//! Townships and the district they belong to (reference data: read only through the API).
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{FromRow, PgExecutor};
+
+use crate::geo::shape::Extent;
+
+#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
+pub struct Township {
+    /// 9-digit division code.
+    pub code: String,
+    pub name: String,
+    /// 街道, 镇 or 乡.
+    pub kind: String,
+    pub county_code: String,
+    /// The boundary as GeoJSON (lon/lat).
+    #[schema(value_type = Object)]
+    pub geometry: Json<Value>,
+}
+
+const SELECT: &str = "select code::text, name, kind, county_code::text, st_asgeojson(boundary, 7)::json as geometry
+                      from townships";
+
+pub async fn list(ex: impl PgExecutor<'_>) -> sqlx::Result<Vec<Township>> {
+    sqlx::query_as(&format!("{SELECT} order by code")).fetch_all(ex).await
+}
+
+pub async fn get(ex: impl PgExecutor<'_>, code: &str) -> sqlx::Result<Option<Township>> {
+    sqlx::query_as(&format!("{SELECT} where code = $1")).bind(code).fetch_optional(ex).await
+}
+
+/// The lon/lat bounds of district `county` (its outline with the survey tolerance), if it exists.
+pub async fn district_extent(ex: impl PgExecutor<'_>, county: &str) -> sqlx::Result<Option<Extent>> {
+    let row: Option<(f64, f64, f64, f64)> = sqlx::query_as(
+        "select st_xmin(e), st_ymin(e), st_xmax(e), st_ymax(e)
+         from (select st_extent(outline_tolerant)::geometry as e from districts where county_code = $1) d
+         where e is not null",
+    )
+    .bind(county)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|(min_lon, min_lat, max_lon, max_lat)| Extent { min_lon, min_lat, max_lon, max_lat }))
+}
+
+/// The township whose boundary holds most of `geojson` (a polygon), if any.
+pub async fn township_at(ex: impl PgExecutor<'_>, geojson: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select code::text from townships
+         where st_intersects(boundary, st_pointonsurface(st_setsrid(st_geomfromgeojson($1), 4326)))
+         order by code limit 1",
+    )
+    .bind(geojson)
+    .fetch_optional(ex)
+    .await
+}
