@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib libclang-dev libproj-dev pkg-config proj-bin)
 if [[ "${1:-}" == "test" ]]; then
-    packages+=(gdal-bin chromium fonts-noto-cjk)
+    packages+=(gdal-bin chromium fonts-noto-cjk python3-pip)
 fi
 
 missing=()
@@ -26,4 +26,11 @@ fi
 if ! command -v cargo >/dev/null; then
     echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2
     exit 1
+fi
+
+# Python tools the tests drive (pinned): the OpenAPI validator.
+if [[ "${1:-}" == "test" ]] && ! python3 -c "import openapi_spec_validator" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        "openapi-spec-validator==0.7.1" 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages "openapi-spec-validator==0.7.1"
 fi

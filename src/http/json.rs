@@ -39,25 +39,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// Reads `bytes` as a `T`, with the errors of [`Json`].
+/// Reads `bytes` as a `T`, with the errors of [`Json`]. Every body this service takes is a JSON object.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize(&mut de) {
-        Ok(v) => {
-            de.end().map_err(|e| malformed(&e))?;
-            Ok(v)
-        }
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_data() {
-                let field = if path == "." { "body".to_string() } else { path };
-                Err(Error::Invalid(vec![FieldError::new(field, strip_position(&inner.to_string()))]))
-            } else {
-                Err(malformed(&inner))
-            }
-        }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    if !value.is_object() {
+        return Err(Error::Invalid(vec![FieldError::new("body", "must be a JSON object")]));
     }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_string() } else { path };
+        Error::Invalid(vec![FieldError::new(field, strip_position(&e.into_inner().to_string()))])
+    })
 }
 
 /// serde_json's data errors end in " at line 1 column 42", which means nothing to a client that sent a

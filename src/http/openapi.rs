@@ -3,7 +3,8 @@
 //! the router serves.
 
 use axum::Json;
-use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
+use utoipa::{Modify, OpenApi};
 
 use super::{activation, farmhouses, health, history, parcels, parties, photos};
 
@@ -31,6 +32,7 @@ use super::{activation, farmhouses, health, history, parcels, parties, photos};
         history::farmhouse, history::parcel, history::party, history::appraisal, history::listing,
         history::transaction, history::certification,
     ),
+    modifiers(&OperationIds),
     tags(
         (name = "service"), (name = "townships"), (name = "parcels"), (name = "farmhouses"), (name = "photos"),
         (name = "parties", description = "private data: officers see it, officials masked, nobody else"),
@@ -44,4 +46,40 @@ pub struct ApiDoc;
     responses((status = 200, description = "an OpenAPI 3 document", body = Object)))]
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+/// Names every operation after its method and path (`getFarmhousesIdHistory`): handler names repeat
+/// across modules (`list`, `get`), and operation ids must be unique.
+struct OperationIds;
+
+impl Modify for OperationIds {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let ops: [(&str, &mut Option<Operation>); 5] = [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
+            ];
+            for (method, op) in ops {
+                if let Some(op) = op {
+                    op.operation_id = Some(operation_id(method, path));
+                }
+            }
+        }
+    }
+}
+
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_string();
+    for part in path.trim_start_matches("/api/v1").split(['/', '.', '_', '-']).filter(|p| !p.is_empty()) {
+        let part = part.trim_matches(['{', '}']);
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            id.extend(first.to_uppercase());
+            id.push_str(chars.as_str());
+        }
+    }
+    id
 }

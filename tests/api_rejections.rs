@@ -1,0 +1,540 @@
+//! Bad input gets a 4xx problem+json that names the field, and changes nothing: a corpus of bad
+//! requests, each checked against the row counts of every table before and after.
+
+mod common;
+
+use common::TestDb;
+use common::api::{Api, geometry, house_feature, listing_body, parcel_feature, transaction_body};
+use common::fixtures;
+use farmhouse::domain::roles::Role;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+const TABLES: [&str; 10] = [
+    "parcels",
+    "farmhouses",
+    "parties",
+    "appraisals",
+    "listings",
+    "transactions",
+    "certifications",
+    "farmhouse_photos",
+    "certificate_counters",
+    "history",
+];
+
+async fn counts(pool: &PgPool) -> Vec<i64> {
+    let mut out = Vec::new();
+    for t in TABLES {
+        out.push(sqlx::query_scalar(&format!("select count(*) from {t}")).fetch_one(pool).await.unwrap());
+    }
+    out
+}
+
+/// One bad request: what it is, how it is sent, the status it must get, and the field it must name
+/// (`None` when the whole body is at fault).
+struct Case {
+    what: &'static str,
+    method: &'static str,
+    path: String,
+    content_type: &'static str,
+    body: Vec<u8>,
+    status: u16,
+    field: Option<&'static str>,
+}
+
+fn json_case(what: &'static str, path: String, body: Value, status: u16, field: &'static str) -> Case {
+    Case {
+        what,
+        method: "POST",
+        path,
+        content_type: "application/json",
+        body: body.to_string().into_bytes(),
+        status,
+        field: Some(field),
+    }
+}
+
+/// `v` with the value at `pointer` set (added, if its parent is an object without it).
+fn with(mut v: Value, pointer: &str, value: Value) -> Value {
+    if let Some(slot) = v.pointer_mut(pointer) {
+        *slot = value;
+        return v;
+    }
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    v.pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("no {parent}"))
+        .insert(key.into(), value);
+    v
+}
+
+fn without(mut v: Value, pointer: &str) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    v.pointer_mut(parent).unwrap().as_object_mut().unwrap().remove(key);
+    v
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_naming_the_field_and_change_nothing() {
+    let db = TestDb::with_district().await;
+    let api = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    // What exists: house 1 (registered), house 2 with an open listing, house 3 contracted.
+    let house1 = api.house(1).await;
+    let house2 = api.house(2).await;
+    let open_listing = api.list(house2).await;
+    let (_, deal) = api.contracted(3).await;
+    let lessee = api.investor(9).await;
+
+    let houses = "/api/v1/farmhouses".to_string();
+    let parcels = "/api/v1/parcels".to_string();
+    let parties = "/api/v1/parties".to_string();
+    let list_house1 = format!("/api/v1/farmhouses/{house1}/listings");
+    let sign = format!("/api/v1/listings/{open_listing}/transactions");
+    let appraise = format!("/api/v1/farmhouses/{house1}/appraisals");
+    // House 4's parcel exists, so only the fault under test is wrong.
+    api.parcel(4).await;
+    let h = house_feature(4);
+    let tx = transaction_body(lessee, "HT-BAD-0001");
+    let appraisal = json!({"report_no": "SYPG-2019-0042", "firm": "评估公司", "appraiser": "李四", "method": "收益法",
+                           "valuation_date": "2019-12-01", "value_yuan": 350000, "annual_rent_yuan": 11800,
+                           "valid_until": "2020-12-01"});
+    let (lon, lat) = fixtures::CENTRE;
+    let (x, y) = (lon + 400.0 / 96_490.0, lat);
+    let bowtie = json!({"type": "Polygon", "coordinates": [[[x, y], [x + 1e-4, y + 1e-4], [x + 1e-4, y], [x, y + 1e-4], [x, y]]]});
+    let beijing = json!({"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.4001, 39.9], [116.4001, 39.9001], [116.4, 39.9]]]});
+
+    let mut corpus = vec![
+        Case {
+            what: "malformed JSON",
+            method: "POST",
+            path: houses.clone(),
+            content_type: "application/json",
+            body: b"{\"type\": \"Feature\", ".to_vec(),
+            status: 400,
+            field: Some("body"),
+        },
+        Case {
+            what: "not JSON at all",
+            method: "POST",
+            path: houses.clone(),
+            content_type: "application/json",
+            body: b"unit_number=330604001001JC00004F00010001".to_vec(),
+            status: 400,
+            field: Some("body"),
+        },
+        Case {
+            what: "wrong content type",
+            method: "POST",
+            path: houses.clone(),
+            content_type: "text/plain",
+            body: h.to_string().into_bytes(),
+            status: 415,
+            field: None,
+        },
+        Case {
+            what: "oversized body",
+            method: "POST",
+            path: houses.clone(),
+            content_type: "application/json",
+            body: with(h.clone(), "/properties/description", json!("字".repeat(700_000))).to_string().into_bytes(),
+            status: 413,
+            field: None,
+        },
+        json_case("a JSON array for a feature", houses.clone(), json!([h.clone()]), 422, "body"),
+        json_case(
+            "type is not Feature",
+            houses.clone(),
+            with(h.clone(), "/type", json!("FeatureCollection")),
+            422,
+            "type",
+        ),
+        json_case(
+            "unit number too short",
+            houses.clone(),
+            with(h.clone(), "/properties/unit_number", json!("330604001001JC00004F0001")),
+            422,
+            "properties.unit_number",
+        ),
+        json_case(
+            "unit number on state construction land",
+            houses.clone(),
+            with(h.clone(), "/properties/unit_number", json!("330604001001GB00004F00010001")),
+            422,
+            "properties.unit_number.land_right",
+        ),
+        json_case(
+            "unit number without a building",
+            houses.clone(),
+            with(h.clone(), "/properties/unit_number", json!("330604001001JC00004W00000000")),
+            422,
+            "properties.unit_number.fixture_code",
+        ),
+        json_case(
+            "unit number with letters in the county",
+            houses.clone(),
+            with(h.clone(), "/properties/unit_number", json!("33O604001001JC00004F00010001")),
+            422,
+            "properties.unit_number.county_code",
+        ),
+        json_case(
+            "unit number with zero building number",
+            houses.clone(),
+            with(h.clone(), "/properties/unit_number", json!("330604001001JC00004F00000000")),
+            422,
+            "properties.unit_number.fixture_number",
+        ),
+        json_case(
+            "SQL in the unit number",
+            houses.clone(),
+            with(h.clone(), "/properties/unit_number", json!("330604001001JC00004F'; drop table farmhouses; --")),
+            422,
+            "properties.unit_number",
+        ),
+        json_case(
+            "unit number of a parcel not registered",
+            houses.clone(),
+            with(h.clone(), "/properties/unit_number", json!("330604001001JC00777F00010001")),
+            422,
+            "properties.unit_number",
+        ),
+        json_case("unit number already registered", houses.clone(), house_feature(1), 409, "properties.unit_number"),
+        json_case(
+            "self-intersecting footprint",
+            houses.clone(),
+            with(h.clone(), "/geometry", bowtie.clone()),
+            422,
+            "geometry",
+        ),
+        json_case(
+            "footprint outside the district",
+            houses.clone(),
+            with(h.clone(), "/geometry", beijing.clone()),
+            422,
+            "geometry",
+        ),
+        json_case(
+            "footprint outside its parcel",
+            houses.clone(),
+            with(h.clone(), "/geometry", geometry(&fixtures::square(430.0, 0.0, 12.0))),
+            422,
+            "geometry",
+        ),
+        json_case(
+            "footprint is a point",
+            houses.clone(),
+            with(h.clone(), "/geometry", json!({"type": "Point", "coordinates": [lon, lat]})),
+            422,
+            "geometry",
+        ),
+        json_case(
+            "footprint in projected metres",
+            houses.clone(),
+            with(
+                h.clone(),
+                "/geometry",
+                json!({"type": "Polygon", "coordinates": [[[587000, 3325000], [587010, 3325000], [587010, 3325010], [587000, 3325000]]]}),
+            ),
+            422,
+            "geometry",
+        ),
+        json_case(
+            "footprint ring not closed",
+            houses.clone(),
+            with(h.clone(), "/geometry/coordinates/0/4", json!([x, y + 1e-5])),
+            422,
+            "geometry",
+        ),
+        json_case("no footprint", houses.clone(), without(h.clone(), "/geometry"), 422, "geometry"),
+        json_case(
+            "zero floors",
+            houses.clone(),
+            with(h.clone(), "/properties/floors", json!(0)),
+            422,
+            "properties.floors",
+        ),
+        json_case(
+            "floors as words",
+            houses.clone(),
+            with(h.clone(), "/properties/floors", json!("two")),
+            422,
+            "properties.floors",
+        ),
+        json_case(
+            "negative floor area",
+            houses.clone(),
+            with(h.clone(), "/properties/floor_area_m2", json!(-288)),
+            422,
+            "properties.floor_area_m2",
+        ),
+        json_case(
+            "floor area with three decimals",
+            houses.clone(),
+            with(h.clone(), "/properties/floor_area_m2", json!(288.125)),
+            422,
+            "properties.floor_area_m2",
+        ),
+        json_case(
+            "built in 1800",
+            houses.clone(),
+            with(h.clone(), "/properties/year_built", json!(1800)),
+            422,
+            "properties.year_built",
+        ),
+        json_case(
+            "unknown structure",
+            houses.clone(),
+            with(h.clone(), "/properties/structure", json!("茅草")),
+            422,
+            "properties.structure",
+        ),
+        json_case(
+            "unknown condition",
+            houses.clone(),
+            with(h.clone(), "/properties/condition", json!("<script>alert(1)</script>")),
+            422,
+            "properties.condition",
+        ),
+        json_case(
+            "unknown property",
+            houses.clone(),
+            with(h.clone(), "/properties/owner_name", json!("王五")),
+            422,
+            "properties",
+        ),
+        json_case(
+            "description too long",
+            houses.clone(),
+            with(h.clone(), "/properties/description", json!("长".repeat(2001))),
+            422,
+            "properties.description",
+        ),
+        json_case(
+            "homestead code on undetermined land",
+            parcels.clone(),
+            with(parcel_feature(5), "/properties/parcel_code", json!("330604001001ZC00005")),
+            422,
+            "properties.parcel_code.land_right",
+        ),
+        json_case(
+            "land-use code with a letter",
+            parcels.clone(),
+            with(parcel_feature(5), "/properties/land_use", json!("07A2")),
+            422,
+            "properties.land_use",
+        ),
+        json_case(
+            "parcel overlapping another",
+            parcels.clone(),
+            with(parcel_feature(5), "/geometry", geometry(&fixtures::square(110.0, 0.0, 40.0))),
+            409,
+            "geometry",
+        ),
+        json_case(
+            "parcel of an unknown township",
+            parcels.clone(),
+            with(parcel_feature(5), "/properties/township_code", json!("330604999")),
+            422,
+            "properties.township_code",
+        ),
+        json_case(
+            "notice period of six days",
+            list_house1.clone(),
+            with(listing_body(), "/notice_end", json!("2020-01-07")),
+            422,
+            "notice_end",
+        ),
+        json_case(
+            "unknown use",
+            list_house1.clone(),
+            with(listing_body(), "/allowed_uses/1", json!("赌场")),
+            422,
+            "allowed_uses[1]",
+        ),
+        json_case(
+            "maximum term of 25 years",
+            list_house1.clone(),
+            with(listing_body(), "/max_term_months", json!(300)),
+            422,
+            "max_term_months",
+        ),
+        json_case(
+            "negative asking rent",
+            list_house1.clone(),
+            with(listing_body(), "/asking_rent_yuan", json!(-12000)),
+            422,
+            "asking_rent_yuan",
+        ),
+        json_case(
+            "asking rent with a fraction of a fen",
+            list_house1.clone(),
+            with(listing_body(), "/asking_rent_yuan", json!(12000.005)),
+            422,
+            "asking_rent_yuan",
+        ),
+        json_case(
+            "a 21-year lease",
+            sign.clone(),
+            with(tx.clone(), "/lease_end", json!("2041-02-01")),
+            422,
+            "lease_end",
+        ),
+        json_case(
+            "a lease that ends before it starts",
+            sign.clone(),
+            with(tx.clone(), "/lease_end", json!("2019-02-01")),
+            422,
+            "lease_end",
+        ),
+        json_case(
+            "negative total amount",
+            sign.clone(),
+            with(tx.clone(), "/total_amount_yuan", json!(-1)),
+            422,
+            "total_amount_yuan",
+        ),
+        json_case(
+            "annual rent with a fraction of a fen",
+            sign.clone(),
+            with(tx.clone(), "/annual_rent_yuan", json!("12000.001")),
+            422,
+            "annual_rent_yuan",
+        ),
+        json_case("unknown transaction mode", sign.clone(), with(tx.clone(), "/mode", json!("拍卖")), 422, "mode"),
+        json_case(
+            "a use the listing does not allow",
+            sign.clone(),
+            with(tx.clone(), "/intended_use", json!("电商")),
+            422,
+            "intended_use",
+        ),
+        json_case(
+            "a date that does not exist",
+            sign.clone(),
+            with(tx.clone(), "/lease_start", json!("2020-13-01")),
+            422,
+            "lease_start",
+        ),
+        json_case(
+            "signed after the lease starts",
+            sign.clone(),
+            with(tx.clone(), "/signed_on", json!("2020-03-01")),
+            422,
+            "signed_on",
+        ),
+        json_case(
+            "script in the contract number",
+            sign.clone(),
+            with(tx.clone(), "/contract_no", json!("<script>alert(1)</script>")),
+            422,
+            "contract_no",
+        ),
+        json_case(
+            "an unknown lessee",
+            sign.clone(),
+            with(tx.clone(), "/lessee_party_id", json!(987654)),
+            422,
+            "lessee_party_id",
+        ),
+        json_case(
+            "a lease for a listing that is not open",
+            format!("/api/v1/listings/{}/transactions", open_listing + 1000),
+            tx.clone(),
+            404,
+            "listing",
+        ),
+        json_case(
+            "appraisal valid before it was made",
+            appraise.clone(),
+            with(appraisal.clone(), "/valid_until", json!("2019-01-01")),
+            422,
+            "valid_until",
+        ),
+        json_case(
+            "unknown appraisal method",
+            appraise.clone(),
+            with(appraisal.clone(), "/method", json!("拍脑袋法")),
+            422,
+            "method",
+        ),
+        json_case(
+            "ID-card number with a wrong check digit",
+            parties.clone(),
+            json!({"kind": "person", "name": "赵六", "id_number": "110105194912310021"}),
+            422,
+            "id_number",
+        ),
+        json_case(
+            "a household with a credit code",
+            parties.clone(),
+            json!({"kind": "household", "name": "赵六", "id_number": fixtures::id_number(77), "credit_code": fixtures::credit_code(77)}),
+            422,
+            "credit_code",
+        ),
+        json_case(
+            "an empty name",
+            parties.clone(),
+            json!({"kind": "person", "name": "  ", "id_number": fixtures::id_number(78)}),
+            422,
+            "name",
+        ),
+        json_case(
+            "a revocation without a reason",
+            "/api/v1/certifications/1/revoke".into(),
+            json!({"reason": ""}),
+            422,
+            "reason",
+        ),
+    ];
+    corpus.push(Case {
+        what: "If-Match that is not our ETag",
+        method: "PATCH",
+        path: format!("/api/v1/farmhouses/{house1}"),
+        content_type: "application/json",
+        body: json!({"properties": {"floors": 3}}).to_string().into_bytes(),
+        status: 400,
+        field: Some("If-Match"),
+    });
+    corpus.push(json_case(
+        "certifying a deal that does not exist",
+        "/api/v1/transactions/987654/certify".into(),
+        json!({}),
+        404,
+        "transaction",
+    ));
+    // Certify the contracted deal, then try again: the second is a conflict.
+    api.post(&format!("/api/v1/transactions/{deal}/certify"), &json!({})).await.expect(201);
+    corpus.push(json_case(
+        "certifying a deal twice",
+        format!("/api/v1/transactions/{deal}/certify"),
+        json!({}),
+        409,
+        "status",
+    ));
+    assert!(corpus.len() >= 40, "{} cases", corpus.len());
+
+    for case in &corpus {
+        let before = counts(&db.pool).await;
+        let url = format!("{}{}", api.base, case.path);
+        let mut req = match case.method {
+            "POST" => api.client.post(url),
+            "PATCH" => api.client.patch(url).header("if-match", "not-a-tag"),
+            other => panic!("{other}"),
+        };
+        req = req.header("content-type", case.content_type).body(case.body.clone());
+        let reply = api.send(req).await;
+        assert_eq!(reply.status, case.status, "{}: {}", case.what, reply.body);
+        assert_eq!(reply.header("content-type"), "application/problem+json", "{}", case.what);
+        if let Some(field) = case.field {
+            let named = reply.body["field"].as_str().unwrap_or("");
+            let detail = reply.body["detail"].as_str().unwrap_or("");
+            let current = &reply.body["current"];
+            let names_it = named == field
+                || named.starts_with(&format!("{field}."))
+                || detail.contains(field)
+                || current.get(field).is_some();
+            assert!(names_it, "{}: should name {field}: {}", case.what, reply.body);
+        }
+        assert_eq!(counts(&db.pool).await, before, "{} changed rows", case.what);
+    }
+}
