@@ -4,7 +4,7 @@
 --
 -- Entries are written by triggers on the registry tables, so no path into the database can change a
 -- record without leaving its entry. The acting user comes from the transaction setting `farmhouse.actor`
--- (the service sets it); without it, the database user's name is recorded.
+-- (the service sets it); without it, the name of the database role at work is recorded.
 
 create table history (
     seq bigint primary key,
@@ -57,7 +57,7 @@ create trigger history_no_truncate before truncate on history
     for each statement execute function history_append_only();
 
 create function history_actor() returns text language sql stable as $$
-    select coalesce(nullif(current_setting('farmhouse.actor', true), ''), session_user::text)
+    select coalesce(nullif(current_setting('farmhouse.actor', true), ''), current_user::text)
 $$;
 
 -- A row as the history keeps it: derived map columns and large or secret values left out.

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use sqlx::PgPool;
 
-use crate::config::{Cli, Command, DbArgs, ServeArgs};
+use crate::config::{AuditAction, Cli, Command, DbArgs, ServeArgs};
 use crate::store::{self, Cluster, PoolConfig};
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -18,13 +18,39 @@ pub async fn run(cli: Cli) -> Result<()> {
             std::io::Write::write_all(&mut std::io::stdout(), table.as_bytes())?;
             Ok(())
         }
+        Command::User { action, db } => {
+            let database = Database::open(&db, &PoolConfig::default()).await?;
+            let result = crate::accounts::run(&database.pool, action).await;
+            database.close().await?;
+            result
+        }
+        Command::Audit { action: AuditAction::Verify, db } => {
+            let database = Database::open(&db, &PoolConfig::default()).await?;
+            let result = crate::store::audit::verify(&database.pool).await;
+            database.close().await?;
+            match result? {
+                Ok(n) => {
+                    say(&format!("the history is intact: {n} entries, each linked to the one before"));
+                    Ok(())
+                }
+                Err(b) => anyhow::bail!("the history is broken at entry {}: {}", b.seq, b.reason),
+            }
+        }
     }
+}
+
+/// Prints a line of a command's result on standard output.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// The database a command works on: the configured URL, or the embedded cluster (started if needed,
 /// and stopped again on [`Database::close`] if this command started it). Migrated on open.
 pub struct Database {
+    /// Connections as the service role (see [`PoolConfig`]).
     pub pool: PgPool,
+    pub url: String,
     embedded: Option<(Cluster, bool)>,
 }
 
@@ -37,9 +63,9 @@ impl Database {
                 (url, Some((cluster, started)))
             }
         };
+        store::migrate(&url).await?;
         let pool = store::pool(&url, config)?;
-        store::migrate(&pool).await?;
-        Ok(Self { pool, embedded })
+        Ok(Self { pool, url, embedded })
     }
 
     pub async fn close(self) -> Result<()> {
@@ -54,9 +80,13 @@ impl Database {
 async fn serve(args: ServeArgs) -> Result<()> {
     let config = PoolConfig { max_connections: args.max_connections, ..PoolConfig::default() };
     let database = Database::open(&args.db, &config).await?;
-    let listener = tokio::net::TcpListener::bind(args.bind).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    let state = crate::http::AppState::new(database.pool.clone());
+    let mut state = crate::http::AppState::new(database.pool.clone());
+    state.session_lifetime = std::time::Duration::from_secs(args.session_hours.clamp(1, 24 * 30) * 3600);
+    state.secure_cookies = args.secure_cookies;
     let upkeep = tokio::spawn(end_expired_leases(state.clone()));
     crate::http::serve(listener, state, crate::http::shutdown_signal()).await?;
     upkeep.abort();
@@ -64,7 +94,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     database.close().await
 }
 
-/// Every hour (and at start), returns the houses whose lease term is over to registered.
+/// Every hour (and at start): returns the houses whose lease term is over to registered, and forgets
+/// expired sessions.
 async fn end_expired_leases(state: crate::http::AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -80,6 +111,9 @@ async fn end_expired_leases(state: crate::http::AppState) {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "ending expired leases failed; will retry"),
+        }
+        if let Err(e) = crate::store::access::forget_expired_sessions(&state.pool).await {
+            tracing::warn!(error = %e, "removing expired sessions failed; will retry");
         }
     }
 }

@@ -21,19 +21,71 @@ pub enum Command {
     Migrate(DbArgs),
     /// Print every HTTP route with the roles allowed to call it (Markdown).
     Routes,
+    /// Manage accounts and their API tokens.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Check the history of changes.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Add an account; the password is read from the first line of standard input.
+    Add {
+        name: String,
+        /// investor, officer, official or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// For an investor: the id of the party it acts for.
+        #[arg(long)]
+        party: Option<i64>,
+    },
+    /// List the accounts.
+    List,
+    /// Set a new password (read from standard input); ends the account's sessions and tokens.
+    Password { name: String },
+    /// Disable an account; ends its sessions and tokens.
+    Disable { name: String },
+    /// Enable a disabled account again.
+    Enable { name: String },
+    /// Make an API token for the account and print it (it is shown only this once).
+    Token {
+        name: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke an API token by its id.
+    RevokeToken { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Walk the hash chain of the history; name the first entry that was altered or removed.
+    Verify,
 }
 
 /// Where the database is.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// PostgreSQL URL (with PostGIS). Without it, a private cluster under --data-dir is started and used.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Folder for the embedded cluster and other local data.
-    #[arg(long, env = "FARMHOUSE_DATA_DIR", default_value = "data")]
+    #[arg(long, env = "FARMHOUSE_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
     /// Port of the embedded cluster (127.0.0.1 only).
-    #[arg(long, env = "FARMHOUSE_PG_PORT", default_value_t = 54329)]
+    #[arg(long, env = "FARMHOUSE_PG_PORT", default_value_t = 54329, global = true)]
     pub pg_port: u16,
 }
 
@@ -45,6 +97,12 @@ pub struct ServeArgs {
     /// Most database connections the service holds.
     #[arg(long, env = "FARMHOUSE_MAX_CONNECTIONS", default_value_t = 16)]
     pub max_connections: u32,
+    /// How long a login session lasts, in hours.
+    #[arg(long, env = "FARMHOUSE_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u64,
+    /// Mark session cookies Secure (when the service is reached over HTTPS).
+    #[arg(long, env = "FARMHOUSE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -2,6 +2,7 @@
 //! listing, transaction and certification records over PostGIS, served as a JSON API, OGC API –
 //! Features, vector tiles and a web map.
 
+pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -433,17 +433,28 @@ async fn every_change_is_in_the_history_which_is_append_only() {
         summary,
         [
             ("officer:7", "parcels", "insert"),
-            ("postgres", "farmhouses", "insert"),
-            ("postgres", "farmhouses", "update")
+            ("farmhouse_writer", "farmhouses", "insert"),
+            ("farmhouse_writer", "farmhouses", "update")
         ]
     );
     assert_eq!((entries[2].4, entries[2].5), (Some(2), Some(3)));
     assert_eq!(entries.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 2, 3]);
 
-    let r = sqlx::query("update history set actor = 'nobody' where seq = 1").execute(&db.pool).await;
+    // Even the database owner cannot change or remove an entry while the triggers stand ...
+    let r = sqlx::query("update history set actor = 'nobody' where seq = 1").execute(&db.admin).await;
     assert_eq!(broken_constraint(r), "history_append_only");
-    let r = sqlx::query("delete from history where seq = 3").execute(&db.pool).await;
+    let r = sqlx::query("delete from history where seq = 3").execute(&db.admin).await;
     assert_eq!(broken_constraint(r), "history_append_only");
+    // ... and the role the service works as has no right to try.
+    for sql in ["update history set actor = 'nobody' where seq = 1", "delete from history", "truncate history"] {
+        let r = sqlx::query(sql).execute(&db.pool).await;
+        match r {
+            Err(sqlx::Error::Database(e)) => assert_eq!(e.code().as_deref(), Some("42501"), "{sql}: {e}"),
+            other => panic!("{sql}: expected permission denied, got {other:?}"),
+        }
+    }
+    let role: String = sqlx::query_scalar("select current_user::text").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(role, "farmhouse_writer");
     let chained: bool = sqlx::query_scalar(
         "select bool_and(h.prev_hash = coalesce(p.hash, '\\x'::bytea)
                          and h.hash = history_hash(h.prev_hash, h.seq, h.at, h.actor, h.table_name, h.record_id,

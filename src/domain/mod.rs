@@ -2,6 +2,7 @@
 //! messages that name a bad field. No SQL, no HTTP, no async.
 
 pub mod checks;
+pub mod credentials;
 pub mod house;
 pub mod identity;
 pub mod lifecycle;

@@ -1,9 +1,37 @@
-//! Who is calling: the [`Caller`] of each request, found from its session cookie or bearer token.
+//! Who is calling: each request's [`Caller`], from its session cookie (the web page) or its bearer token
+//! (scripts); anyone else is `public`. Also the routes that log in and out, make and revoke tokens,
+//! manage accounts, and register investors' interest.
+//!
+//! Sessions are HttpOnly, SameSite=Strict cookies that expire; tokens are revocable. Both are random
+//! secrets kept in the database only as their SHA-256. Failed logins are slowed down per account and per
+//! address (see `store::access::login_failed`), never locked out for good.
 
-use axum::extract::FromRequestParts;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::json::Json;
+use super::query::Query;
+use super::{AppState, Error, Problem, Result};
+use crate::domain::checks::{Checks, text};
+use crate::domain::credentials::{self, check_password, decoy_hash, hash_password, new_secret, secret_digest};
+use crate::domain::identity::check_phone;
 use crate::domain::roles::Role;
+use crate::store::access::{self, Holder, NewUser, UserChanges, UserRow};
+use crate::store::{self};
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "farmhouse_session";
 
 /// The caller of a request. Anyone not logged in is a `Public` caller without a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,12 +57,527 @@ impl Caller {
             None => self.role.to_string(),
         }
     }
+
+    fn of(holder: Holder) -> Option<Caller> {
+        Some(Caller {
+            role: holder.role.parse().ok()?,
+            user_id: Some(holder.user_id),
+            username: Some(holder.username),
+            party_id: holder.party_id,
+        })
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Self::Rejection> {
         Ok(parts.extensions.get::<Caller>().cloned().unwrap_or_default())
     }
+}
+
+/// Recently seen secrets and their callers, so a logged-in map does not ask the database on every tile.
+/// An entry lives [`Callers::TTL`]; logging out, revoking and account changes drop entries at once.
+#[derive(Default)]
+pub struct Callers {
+    entries: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+}
+
+impl Callers {
+    const TTL: Duration = Duration::from_secs(10);
+    const MAX_ENTRIES: usize = 10_000;
+
+    fn get(&self, digest: &[u8; 32]) -> Option<Caller> {
+        let entries = self.entries.lock().expect("callers lock");
+        entries.get(digest).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, digest: [u8; 32], caller: Caller) {
+        let mut entries = self.entries.lock().expect("callers lock");
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(digest, (caller, Instant::now()));
+    }
+
+    fn forget(&self, digest: &[u8]) {
+        if let Ok(d) = <[u8; 32]>::try_from(digest) {
+            self.entries.lock().expect("callers lock").remove(&d);
+        }
+    }
+
+    fn forget_user(&self, user: i64) {
+        self.entries.lock().expect("callers lock").retain(|_, (c, _)| c.user_id != Some(user));
+    }
+}
+
+enum Credential {
+    Bearer(String),
+    Cookie(String),
+}
+
+fn credential(headers: &HeaderMap) -> Option<Credential> {
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+        return Some(Credential::Bearer(token.trim().to_string()));
+    }
+    session_cookie(headers).map(Credential::Cookie)
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+/// Finds the caller of every request. A bearer token that is not valid is refused (401); a session cookie
+/// that is not valid (expired, logged out) is ignored, so the public map still works. A caller already
+/// set by an outer layer is kept (no request from outside can set one).
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if req.extensions().get::<Caller>().is_some() {
+        return next.run(req).await;
+    }
+    let caller = match credential(req.headers()) {
+        None => Caller::default(),
+        Some(Credential::Bearer(secret)) => match caller_for(&state, &secret, true).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Error::Unauthorized("the bearer token is unknown or revoked".into()).into_response(),
+            Err(e) => return e.into_response(),
+        },
+        Some(Credential::Cookie(secret)) => match caller_for(&state, &secret, false).await {
+            Ok(c) => c.unwrap_or_default(),
+            Err(e) => return e.into_response(),
+        },
+    };
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+async fn caller_for(state: &AppState, secret: &str, token: bool) -> Result<Option<Caller>> {
+    let digest = secret_digest(secret);
+    if let Some(c) = state.callers.get(&digest) {
+        return Ok(Some(c));
+    }
+    let holder = if token {
+        access::token_holder(&state.pool, &digest).await?
+    } else {
+        access::session_holder(&state.pool, &digest).await?
+    };
+    let caller = holder.and_then(Caller::of);
+    if let Some(c) = &caller {
+        state.callers.put(digest, c.clone());
+    }
+    Ok(caller)
+}
+
+/// The address a request came from, when the server knows it.
+pub struct PeerAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Self::Rejection> {
+        Ok(PeerAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sessions
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    pub username: String,
+    pub password: String,
+}
+
+/// Who the caller is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub role: Role,
+    pub username: Option<String>,
+    pub user_id: Option<i64>,
+    /// When the session ends (for a login).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Logs in: answers with an HttpOnly, SameSite=Strict session cookie. After repeated failures the next
+/// attempt must wait (429 with Retry-After).
+#[utoipa::path(post, path = "/api/v1/session", tag = "access", request_body = LoginIn,
+    responses((status = 200, body = Me, headers(("set-cookie" = String))), (status = 401, body = Problem),
+              (status = 429, body = Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    Json(input): Json<LoginIn>,
+) -> Result<Response> {
+    let username = input.username.trim().to_lowercase();
+    let mut keys = vec![format!("user:{}", username.chars().take(100).collect::<String>())];
+    if let Some(ip) = peer {
+        keys.push(format!("addr:{ip}"));
+    }
+    if let Some(wait) = access::login_wait(&state.pool, &keys).await? {
+        let mut res = Error::TooManyRequests(format!("too many failed logins; try again in {wait} s")).into_response();
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
+        return Ok(res);
+    }
+    let record = access::login_record(&state.pool, &username).await?;
+    let password = input.password.clone();
+    let hash = record.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| decoy_hash().to_string());
+    let matches = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("password check failed: {e}")))?;
+    let Some((user, _)) = record.filter(|_| matches) else {
+        access::login_failed(&state.pool, &keys).await?;
+        return Err(Error::Unauthorized("wrong user name or password".into()));
+    };
+    access::login_succeeded(&state.pool, &keys[0]).await?;
+    let secret = new_secret("");
+    let lifetime = chrono::Duration::from_std(state.session_lifetime).unwrap_or(chrono::Duration::hours(12));
+    let address = peer.map(|p| p.to_string()).unwrap_or_default();
+    let expires_at = access::start_session(&state.pool, user, &secret_digest(&secret), lifetime, &address).await?;
+    let holder = access::session_holder(&state.pool, &secret_digest(&secret)).await?;
+    let caller = holder.and_then(Caller::of).ok_or_else(|| Error::Unauthorized("the account is disabled".into()))?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        state.session_lifetime.as_secs(),
+        if state.secure_cookies { "; Secure" } else { "" }
+    );
+    let me = Me { role: caller.role, username: caller.username, user_id: caller.user_id, expires_at: Some(expires_at) };
+    Ok(([(header::SET_COOKIE, cookie)], axum::Json(me)).into_response())
+}
+
+/// Who the caller is (`public` when not logged in).
+#[utoipa::path(get, path = "/api/v1/session", tag = "access", responses((status = 200, body = Me)))]
+pub async fn me(caller: Caller) -> axum::Json<Me> {
+    axum::Json(Me { role: caller.role, username: caller.username, user_id: caller.user_id, expires_at: None })
+}
+
+/// Logs out: ends the session and clears its cookie.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "access", responses((status = 204)))]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    if let Some(secret) = session_cookie(&headers) {
+        let digest = secret_digest(&secret);
+        access::end_session(&state.pool, &digest).await?;
+        state.callers.forget(&digest);
+    }
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Tokens
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewToken {
+    pub id: i64,
+    /// The token: shown this once, send it as `Authorization: Bearer <token>`.
+    pub token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIn {
+    /// What the token is for.
+    #[serde(default)]
+    pub label: String,
+}
+
+fn user_of(caller: &Caller) -> Result<i64> {
+    caller.user_id.ok_or_else(|| Error::Unauthorized("log in first".into()))
+}
+
+/// Makes a token to call the API as oneself.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "access", request_body = TokenIn,
+    responses((status = 201, body = NewToken), (status = 401, body = Problem)))]
+pub async fn make_token(State(state): State<AppState>, caller: Caller, Json(input): Json<TokenIn>) -> Result<Response> {
+    let user = user_of(&caller)?;
+    let label = text(&input.label, 0, 100).map_err(|e| Error::invalid("label", e))?;
+    let (id, token) = issue_token(&state.pool, &caller.actor(), user, &label).await?;
+    Ok((StatusCode::CREATED, axum::Json(NewToken { id, token })).into_response())
+}
+
+/// Issues a new token for `user`; returns its id and the secret (shown once).
+pub async fn issue_token(pool: &sqlx::PgPool, actor: &str, user: i64, label: &str) -> sqlx::Result<(i64, String)> {
+    let token = new_secret("fh_");
+    let mut tx = store::begin_as(pool, actor).await?;
+    let id = access::add_token(&mut tx, user, &secret_digest(&token), label).await?;
+    tx.commit().await?;
+    Ok((id, token))
+}
+
+/// One's own tokens (never their secrets).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "access", responses((status = 200, body = Vec<TokenView>)))]
+pub async fn tokens(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<TokenView>>> {
+    let rows = access::tokens(&state.pool, user_of(&caller)?).await?;
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                label: t.label,
+                created_at: t.created_at,
+                last_used_at: t.last_used_at,
+                revoked_at: t.revoked_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Revokes a token (one's own; an admin, anyone's).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "access", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<StatusCode> {
+    let owner = if caller.role == Role::Admin { None } else { Some(user_of(&caller)?) };
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let digest = access::revoke_token(&mut tx, id, owner).await?;
+    tx.commit().await?;
+    state.callers.forget(&digest);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Accounts (admins)
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub party_id: Option<i64>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for UserView {
+    fn from(u: UserRow) -> Self {
+        Self {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            role: u.role,
+            party_id: u.party_id,
+            disabled: u.disabled_at.is_some(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "access", responses((status = 200, body = Vec<UserView>)))]
+pub async fn users(State(state): State<AppState>) -> Result<axum::Json<Vec<UserView>>> {
+    Ok(axum::Json(access::users(&state.pool).await?.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIn {
+    pub username: String,
+    /// investor, officer, official or admin.
+    pub role: String,
+    pub password: String,
+    #[serde(default)]
+    pub display_name: String,
+    /// For an investor: the party it acts for.
+    pub party_id: Option<i64>,
+}
+
+/// Checks a new account; `Ok` has the fields ready to store.
+pub fn check_user(u: &UserIn) -> std::result::Result<NewUser, Vec<crate::domain::FieldError>> {
+    let mut c = Checks::default();
+    let username = u.username.trim().to_lowercase();
+    let name_ok = (3..=40).contains(&username.len())
+        && username.chars().next().is_some_and(|ch| ch.is_ascii_alphanumeric())
+        && username.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "_.-".contains(ch));
+    if !name_ok {
+        c.fail("username", "3 to 40 lower-case letters, digits, _ . or -, starting with a letter or digit");
+    }
+    let role = c.check(
+        "role",
+        u.role.parse::<Role>().and_then(|r| {
+            if r == Role::Public { Err("public is the role of callers without an account".into()) } else { Ok(r) }
+        }),
+    );
+    c.check("password", check_password(&u.password));
+    let display_name = c.check("display_name", text(&u.display_name, 0, 100));
+    c.finish(|| NewUser {
+        username,
+        display_name: display_name.unwrap_or_default(),
+        role: role.map(|r| r.to_string()).unwrap_or_default(),
+        password_hash: hash_password(&u.password),
+        party_id: u.party_id,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "access", request_body = UserIn,
+    responses((status = 201, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_user(State(state): State<AppState>, caller: Caller, Json(input): Json<UserIn>) -> Result<Response> {
+    let new = tokio::task::spawn_blocking(move || check_user(&input))
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))??;
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let id = access::add_user(&mut tx, &new).await?;
+    tx.commit().await?;
+    let user = access::user(&state.pool, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    Ok((StatusCode::CREATED, axum::Json(UserView::from(user))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    pub password: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+/// Changes an account. Disabling it, or changing its role or password, ends its sessions and tokens.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "access", request_body = UserPatch, params(("id" = i64, Path)),
+    responses((status = 200, body = UserView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn change_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(input): Json<UserPatch>,
+) -> Result<axum::Json<UserView>> {
+    let mut c = Checks::default();
+    let role = input.role.as_deref().and_then(|r| {
+        c.check(
+            "role",
+            r.parse::<Role>().and_then(|r| {
+                if r == Role::Public { Err("public is not an account role".to_string()) } else { Ok(r.to_string()) }
+            }),
+        )
+    });
+    if let Some(p) = &input.password {
+        c.check("password", check_password(p));
+    }
+    let display_name = input.display_name.as_deref().and_then(|d| c.check("display_name", text(d, 0, 100)));
+    c.finish(|| ())?;
+    let password_hash = match input.password {
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || hash_password(&p))
+                .await
+                .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?,
+        ),
+        None => None,
+    };
+    let changes = UserChanges { display_name, role, password_hash, disabled: input.disabled, party_id: None };
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    access::change_user(&mut tx, id, &changes).await?;
+    tx.commit().await?;
+    state.callers.forget_user(id);
+    let user = access::user(&state.pool, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    Ok(axum::Json(user.into()))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Interests (意向登记)
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterestView {
+    pub id: i64,
+    pub listing_id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub username: String,
+    pub display_name: String,
+    /// The investor's contact (officers, and the investor).
+    pub contact_phone: Option<String>,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<access::InterestRow> for InterestView {
+    fn from(i: access::InterestRow) -> Self {
+        Self {
+            id: i.id,
+            listing_id: i.listing_id,
+            farmhouse_id: i.farmhouse_id,
+            unit_number: i.unit_number,
+            username: i.username,
+            display_name: i.display_name,
+            contact_phone: i.contact_phone,
+            message: i.message,
+            created_at: i.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterestIn {
+    pub contact_phone: Option<String>,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// An investor registers interest in an open listing; officers follow up.
+#[utoipa::path(post, path = "/api/v1/listings/{id}/interest", tag = "listings", request_body = InterestIn,
+    params(("id" = i64, Path)),
+    responses((status = 201, body = InterestView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn register_interest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(listing): Path<i64>,
+    Json(input): Json<InterestIn>,
+) -> Result<Response> {
+    let user = user_of(&caller)?;
+    let mut c = Checks::default();
+    if let Some(p) = &input.contact_phone {
+        c.check("contact_phone", check_phone(p));
+    }
+    let message = c.check("message", text(&input.message, 0, 1000));
+    c.finish(|| ())?;
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let id =
+        access::register_interest(&mut tx, listing, user, input.contact_phone.as_deref(), &message.unwrap_or_default())
+            .await?;
+    tx.commit().await?;
+    let row = access::interest(&state.pool, id).await?.ok_or_else(|| Error::NotFound(format!("interest {id}")))?;
+    Ok((StatusCode::CREATED, axum::Json(InterestView::from(row))).into_response())
+}
+
+/// The interests registered in a listing (officers).
+#[utoipa::path(get, path = "/api/v1/listings/{id}/interests", tag = "listings", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<InterestView>)))]
+pub async fn listing_interests(
+    State(state): State<AppState>,
+    Path(listing): Path<i64>,
+) -> Result<axum::Json<Vec<InterestView>>> {
+    Ok(axum::Json(access::interests(&state.pool, Some(listing), None).await?.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InterestQuery {
+    pub listing: Option<i64>,
+}
+
+/// Interests: an investor sees their own; officers see all.
+#[utoipa::path(get, path = "/api/v1/interests", tag = "listings", params(InterestQuery),
+    responses((status = 200, body = Vec<InterestView>)))]
+pub async fn interests(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<InterestQuery>,
+) -> Result<axum::Json<Vec<InterestView>>> {
+    let only = if caller.role == Role::Officer { None } else { Some(user_of(&caller)?) };
+    Ok(axum::Json(access::interests(&state.pool, q.listing, only).await?.into_iter().map(Into::into).collect()))
 }

@@ -17,6 +17,8 @@ pub mod routes;
 pub mod shapes;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -30,6 +32,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::domain::roles::Role;
 pub use problem::{Error, Problem, Result};
 use routes::{Allow, Endpoint};
 
@@ -37,11 +40,17 @@ use routes::{Allow, Endpoint};
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Recently authenticated callers (see [`auth::Callers`]).
+    pub callers: Arc<auth::Callers>,
+    /// How long a login session lasts.
+    pub session_lifetime: Duration,
+    /// Whether session cookies carry `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, callers: Arc::default(), session_lifetime: Duration::from_secs(12 * 3600), secure_cookies: false }
     }
 
     /// Called after a write to house `id` commits, so views derived from it (map tiles) refresh.
@@ -61,6 +70,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     const E: Allow = Allow::Everyone;
     const OFFICERS: Allow = Allow::OFFICERS;
     const STAFF: Allow = Allow::STAFF;
+    const INVESTORS_OFFICERS: Allow = Allow::Roles(&[Role::Investor, Role::Officer]);
     vec![
         get("/health", E, "200 when the database answers, 503 when not", health::health),
         get("/api/v1/openapi.json", E, "this API as an OpenAPI 3 document", openapi::document),
@@ -106,6 +116,23 @@ pub fn endpoints() -> Vec<Endpoint> {
         post("/api/v1/certifications/{id}/revoke", OFFICERS, "revoke a certificate", activation::revoke),
         get("/api/v1/certifications/{id}/history", STAFF, "changes of a certification", history::certification),
         get("/api/v1/verify/{certificate_no}", E, "check a certificate (public facts only)", activation::verify),
+        post(
+            "/api/v1/listings/{id}/interest",
+            Allow::INVESTORS,
+            "register interest in a listing",
+            auth::register_interest,
+        ),
+        get("/api/v1/listings/{id}/interests", OFFICERS, "interests in a listing", auth::listing_interests),
+        get("/api/v1/interests", INVESTORS_OFFICERS, "interests: one's own, or all for officers", auth::interests),
+        get("/api/v1/session", E, "who the caller is", auth::me),
+        post("/api/v1/session", E, "log in (sets a session cookie)", auth::login),
+        delete("/api/v1/session", E, "log out", auth::logout),
+        get("/api/v1/tokens", Allow::SIGNED_IN, "one's API tokens", auth::tokens),
+        post("/api/v1/tokens", Allow::SIGNED_IN, "make an API token (shown once)", auth::make_token),
+        delete("/api/v1/tokens/{id}", Allow::SIGNED_IN, "revoke an API token", auth::revoke_token),
+        get("/api/v1/users", Allow::ADMINS, "accounts", auth::users),
+        post("/api/v1/users", Allow::ADMINS, "add an account", auth::add_user),
+        patch("/api/v1/users/{id}", Allow::ADMINS, "change or disable an account", auth::change_user),
     ]
 }
 
@@ -113,6 +140,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 pub fn app(state: AppState) -> Router {
     routes::router(endpoints())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(problem_for_every_error))
@@ -136,7 +164,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

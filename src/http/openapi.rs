@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::path::Operation;
 use utoipa::{Modify, OpenApi};
 
-use super::{activation, farmhouses, health, history, parcels, parties, photos};
+use super::{activation, auth, farmhouses, health, history, parcels, parties, photos};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,12 +31,16 @@ use super::{activation, farmhouses, health, history, parcels, parties, photos};
         activation::verify,
         history::farmhouse, history::parcel, history::party, history::appraisal, history::listing,
         history::transaction, history::certification,
+        auth::register_interest, auth::listing_interests, auth::interests,
+        auth::me, auth::login, auth::logout, auth::tokens, auth::make_token, auth::revoke_token,
+        auth::users, auth::add_user, auth::change_user,
     ),
     modifiers(&OperationIds),
     tags(
         (name = "service"), (name = "townships"), (name = "parcels"), (name = "farmhouses"), (name = "photos"),
         (name = "parties", description = "private data: officers see it, officials masked, nobody else"),
         (name = "appraisals"), (name = "listings"), (name = "transactions"), (name = "certifications"),
+        (name = "access", description = "log in (cookie) or send `Authorization: Bearer <token>`"),
     )
 )]
 pub struct ApiDoc;

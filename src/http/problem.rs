@@ -44,6 +44,9 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many attempts; the answer carries Retry-After (429).
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     /// The database cannot be reached or is overloaded (503).
@@ -143,6 +146,7 @@ impl From<Error> for Problem {
             Error::Unauthorized(d) => Problem::new(StatusCode::UNAUTHORIZED, d),
             Error::Forbidden(d) => Problem::new(StatusCode::FORBIDDEN, d),
             Error::UnsupportedMediaType(d) => Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, d),
+            Error::TooManyRequests(d) => Problem::new(StatusCode::TOO_MANY_REQUESTS, d),
             Error::PayloadTooLarge(d) => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, d),
             Error::Unavailable(d) => {
                 tracing::warn!(detail = %d, "service unavailable");

@@ -1,6 +1,8 @@
 //! PostgreSQL: the connection pool, the embedded cluster, the schema and the queries per record type.
 
+pub mod access;
 pub mod activation;
+pub mod audit;
 pub mod cluster;
 pub mod farmhouses;
 pub mod history;
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
 
 pub use cluster::Cluster;
 
@@ -84,7 +86,13 @@ pub struct PoolConfig {
     pub acquire_timeout: Duration,
     /// The server cancels any statement that runs longer.
     pub statement_timeout: Duration,
+    /// The database role every connection works as (`set role`), when the login user may take it.
+    pub role: Option<&'static str>,
 }
+
+/// The role the service works as: it may read and append the history but never change it (see
+/// migrations/0007_access.sql).
+pub const SERVICE_ROLE: &str = "farmhouse_writer";
 
 impl Default for PoolConfig {
     fn default() -> Self {
@@ -92,7 +100,15 @@ impl Default for PoolConfig {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(30),
+            role: Some(SERVICE_ROLE),
         }
+    }
+}
+
+impl PoolConfig {
+    /// Connections as the login user itself, for migrations and administration.
+    pub fn admin() -> Self {
+        Self { role: None, ..Self::default() }
     }
 }
 
@@ -104,17 +120,49 @@ pub fn pool(url: &str, config: &PoolConfig) -> Result<PgPool> {
         .application_name("farmhouse")
         .options([("statement_timeout", format!("{}ms", config.statement_timeout.as_millis()))])
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
+    let role = config.role;
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections)
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if let Some(role) = role {
+                    take_role(conn, role).await?;
+                }
+                Ok(())
+            })
+        })
         .connect_lazy_with(options))
 }
 
-/// Brings the schema of the database behind `pool` up to date. A server without PostGIS gets one error
-/// that says how to install it.
-pub async fn migrate(pool: &PgPool) -> Result<()> {
+/// Works as `role` from now on, if the login user may (a superuser or a member); otherwise the login
+/// user's own privileges apply, which the administrator has then chosen.
+async fn take_role(conn: &mut PgConnection, role: &str) -> sqlx::Result<()> {
+    let role = role.replace('\'', "''");
+    let sql = format!(
+        "do $$ begin
+             if exists (select 1 from pg_roles where rolname = '{role}')
+                and pg_has_role(current_user, '{role}', 'MEMBER') then
+                 set role \"{role}\";
+             end if;
+         end $$"
+    );
+    conn.execute(sql.as_str()).await?;
+    Ok(())
+}
+
+/// Brings the schema of database `url` up to date, connected as the login user itself. A server
+/// without PostGIS gets one error that says how to install it.
+pub async fn migrate(url: &str) -> Result<()> {
+    let pool = pool(url, &PoolConfig { max_connections: 1, ..PoolConfig::admin() })?;
+    let result = migrate_pool(&pool).await;
+    pool.close().await;
+    result
+}
+
+async fn migrate_pool(pool: &PgPool) -> Result<()> {
     match MIGRATOR.run(pool).await {
         Ok(()) => Ok(()),
         Err(e) => {

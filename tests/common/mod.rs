@@ -20,7 +20,10 @@ pub mod fixtures;
 
 /// A database of one test.
 pub struct TestDb {
+    /// Connections as the service works: the service role, which cannot change the history.
     pub pool: PgPool,
+    /// Connections as the database owner (a superuser), for tests that must bypass the service role.
+    pub admin: PgPool,
     pub url: String,
     pub name: String,
 }
@@ -34,7 +37,8 @@ impl TestDb {
         store::create_database(&admin, &name, Some(&template)).await.expect("create test database");
         let url = database_url(&admin, &name);
         let pool = store::pool(&url, &PoolConfig::default()).expect("pool");
-        Self { pool, url, name }
+        let admin = store::pool(&url, &PoolConfig::admin()).expect("pool");
+        Self { pool, admin, url, name }
     }
 
     /// A fresh database with the Shangyu district and one township covering it.
@@ -99,9 +103,7 @@ async fn template(admin: &str) -> String {
             let building = format!("{name}_building");
             conn.execute(format!("drop database if exists {building}").as_str()).await.unwrap();
             conn.execute(format!("create database {building}").as_str()).await.unwrap();
-            let pool = store::pool(&database_url(admin, &building), &PoolConfig::default()).unwrap();
-            store::migrate(&pool).await.expect("migrate the template");
-            pool.close().await;
+            store::migrate(&database_url(admin, &building)).await.expect("migrate the template");
             conn.execute(format!("alter database {building} rename to {name}").as_str()).await.unwrap();
         }
         conn.execute("select pg_advisory_unlock(4242)").await.unwrap();
@@ -145,6 +147,22 @@ pub async fn spawn_app_as(pool: PgPool, role: Role) -> SocketAddr {
     let state = farmhouse::http::AppState::new(pool);
     let caller = Caller { role, user_id: None, username: Some(format!("test-{role}")), party_id: None };
     let app = farmhouse::http::app(state).layer(axum::Extension(caller));
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
+}
+
+/// An account of `role` named `name` with password `name-password`, and a bearer token for it.
+pub async fn account(pool: &PgPool, name: &str, role: Role) -> String {
+    use farmhouse::domain::credentials::hash_password;
+    let user: i64 = sqlx::query_scalar(
+        "insert into users (username, role, password_hash, display_name) values ($1, $2, $3, $1) returning id",
+    )
+    .bind(name)
+    .bind(role.as_str())
+    .bind(hash_password(&format!("{name}-password")))
+    .fetch_one(pool)
+    .await
+    .expect("add account");
+    farmhouse::http::auth::issue_token(pool, "test", user, "test").await.expect("token").1
 }

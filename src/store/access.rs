@@ -1,0 +1,330 @@
+//! Accounts, login sessions, API tokens, login throttling and investors' interests.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
+
+use super::{StoreError, StoreResult};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub party_id: Option<i64>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+const USERS: &str = "select id, username, display_name, role, party_id, disabled_at, version, created_at from users";
+
+pub async fn users(ex: impl PgExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as(&format!("{USERS} order by id")).fetch_all(ex).await
+}
+
+pub async fn user(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!("{USERS} where id = $1")).bind(id).fetch_optional(ex).await
+}
+
+pub async fn user_by_name(ex: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!("{USERS} where username = $1")).bind(name).fetch_optional(ex).await
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub party_id: Option<i64>,
+}
+
+pub async fn add_user(conn: &mut PgConnection, u: &NewUser) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into users (username, display_name, role, password_hash, party_id) values ($1, $2, $3, $4, $5)
+         returning id",
+    )
+    .bind(&u.username)
+    .bind(&u.display_name)
+    .bind(&u.role)
+    .bind(&u.password_hash)
+    .bind(u.party_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Changes to an account; `None` keeps a field.
+#[derive(Debug, Default, Clone)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    pub password_hash: Option<String>,
+    pub disabled: Option<bool>,
+    pub party_id: Option<Option<i64>>,
+}
+
+/// Applies `c` to user `id`. Disabling an account or changing its password or role ends its sessions
+/// and revokes its tokens.
+pub async fn change_user(conn: &mut PgConnection, id: i64, c: &UserChanges) -> StoreResult<()> {
+    let updated = sqlx::query(
+        "update users set display_name = coalesce($2, display_name), role = coalesce($3, role),
+                password_hash = coalesce($4, password_hash),
+                disabled_at = case when $5 is null then disabled_at when $5 then coalesce(disabled_at, now()) end,
+                party_id = case when $6 then $7 else party_id end
+         where id = $1",
+    )
+    .bind(id)
+    .bind(&c.display_name)
+    .bind(&c.role)
+    .bind(&c.password_hash)
+    .bind(c.disabled)
+    .bind(c.party_id.is_some())
+    .bind(c.party_id.flatten())
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("user {id}")));
+    }
+    if c.disabled == Some(true) || c.password_hash.is_some() || c.role.is_some() {
+        end_all_access(conn, id).await?;
+    }
+    Ok(())
+}
+
+/// Ends every session and revokes every token of user `id`.
+pub async fn end_all_access(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("delete from sessions where user_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("update api_tokens set revoked_at = now() where user_id = $1 and revoked_at is null")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The password hash of an enabled account, for logging in.
+pub async fn login_record(ex: impl PgExecutor<'_>, username: &str) -> sqlx::Result<Option<(i64, String)>> {
+    sqlx::query_as("select id, password_hash from users where username = $1 and disabled_at is null")
+        .bind(username)
+        .fetch_optional(ex)
+        .await
+}
+
+/// The account a secret (session or token) belongs to, if it is valid now.
+#[derive(Debug, Clone, FromRow)]
+pub struct Holder {
+    pub user_id: i64,
+    pub username: String,
+    pub role: String,
+    pub party_id: Option<i64>,
+}
+
+pub async fn session_holder(ex: impl PgExecutor<'_>, digest: &[u8]) -> sqlx::Result<Option<Holder>> {
+    sqlx::query_as(
+        "select u.id as user_id, u.username, u.role, u.party_id from sessions s join users u on u.id = s.user_id
+         where s.secret_sha256 = $1 and s.expires_at > now() and u.disabled_at is null",
+    )
+    .bind(digest)
+    .fetch_optional(ex)
+    .await
+}
+
+pub async fn token_holder(pool: &PgPool, digest: &[u8]) -> sqlx::Result<Option<Holder>> {
+    sqlx::query_as(
+        "update api_tokens t set last_used_at = now() from users u
+         where t.secret_sha256 = $1 and t.revoked_at is null and u.id = t.user_id and u.disabled_at is null
+         returning u.id as user_id, u.username, u.role, u.party_id",
+    )
+    .bind(digest)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn start_session(
+    ex: impl PgExecutor<'_>,
+    user: i64,
+    digest: &[u8],
+    lifetime: Duration,
+    address: &str,
+) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar(
+        "insert into sessions (secret_sha256, user_id, expires_at, address) values ($1, $2, now() + $3, $4)
+         returning expires_at",
+    )
+    .bind(digest)
+    .bind(user)
+    .bind(lifetime)
+    .bind(address)
+    .fetch_one(ex)
+    .await
+}
+
+pub async fn end_session(ex: impl PgExecutor<'_>, digest: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("delete from sessions where secret_sha256 = $1").bind(digest).execute(ex).await?;
+    Ok(())
+}
+
+/// Removes sessions that have expired (housekeeping).
+pub async fn forget_expired_sessions(ex: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    Ok(sqlx::query("delete from sessions where expires_at <= now()").execute(ex).await?.rows_affected())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn add_token(conn: &mut PgConnection, user: i64, digest: &[u8], label: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("insert into api_tokens (secret_sha256, user_id, label) values ($1, $2, $3) returning id")
+        .bind(digest)
+        .bind(user)
+        .bind(label)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn tokens(ex: impl PgExecutor<'_>, user: i64) -> sqlx::Result<Vec<TokenRow>> {
+    sqlx::query_as(
+        "select id, user_id, label, created_at, last_used_at, revoked_at from api_tokens where user_id = $1
+         order by id",
+    )
+    .bind(user)
+    .fetch_all(ex)
+    .await
+}
+
+/// Revokes token `id` if it belongs to `owner` (any owner when `None`). Returns its digest.
+pub async fn revoke_token(conn: &mut PgConnection, id: i64, owner: Option<i64>) -> StoreResult<Vec<u8>> {
+    let digest: Option<Vec<u8>> = sqlx::query_scalar(
+        "update api_tokens set revoked_at = coalesce(revoked_at, now())
+         where id = $1 and ($2::bigint is null or user_id = $2) returning secret_sha256",
+    )
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(conn)
+    .await?;
+    digest.ok_or_else(|| StoreError::NotFound(format!("token {id}")))
+}
+
+/// Failed logins before attempts are slowed down.
+pub const FREE_FAILURES: i32 = 5;
+/// The longest wait between attempts, however many failures.
+pub const MAX_WAIT_SECONDS: i64 = 900;
+
+/// How long the next attempt for any of `keys` must wait, if at all.
+pub async fn login_wait(ex: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Option<i64>> {
+    let wait: Option<f64> = sqlx::query_scalar(
+        "select max(extract(epoch from blocked_until - now()))::float8 from login_failures
+         where key = any($1) and blocked_until > now()",
+    )
+    .bind(keys)
+    .fetch_one(ex)
+    .await?;
+    Ok(wait.map(|s| s.ceil() as i64))
+}
+
+/// Counts a failed login for each of `keys`. After [`FREE_FAILURES`] within a quarter of an hour, each
+/// further failure doubles the wait, up to [`MAX_WAIT_SECONDS`].
+pub async fn login_failed(ex: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into login_failures as f (key, failures, last_failure_at)
+         select k, 1, now() from unnest($1::text[]) k
+         on conflict (key) do update set
+             failures = case when f.last_failure_at < now() - interval '15 minutes' then 1 else f.failures + 1 end,
+             last_failure_at = now(),
+             blocked_until = case
+                 when f.last_failure_at >= now() - interval '15 minutes' and f.failures + 1 >= $2
+                 then now() + make_interval(secs => least($3, power(2, f.failures + 1 - $2)))
+                 else null end",
+    )
+    .bind(keys)
+    .bind(FREE_FAILURES)
+    .bind(MAX_WAIT_SECONDS as f64)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Clears the failures of `key` after a successful login.
+pub async fn login_succeeded(ex: impl PgExecutor<'_>, key: &str) -> sqlx::Result<()> {
+    sqlx::query("delete from login_failures where key = $1").bind(key).execute(ex).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct InterestRow {
+    pub id: i64,
+    pub listing_id: i64,
+    pub farmhouse_id: i64,
+    pub unit_number: String,
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub contact_phone: Option<String>,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const INTERESTS: &str = "
+    select i.id, i.listing_id, l.farmhouse_id, f.unit_number::text, i.user_id, u.username, u.display_name,
+           i.contact_phone, i.message, i.created_at
+    from interests i join listings l on l.id = i.listing_id join farmhouses f on f.id = l.farmhouse_id
+    join users u on u.id = i.user_id";
+
+/// Interests, of one listing and/or one user.
+pub async fn interests(
+    ex: impl PgExecutor<'_>,
+    listing: Option<i64>,
+    user: Option<i64>,
+) -> sqlx::Result<Vec<InterestRow>> {
+    sqlx::query_as(&format!(
+        "{INTERESTS} where ($1::bigint is null or i.listing_id = $1) and ($2::bigint is null or i.user_id = $2)
+         order by i.id"
+    ))
+    .bind(listing)
+    .bind(user)
+    .fetch_all(ex)
+    .await
+}
+
+pub async fn interest(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<InterestRow>> {
+    sqlx::query_as(&format!("{INTERESTS} where i.id = $1")).bind(id).fetch_optional(ex).await
+}
+
+/// Registers `user`'s interest in open listing `listing`.
+pub async fn register_interest(
+    conn: &mut PgConnection,
+    listing: i64,
+    user: i64,
+    contact_phone: Option<&str>,
+    message: &str,
+) -> StoreResult<i64> {
+    let status: Option<String> = sqlx::query_scalar("select status from listings where id = $1 for share")
+        .bind(listing)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match status.as_deref() {
+        None => return Err(StoreError::NotFound(format!("listing {listing}"))),
+        Some("open") => {}
+        Some(other) => {
+            return Err(StoreError::Conflict {
+                detail: format!("listing {listing} is {other}; interest is registered for open listings"),
+                current: serde_json::json!({ "listing_id": listing, "listing_status": other }),
+            });
+        }
+    }
+    Ok(sqlx::query_scalar(
+        "insert into interests (listing_id, user_id, contact_phone, message) values ($1, $2, $3, $4) returning id",
+    )
+    .bind(listing)
+    .bind(user)
+    .bind(contact_phone)
+    .bind(message)
+    .fetch_one(conn)
+    .await?)
+}
