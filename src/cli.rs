@@ -24,6 +24,30 @@ pub async fn run(cli: Cli) -> Result<()> {
             database.close().await?;
             result
         }
+        Command::Backup { output, db } => {
+            let database = Database::open(&db, &PoolConfig::default()).await?;
+            let result = crate::store::backup::backup(&database.url, &output).await;
+            database.close().await?;
+            result?;
+            let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+            say(&format!("wrote {} ({size} bytes)", output.display()));
+            Ok(())
+        }
+        Command::Restore { file, db } => {
+            let (url, embedded) = Database::locate(&db).await?;
+            let admin = store::pool(&url, &PoolConfig { max_connections: 1, ..PoolConfig::admin() })?;
+            let result = crate::store::backup::restore(&url, &admin, &file).await;
+            admin.close().await;
+            if result.is_ok() {
+                store::migrate(&url).await?;
+            }
+            if let Some((cluster, true)) = embedded {
+                cluster.stop().await?;
+            }
+            result?;
+            say(&format!("restored {}", file.display()));
+            Ok(())
+        }
         Command::Audit { action: AuditAction::Verify, db } => {
             let database = Database::open(&db, &PoolConfig::default()).await?;
             let result = crate::store::audit::verify(&database.pool).await;
@@ -56,16 +80,21 @@ pub struct Database {
 
 impl Database {
     pub async fn open(args: &DbArgs, config: &PoolConfig) -> Result<Self> {
-        let (url, embedded) = match &args.database_url {
+        let (url, embedded) = Self::locate(args).await?;
+        store::migrate(&url).await?;
+        let pool = store::pool(&url, config)?;
+        Ok(Self { pool, url, embedded })
+    }
+
+    /// The URL of the database of `args` (starting the embedded cluster if needed), not yet migrated.
+    pub async fn locate(args: &DbArgs) -> Result<(String, Option<(Cluster, bool)>)> {
+        Ok(match &args.database_url {
             Some(url) => (url.clone(), None),
             None => {
                 let (cluster, url, started) = store::embedded(&args.data_dir, args.pg_port).await?;
                 (url, Some((cluster, started)))
             }
-        };
-        store::migrate(&url).await?;
-        let pool = store::pool(&url, config)?;
-        Ok(Self { pool, url, embedded })
+        })
     }
 
     pub async fn close(self) -> Result<()> {

@@ -28,6 +28,21 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Write the whole registry (schema, records, history, photos) to a file, with pg_dump.
+    Backup {
+        /// The file to write (PostgreSQL custom format).
+        #[arg(long, short)]
+        output: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Load a backup into an empty database, with pg_restore; refuses a database that has records.
+    Restore {
+        /// A file written by `farmhouse backup`.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Check the history of changes.
     Audit {
         #[command(subcommand)]

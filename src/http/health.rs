@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use super::{AppState, Error, Result};
 
 /// How long the database may take to answer before the service reports itself unhealthy.
-const DATABASE_DEADLINE: Duration = Duration::from_millis(1500);
+const DATABASE_DEADLINE: Duration = Duration::from_millis(1000);
 
-/// 200 when the database answers; 503 (problem+json) when it does not, within 1.5 s.
+/// 200 when the database answers; 503 (problem+json) when it does not, within 1 s.
 #[utoipa::path(get, path = "/health", tag = "service",
     responses((status = 200, body = Object, example = json!({"status": "ok", "database": "ok"})),
               (status = 503, body = super::Problem)))]

@@ -122,6 +122,13 @@ impl Cluster {
         pid.lines().nth(3)?.trim().parse().ok()
     }
 
+    /// Stops the server at once, as a crash would (`-m immediate`): the next start recovers from the WAL.
+    pub async fn kill(&self) -> Result<()> {
+        let dir = self.dir.to_string_lossy().into_owned();
+        self.run("pg_ctl", &["-D", &dir, "-w", "-t", "60", "-m", "immediate", "stop"]).await?;
+        Ok(())
+    }
+
     fn command(&self, program: &str, args: &[&str]) -> Command {
         let exe = self.bin.join(program);
         let mut cmd = if self.as_postgres {
@@ -200,6 +207,11 @@ fn postgres_bin_dir() -> Result<PathBuf> {
         Some((_, bin)) => Ok(bin),
         None => bail!("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): {INSTALL_HINT}"),
     }
+}
+
+/// The path of PostgreSQL client program `name` (pg_dump, pg_restore, …) of the system installation.
+pub fn postgres_program(name: &str) -> Result<PathBuf> {
+    Ok(postgres_bin_dir()?.join(name))
 }
 
 /// Whether this process runs as root. `/proc/self` belongs to the process's effective user.

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod activation;
 pub mod audit;
+pub mod backup;
 pub mod cluster;
 pub mod farmhouses;
 pub mod history;
@@ -82,7 +83,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     pub max_connections: u32,
-    /// How long a request waits for a free connection (or a new one) before it fails.
+    /// How long a request waits for a free connection (or a new one) before it fails with 503: short,
+    /// so an outage answers within a second instead of hanging.
     pub acquire_timeout: Duration,
     /// The server cancels any statement that runs longer.
     pub statement_timeout: Duration,
@@ -98,7 +100,7 @@ impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             max_connections: 16,
-            acquire_timeout: Duration::from_secs(2),
+            acquire_timeout: Duration::from_millis(1000),
             statement_timeout: Duration::from_secs(30),
             role: Some(SERVICE_ROLE),
         }

@@ -41,6 +41,14 @@ impl TestDb {
         Self { pool, admin, url, name }
     }
 
+    /// The URL of a new, empty database (no schema) on the same server.
+    pub async fn empty_sibling(&self) -> String {
+        let admin = admin_url().await;
+        let name = format!("e_{}", uuid::Uuid::new_v4().simple());
+        store::create_database(&admin, &name, None).await.expect("create empty database");
+        database_url(&admin, &name)
+    }
+
     /// A fresh database with the Shangyu district and one township covering it.
     pub async fn with_district() -> Self {
         let db = Self::new().await;

@@ -1,0 +1,181 @@
+//! Faults: the database going away under load, and the service killed in the middle of certifying.
+//! Nothing acknowledged is lost, nothing half-done is kept.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::api::Api;
+use farmhouse::domain::roles::Role;
+use farmhouse::store::{self, Cluster, PoolConfig};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+/// What a load worker saw.
+#[derive(Default)]
+struct Seen {
+    acknowledged: Vec<i64>,
+    statuses: Vec<u16>,
+    /// The slowest answer while the database was down.
+    slowest_while_down: Duration,
+    client_errors: usize,
+}
+
+#[tokio::test]
+async fn a_database_outage_fails_fast_recovers_by_itself_and_loses_nothing() {
+    let dir = common::cluster_tempdir();
+    let mut cluster = Cluster::new(&dir.path().join("pg"), common::free_port()).unwrap();
+    cluster.start().await.unwrap();
+    store::create_database(&cluster.url("postgres"), "farmhouse", None).await.unwrap();
+    let url = cluster.url("farmhouse");
+    store::migrate(&url).await.unwrap();
+    let pool = store::pool(&url, &PoolConfig::default()).unwrap();
+    common::fixtures::district(&pool).await;
+    let api = Api::new(common::spawn_app_as(pool.clone(), Role::Officer).await);
+    let api = Api { client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(), ..api };
+
+    let down = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let mut workers = Vec::new();
+    for w in 0..8u32 {
+        let (api, down, stop, seen) = (api.clone(), down.clone(), stop.clone(), seen.clone());
+        workers.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let was_down = down.load(Ordering::Relaxed);
+                let started = Instant::now();
+                let body = json!({"kind": "organisation", "name": format!("负载{w}-{n}"),
+                                  "credit_code": common::fixtures::credit_code(w * 100_000 + n)});
+                let res = match n % 3 {
+                    0 => api.client.get(format!("{}/api/v1/farmhouses?limit=5", api.base)).send().await,
+                    1 => api.client.get(format!("{}/health", api.base)).send().await,
+                    _ => api.client.post(format!("{}/api/v1/parties", api.base)).json(&body).send().await,
+                };
+                let took = started.elapsed();
+                let mut s = seen.lock().await;
+                match res {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        s.statuses.push(status);
+                        if was_down && down.load(Ordering::Relaxed) {
+                            s.slowest_while_down = s.slowest_while_down.max(took);
+                        }
+                        if status == 201
+                            && let Ok(v) = r.json::<serde_json::Value>().await
+                        {
+                            s.acknowledged.push(v["id"].as_i64().unwrap());
+                        }
+                    }
+                    Err(_) => s.client_errors += 1,
+                }
+                drop(s);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    cluster.kill().await.unwrap();
+    down.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = seen.lock().await.statuses.len();
+    cluster.start().await.unwrap();
+    down.store(false, Ordering::Relaxed);
+    let back = Instant::now();
+    loop {
+        if api.get("/health").await.status == 200 {
+            break;
+        }
+        assert!(back.elapsed() < Duration::from_secs(15), "the service did not recover by itself");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+
+    let seen = seen.lock().await;
+    assert_eq!(seen.client_errors, 0, "the service never dropped a connection or hung past the client's timeout");
+    assert!(
+        seen.slowest_while_down < Duration::from_secs(2),
+        "slowest answer while down: {:?}",
+        seen.slowest_while_down
+    );
+    let unexpected: Vec<&u16> = seen.statuses.iter().filter(|s| !matches!(s, 200 | 201 | 503)).collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
+    assert!(seen.statuses.contains(&503), "the outage was seen");
+    assert!(seen.statuses.len() > during, "requests succeeded again after the outage");
+    let stored: Vec<i64> = sqlx::query_scalar("select id from parties").fetch_all(&pool).await.unwrap();
+    let lost: Vec<&i64> = seen.acknowledged.iter().filter(|id| !stored.contains(id)).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    assert!(seen.acknowledged.len() > 10);
+    pool.close().await;
+    cluster.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_service_killed_while_certifying_leaves_each_house_whole() {
+    let db = common::TestDb::with_district().await;
+    let setup = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    let mut deals = Vec::new();
+    for n in 1..=30 {
+        deals.push(setup.contracted(n).await.1);
+    }
+    let token = common::account(&db.pool, "officer.kill", Role::Officer).await;
+    let port = common::free_port();
+    let mut service = std::process::Command::new(env!("CARGO_BIN_EXE_farmhouse"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &db.url])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let started = Instant::now();
+    while client.get(format!("{base}/health")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let calls: Vec<_> = deals
+        .iter()
+        .map(|t| {
+            let req = client.post(format!("{base}/api/v1/transactions/{t}/certify")).bearer_auth(&token);
+            tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()).ok() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    service.kill().unwrap();
+    service.wait().unwrap();
+    let mut answered = 0;
+    for c in calls {
+        if c.await.unwrap() == Some(201) {
+            answered += 1;
+        }
+    }
+
+    // Every house is certified with its certificate, or contracted without one: nothing in between.
+    let (certified, certificates, torn): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from farmhouses where status = 'certified'),
+                (select count(*) from certifications where revoked_at is null),
+                (select count(*) from farmhouses f
+                 where (f.status = 'certified') <> exists (
+                     select 1 from transactions t join certifications c on c.transaction_id = t.id
+                     where t.farmhouse_id = f.id and t.status = 'signed' and c.revoked_at is null))",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(torn, 0, "houses whose status disagrees with their certificates");
+    assert_eq!(certified, certificates);
+    assert!(certificates >= answered, "every answered certification is kept ({answered} answered)");
+    // The numbers issued have no gaps.
+    let numbers: Vec<String> =
+        sqlx::query_scalar("select certificate_no from certifications order by id").fetch_all(&db.pool).await.unwrap();
+    for (i, no) in numbers.iter().enumerate() {
+        assert!(no.ends_with(&format!("{:06}", i + 1)), "{numbers:?}");
+    }
+}
