@@ -34,3 +34,9 @@ if [[ "${1:-}" == "test" ]] && ! python3 -c "import openapi_spec_validator" 2>/d
         "openapi-spec-validator==0.7.1" 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages "openapi-spec-validator==0.7.1"
 fi
+
+# Schemathesis (pinned) for the hostile-input test.
+if [[ "${1:-}" == "test" ]] && ! command -v st >/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "schemathesis==4.32.5" 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages "schemathesis==4.32.5"
+fi

@@ -241,7 +241,7 @@ fn respond(status: StatusCode, row: FarmhouseRow, role: Role) -> Response {
 }
 
 #[utoipa::path(get, path = "/api/v1/farmhouses/{id}", tag = "farmhouses", params(("id" = i64, Path)),
-    responses((status = 200, body = FarmhouseFeature, content_type = "application/geo+json"),
+    responses((status = 200, body = Feature<FarmhouseProps>, content_type = "application/geo+json"),
               (status = 404, body = Problem)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Response> {
     Ok(respond(StatusCode::OK, fetch(&state, id).await?, caller.role))
@@ -316,7 +316,7 @@ async fn footprint(state: &AppState, c: &mut Checks, county: &str, g: &geojson::
 /// Registers a house on an existing parcel (the one its unit number's first 19 characters name).
 #[utoipa::path(post, path = "/api/v1/farmhouses", tag = "farmhouses",
     request_body(content = FeatureIn<FarmhouseIn>, content_type = "application/geo+json"),
-    responses((status = 201, body = FarmhouseFeature, content_type = "application/geo+json"),
+    responses((status = 201, body = Feature<FarmhouseProps>, content_type = "application/geo+json"),
               (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -387,7 +387,7 @@ fn house_facts(c: &mut Checks, p: &FarmhouseIn) -> Option<HouseFacts> {
 #[utoipa::path(patch, path = "/api/v1/farmhouses/{id}", tag = "farmhouses",
     request_body(content = FarmhouseFeaturePatch, content_type = "application/geo+json"),
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "the ETag read")),
-    responses((status = 200, body = FarmhouseFeature, content_type = "application/geo+json"),
+    responses((status = 200, body = Feature<FarmhouseProps>, content_type = "application/geo+json"),
               (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem),
               (status = 428, body = Problem)))]
 pub async fn update(

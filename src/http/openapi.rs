@@ -16,6 +16,7 @@ use super::{activation, auth, farmhouses, health, history, parcels, parties, pho
                        records. Errors are application/problem+json (RFC 9457) naming the bad field.",
         license(name = "proprietary"),
     ),
+    components(schemas(super::Problem)),
     paths(
         health::health,
         document,
@@ -52,8 +53,11 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// Names every operation after its method and path (`getFarmhousesIdHistory`): handler names repeat
-/// across modules (`list`, `get`), and operation ids must be unique.
+/// The conventions every operation shares, applied after the handlers' annotations:
+/// - its id comes from its method and path (`getFarmhousesIdHistory`): handler names repeat across
+///   modules (`list`, `get`), and operation ids must be unique;
+/// - errors are `application/problem+json` (RFC 9457), and any status an operation does not list is
+///   documented by a `default` problem response.
 struct OperationIds;
 
 impl Modify for OperationIds {
@@ -69,10 +73,30 @@ impl Modify for OperationIds {
             for (method, op) in ops {
                 if let Some(op) = op {
                     op.operation_id = Some(operation_id(method, path));
+                    problems_as_problem_json(op);
                 }
             }
         }
     }
+}
+
+fn problems_as_problem_json(op: &mut Operation) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    for (status, response) in op.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else { continue };
+        if status.starts_with('2') || status.starts_with('3') {
+            continue;
+        }
+        if let Some(content) = response.content.shift_remove("application/json") {
+            response.content.insert(super::problem::PROBLEM_JSON.to_string(), content);
+        }
+    }
+    let problem = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+    let default = ResponseBuilder::new()
+        .description("an error, as an RFC 9457 problem naming the bad field when there is one")
+        .content(super::problem::PROBLEM_JSON, problem)
+        .build();
+    op.responses.responses.entry("default".into()).or_insert(RefOr::T(default));
 }
 
 fn operation_id(method: &str, path: &str) -> String {

@@ -99,7 +99,7 @@ fn respond(status: StatusCode, row: ParcelRow) -> Response {
 }
 
 #[utoipa::path(get, path = "/api/v1/parcels/{id}", tag = "parcels", params(("id" = i64, Path)),
-    responses((status = 200, body = ParcelFeature, content_type = "application/geo+json"),
+    responses((status = 200, body = Feature<ParcelProps>, content_type = "application/geo+json"),
               (status = 404, body = Problem)))]
 pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response> {
     Ok(respond(StatusCode::OK, fetch(&state, id).await?))
@@ -141,7 +141,7 @@ async fn boundary(
 
 #[utoipa::path(post, path = "/api/v1/parcels", tag = "parcels",
     request_body(content = FeatureIn<ParcelIn>, content_type = "application/geo+json"),
-    responses((status = 201, body = ParcelFeature, content_type = "application/geo+json"),
+    responses((status = 201, body = Feature<ParcelProps>, content_type = "application/geo+json"),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -205,7 +205,7 @@ pub struct ParcelFeaturePatch {
 #[utoipa::path(patch, path = "/api/v1/parcels/{id}", tag = "parcels",
     request_body(content = ParcelFeaturePatch, content_type = "application/geo+json"),
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "the ETag read")),
-    responses((status = 200, body = ParcelFeature, content_type = "application/geo+json"),
+    responses((status = 200, body = Feature<ParcelProps>, content_type = "application/geo+json"),
               (status = 412, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem)))]
 pub async fn update(
     State(state): State<AppState>,
