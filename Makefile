@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test deps test-deps build clean
+.PHONY: run test deps test-deps build clean fuzz
 
 run: deps build
 	./target/release/farmhouse serve
@@ -22,3 +22,7 @@ build:
 
 clean:
 	$(CARGO) clean
+
+# Fuzz the parsers of user input for FUZZ_SECONDS each (default 60); not part of `make test`.
+fuzz:
+	scripts/fuzz.sh
