@@ -9,3 +9,4 @@ pub mod geo;
 pub mod http;
 pub mod store;
 pub mod telemetry;
+pub mod tiles;
