@@ -2,21 +2,25 @@
 
 pub mod auth;
 pub mod constraints;
+pub mod features;
 mod health;
 pub mod json;
 pub mod problem;
 pub mod routes;
+pub mod tiles;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -28,11 +32,19 @@ use routes::{Allow, Endpoint};
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Rendered map tiles. Writers drop what they change: see [`crate::tiles`] for the contract.
+    pub tiles: Arc<crate::tiles::TileCache>,
 }
 
 impl AppState {
+    /// The state over `pool`, with an empty tile cache of the default size. Called inside a Tokio
+    /// runtime, it also starts the task that drops tiles on the database's change notifications.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        let tiles = Arc::new(crate::tiles::TileCache::new(crate::tiles::cache::DEFAULT_BYTES));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            crate::tiles::listener::spawn(pool.clone(), &tiles);
+        }
+        Self { pool, tiles }
     }
 }
 
@@ -40,7 +52,37 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every route the service answers, with who may call it.
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![routes::get("/health", Allow::Everyone, "200 when the database answers, 503 when not", health::health)]
+    vec![
+        routes::get("/health", Allow::Everyone, "200 when the database answers, 503 when not", health::health),
+        routes::get(
+            "/",
+            Allow::Everyone,
+            "OGC API – Features landing page (JSON), or HTML for browsers",
+            features::landing,
+        ),
+        routes::get("/conformance", Allow::Everyone, "OGC API conformance classes", features::conformance),
+        routes::get("/collections", Allow::Everyone, "OGC API feature collections", features::collections),
+        routes::get("/collections/{collection}", Allow::Everyone, "one feature collection", features::collection),
+        routes::get(
+            "/collections/{collection}/items",
+            Allow::Everyone,
+            "GeoJSON features: bbox, limit, keyset paging, filters; attributes by role",
+            features::items,
+        ),
+        routes::get(
+            "/collections/{collection}/items/{feature}",
+            Allow::Everyone,
+            "one GeoJSON feature; attributes by role",
+            features::item,
+        ),
+        routes::get("/tiles/{layer}", Allow::Everyone, "TileJSON 3.0 of a vector tile layer", tiles::tilejson),
+        routes::get(
+            "/tiles/{layer}/{z}/{x}/{y}",
+            Allow::Everyone,
+            "Mapbox Vector Tile (y may end in .pbf/.mvt); attributes by role",
+            tiles::tile,
+        ),
+    ]
 }
 
 /// The whole service as a router, for `serve` and for tests that call it directly.
@@ -49,6 +91,13 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .with_state(state)
         .layer(middleware::from_fn(problem_for_every_error))
+        // Maps and GIS clients on other origins read tiles and features; nothing else is offered to them.
+        .layer(
+            CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([Method::GET, Method::HEAD])
+                .expose_headers([header::ETAG, header::CONTENT_ENCODING]),
+        )
         .layer(CatchPanicLayer::custom(|_| {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the server failed to answer; the fault is logged")
                 .into_response()
