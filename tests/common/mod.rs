@@ -16,6 +16,7 @@ use farmhouse::store::{self, Cluster, PoolConfig};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
 pub mod fixtures;
+pub mod map_fixtures;
 
 /// A database of one test.
 pub struct TestDb {
