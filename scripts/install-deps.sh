@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib libclang-dev libproj-dev pkg-config proj-bin)
 if [[ "${1:-}" == "test" ]]; then
-    packages+=(gdal-bin chromium fonts-noto-cjk)
+    packages+=(gdal-bin chromium fonts-noto-cjk python3-pip)
 fi
 
 missing=()
@@ -21,6 +21,14 @@ if ((${#missing[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The GIS-client tests drive OWSLib (PyPI). Debian's own Python refuses pip installs into the system
+# unless told to; a Python of its own (pyenv, venv) takes them as they are.
+if [[ "${1:-}" == "test" ]] && ! python3 -c 'import owslib, sys; sys.exit(owslib.__version__ != "0.35.0")' 2>/dev/null; then
+    echo "installing OWSLib 0.35.0"
+    python3 -m pip install --quiet OWSLib==0.35.0 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages OWSLib==0.35.0
 fi
 
 if ! command -v cargo >/dev/null; then

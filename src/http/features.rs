@@ -81,8 +81,9 @@ fn json_only(pairs: &[(String, String)]) -> Result<()> {
     }
 }
 
-/// `GET /`: the OGC landing page as JSON for `?f=json` or a client that asks for JSON; otherwise a
-/// small HTML page (the web map takes its place later).
+/// `GET /`: the OGC landing page as JSON for `?f=json`, a client that asks for JSON, or one that does
+/// not ask for HTML (GDAL, OWSLib, curl); a small HTML page for browsers (the web map takes its place
+/// later) and `?f=html`.
 pub async fn landing(headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response> {
     let pairs = pairs(&query);
     let f = pairs.iter().find(|(k, _)| k == "f").map(|(_, v)| v.as_str());
@@ -91,7 +92,8 @@ pub async fn landing(headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Re
         Some("json") => true,
         Some("html") => false,
         Some(other) => return Err(bad_param("f", format!("must be json or html, not {other:?}"))),
-        None => !accept.contains("text/html") && accept.contains("json"),
+        // Browsers always name text/html; GIS clients name JSON or take anything (OWSLib sends */*).
+        None => accept.contains("json") || !accept.contains("text/html"),
     };
     let base = base_url(&headers);
     if !wants_json {

@@ -149,7 +149,9 @@ pub async fn page(pool: &PgPool, layer: Layer, audience: Audience, q: &ItemQuery
     args.push(Arg::Int(i64::from(q.limit)));
     let limit = args.len();
     let direction = if descending { "desc" } else { "asc" };
-    let (first, last) = if descending { ("least(count(*), $L)", "1") } else { ("1", "least(count(*), $L)") };
+    // The page's smallest and largest ids are its first and last rows in reading order.
+    let end = format!("(select least(count(*), ${limit}) from page)");
+    let (first, last) = if descending { (end.as_str(), "1") } else { ("1", end.as_str()) };
     let sql = format!(
         "with page as (
             select {id}::text as id, {feature} as feature, row_number() over (order by {id} {direction}) as n
@@ -160,16 +162,14 @@ pub async fn page(pool: &PgPool, layer: Layer, audience: Audience, q: &ItemQuery
         )
         select coalesce(string_agg(feature, ',' order by n {direction}) filter (where n <= ${limit}), ''),
                count(*) filter (where n <= ${limit}),
-               (select id from page where n = (select {first} from page)),
-               (select id from page where n = (select {last} from page)),
+               (select id from page where n = {first}),
+               (select id from page where n = {last}),
                count(*) > ${limit}
         from page",
         id = s.id,
         feature = feature_sql(layer, audience),
         from = from_clause(layer, audience),
         where_ = if clauses.is_empty() { String::new() } else { format!("where {}", clauses.join(" and ")) },
-        first = first.replace("$L", &format!("${limit}")),
-        last = last.replace("$L", &format!("${limit}")),
     );
     let (features, returned, first_id, last_id, more) = bind_all(sqlx::query_as(&sql), args).fetch_one(pool).await?;
     Ok(Page { features, returned, first_id, last_id, more })
