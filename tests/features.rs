@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use common::TestDb;
 use common::fixtures::{self, house};
-use common::map_fixtures::{houses_grid, spawn_with};
+use common::map_fixtures::{houses_grid, leased_house, spawn_with};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use reqwest::header;
@@ -163,17 +163,7 @@ async fn bbox_and_property_filters_select_items_and_their_count() {
 #[tokio::test]
 async fn a_single_item_has_its_links_and_only_the_facts_the_role_may_see() {
     let db = TestDb::with_district().await;
-    let h = house(&db.pool, 1).await;
-    let owner = fixtures::person(&db.pool, "330604198001010011").await;
-    sqlx::query("update farmhouses set owner_party_id = $1, description = '临水老宅' where id = $2")
-        .bind(owner)
-        .bind(h)
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    let l = fixtures::listing(&db.pool, h).await;
-    let lessee = fixtures::person(&db.pool, "330604198001010022").await;
-    fixtures::transaction(&db.pool, l, lessee, "HT-0001", "2020-02-01", "2030-02-01").await.unwrap();
+    let (h, _) = leased_house(&db.pool).await;
     let public = spawn_with(AppState::new(db.pool.clone()), Role::Public).await;
     let official = spawn_with(AppState::new(db.pool.clone()), Role::Official).await;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::TestDb;
 use common::fixtures::{self, house};
-use common::map_fixtures::{features, houses_grid, mercator, spawn_with, tag, tile_at};
+use common::map_fixtures::{features, houses_grid, leased_house, mercator, spawn_with, tag, tile_at};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use farmhouse::tiles::{Bbox, Layer, TileId};
@@ -92,17 +92,7 @@ async fn each_layer_draws_its_features_with_ids_at_its_zooms() {
 #[tokio::test]
 async fn public_tiles_carry_only_public_facts_and_staff_tiles_their_extras() {
     let db = TestDb::with_district().await;
-    let h = house(&db.pool, 1).await;
-    let owner = fixtures::person(&db.pool, "330604198001010011").await;
-    sqlx::query("update farmhouses set owner_party_id = $1 where id = $2")
-        .bind(owner)
-        .bind(h)
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    let l = fixtures::listing(&db.pool, h).await;
-    let lessee = fixtures::person(&db.pool, "330604198001010022").await;
-    fixtures::transaction(&db.pool, l, lessee, "HT-0001", "2020-02-01", "2030-02-01").await.unwrap();
+    let (_, lessee) = leased_house(&db.pool).await;
     let path = format!("/tiles/farmhouses/{}", tile_at(16, 100.0, 0.0));
 
     let public = spawn_with(AppState::new(db.pool.clone()), Role::Public).await;

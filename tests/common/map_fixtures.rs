@@ -8,7 +8,7 @@ use farmhouse::http::auth::Caller;
 use geozero::mvt::{Message, Tile, tile};
 use sqlx::PgPool;
 
-use super::fixtures::{CENTRE, M_PER_DEG_LAT, M_PER_DEG_LON};
+use super::fixtures::{self, CENTRE, M_PER_DEG_LAT, M_PER_DEG_LON};
 
 /// Houses `first..first + n` on a square grid `spacing` metres apart whose south-west corner lies
 /// `east`/`north` metres from the fixtures' centre, each on a 20 m parcel of its own in township
@@ -18,41 +18,46 @@ pub async fn houses_grid(pool: &PgPool, first: u32, n: u32, spacing: f64, east: 
     let columns = f64::from(n).sqrt().ceil().max(1.0) as i64;
     let (lon0, lat0) = (CENTRE.0 + east / M_PER_DEG_LON, CENTRE.1 + north / M_PER_DEG_LAT);
     grid_functions(pool).await;
-    sqlx::query(
-        "insert into parcels (parcel_code, township_code, village, land_use, boundary)
+    let parcels = "insert into parcels (parcel_code, township_code, village, land_use, boundary)
          select parcel_code(i), '330604001', '网格村' || (i / 1000), '0702',
                 st_makeenvelope(lon - 10 / $6, lat - 10 / $7, lon + 10 / $6, lat + 10 / $7, 4326)
-         from grid_points($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(i64::from(first))
-    .bind(i64::from(n))
-    .bind(columns)
-    .bind(lon0)
-    .bind(lat0)
-    .bind(M_PER_DEG_LON)
-    .bind(M_PER_DEG_LAT)
-    .bind(spacing)
-    .execute(pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "insert into farmhouses (unit_number, footprint, floor_area_m2, floors, year_built, structure, status)
+         from grid_points($1, $2, $3, $4, $5, $6, $7, $8)";
+    let houses = "insert into farmhouses (unit_number, footprint, floor_area_m2, floors, year_built, structure, status)
          select parcel_code(i) || 'F00010001', st_makeenvelope(lon - 6 / $6, lat - 6 / $7, lon + 6 / $6, lat + 6 / $7, 4326),
                 100 + i % 300, 1 + i % 3, 1960 + i % 60, '砖混',
                 (array['registered', 'listed', 'contracted', 'certified'])[i % 4 + 1]
-         from grid_points($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(i64::from(first))
-    .bind(i64::from(n))
-    .bind(columns)
-    .bind(lon0)
-    .bind(lat0)
-    .bind(M_PER_DEG_LON)
-    .bind(M_PER_DEG_LAT)
-    .bind(spacing)
-    .execute(pool)
-    .await
-    .unwrap();
+         from grid_points($1, $2, $3, $4, $5, $6, $7, $8)";
+    for sql in [parcels, houses] {
+        sqlx::query(sql)
+            .bind(i64::from(first))
+            .bind(i64::from(n))
+            .bind(columns)
+            .bind(lon0)
+            .bind(lat0)
+            .bind(M_PER_DEG_LON)
+            .bind(M_PER_DEG_LAT)
+            .bind(spacing)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// House 1 with an owner, an open listing and a signed lease (contract HT-0001): a house with private
+/// and staff-only facts. Returns the house and the lessee party.
+pub async fn leased_house(pool: &PgPool) -> (i64, i64) {
+    let h = fixtures::house(pool, 1).await;
+    let owner = fixtures::person(pool, "330604198001010011").await;
+    sqlx::query("update farmhouses set owner_party_id = $1, description = '临水老宅' where id = $2")
+        .bind(owner)
+        .bind(h)
+        .execute(pool)
+        .await
+        .unwrap();
+    let l = fixtures::listing(pool, h).await;
+    let lessee = fixtures::person(pool, "330604198001010022").await;
+    fixtures::transaction(pool, l, lessee, "HT-0001", "2020-02-01", "2030-02-01").await.unwrap();
+    (h, lessee)
 }
 
 /// The SQL helpers [`houses_grid`] uses.
