@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, skipping those already installed.
 #   scripts/install-deps.sh          what building and running need
-#   scripts/install-deps.sh test     and what the tests need (GDAL, Chromium)
+#   scripts/install-deps.sh test     and what the tests need (GDAL, Chromium, OWSLib)
+#   scripts/install-deps.sh bench    and what the benchmarks need (wrk)
 set -euo pipefail
 
 packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib libclang-dev libproj-dev pkg-config proj-bin)
 if [[ "${1:-}" == "test" ]]; then
     packages+=(gdal-bin chromium fonts-noto-cjk python3-pip)
+fi
+if [[ "${1:-}" == "bench" ]]; then
+    packages+=(wrk curl)
 fi
 
 missing=()
