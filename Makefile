@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test deps test-deps build clean fuzz
+.PHONY: run test deps test-deps build clean fuzz bench-tiles
 
 run: deps build
 	./target/release/farmhouse serve
@@ -16,6 +16,11 @@ deps:
 
 test-deps:
 	scripts/install-deps.sh test
+
+# Tiles against Martin, cold and warm (not part of `make test`; see scripts/bench-tiles.sh).
+bench-tiles:
+	scripts/install-deps.sh bench
+	scripts/bench-tiles.sh
 
 build:
 	$(CARGO) build --release --locked

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, skipping those already installed.
 #   scripts/install-deps.sh          what building and running need
-#   scripts/install-deps.sh test     and what the tests need (GDAL, Chromium)
+#   scripts/install-deps.sh test     and what the tests need (GDAL, Chromium, OWSLib)
+#   scripts/install-deps.sh bench    and what the benchmarks need (wrk)
 set -euo pipefail
 
 packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib libclang-dev libproj-dev pkg-config proj-bin)
 if [[ "${1:-}" == "test" ]]; then
     packages+=(gdal-bin chromium fonts-noto-cjk python3-pip)
+fi
+if [[ "${1:-}" == "bench" ]]; then
+    packages+=(wrk curl)
 fi
 
 missing=()
@@ -28,15 +32,12 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 
-# Python tools the tests drive (pinned): the OpenAPI validator.
-if [[ "${1:-}" == "test" ]] && ! python3 -c "import openapi_spec_validator" 2>/dev/null; then
-    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-        "openapi-spec-validator==0.7.1" 2>/dev/null \
-        || python3 -m pip install --quiet --break-system-packages "openapi-spec-validator==0.7.1"
-fi
-
-# Schemathesis (pinned) for the hostile-input test.
-if [[ "${1:-}" == "test" ]] && ! command -v st >/dev/null; then
-    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "schemathesis==4.32.5" 2>/dev/null \
-        || python3 -m pip install --quiet --break-system-packages "schemathesis==4.32.5"
+# Python tools the tests drive, pinned: OWSLib (a GIS client of OGC API – Features), the OpenAPI
+# validator and Schemathesis. Debian's own Python refuses pip installs into the system unless told to;
+# a Python of its own (pyenv, venv) takes them as they are.
+if [[ "${1:-}" == "test" ]]; then
+    tools=(OWSLib==0.35.0 openapi-spec-validator==0.7.1 schemathesis==4.32.5)
+    if ! python3 -m pip install --quiet --disable-pip-version-check "${tools[@]}" 2>/dev/null; then
+        python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${tools[@]}"
+    fi
 fi

@@ -29,12 +29,44 @@ impl Role {
         }
     }
 
+    /// Which facts of houses this role is shown on the map, in tiles and in features: the one place that
+    /// decides it. Everything a role may not see is left out of the query, not filtered afterwards.
+    pub fn audience(self) -> Audience {
+        match self {
+            Role::Public | Role::Investor => Audience::Public,
+            Role::Officer | Role::Official | Role::Admin => Audience::Staff,
+        }
+    }
+
     /// How much of a party's private data (name, ID number, phone, address) this role may see.
     pub fn privacy(self) -> Privacy {
         match self {
             Role::Officer | Role::Admin => Privacy::Full,
             Role::Official => Privacy::Masked,
             Role::Public | Role::Investor => Privacy::None,
+        }
+    }
+}
+
+/// The attribute set of map layers and feature collections a caller gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Audience {
+    /// Public facts only (DESIGN.md §5): never a party, a name, an ID number, a phone or an address.
+    Public,
+    /// Public facts and the registry's own non-identity references (lessee party id, contract number).
+    Staff,
+}
+
+impl Audience {
+    /// Whether attributes meant for `level` are shown to this audience.
+    pub fn sees(self, level: Audience) -> bool {
+        self >= level
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Public => "public",
+            Audience::Staff => "staff",
         }
     }
 }

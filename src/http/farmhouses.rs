@@ -426,6 +426,10 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
+    if changes.footprint.is_some() {
+        // Where the house was: dropped now; the commit's notification drops it again, after the commit.
+        state.changed_house(id).await;
+    }
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     farmhouses::update(&mut tx, id, version, &changes).await?;
     tx.commit().await?;

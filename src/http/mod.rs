@@ -4,6 +4,7 @@ pub mod activation;
 pub mod auth;
 pub mod constraints;
 pub mod farmhouses;
+pub mod features;
 mod health;
 pub mod history;
 pub mod json;
@@ -15,6 +16,7 @@ pub mod problem;
 pub mod query;
 pub mod routes;
 pub mod shapes;
+pub mod tiles;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,11 +25,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -46,16 +49,51 @@ pub struct AppState {
     pub session_lifetime: Duration,
     /// Whether session cookies carry `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// Rendered map tiles. Writers drop what they change: see [`crate::tiles`] for the contract.
+    pub tiles: Arc<crate::tiles::TileCache>,
 }
 
 impl AppState {
+    /// The state over `pool`, with an empty tile cache of the default size. Called inside a Tokio
+    /// runtime, it also starts the task that drops tiles on the database's change notifications.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool, callers: Arc::default(), session_lifetime: Duration::from_secs(12 * 3600), secure_cookies: false }
+        let tiles = Arc::new(crate::tiles::TileCache::new(crate::tiles::cache::DEFAULT_BYTES));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            crate::tiles::listener::spawn(pool.clone(), &tiles);
+        }
+        Self {
+            pool,
+            callers: Arc::default(),
+            session_lifetime: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+            tiles,
+        }
     }
 
-    /// Called after a write to house `id` commits, so views derived from it (map tiles) refresh.
+    /// Drops the map tiles showing house `id` (at its footprint's box): its own layer and its
+    /// township's figures. Called after a write to the house or its records commits; the database's
+    /// notifications do the same for other processes a moment later.
     pub async fn changed_house(&self, id: i64) {
-        let _ = id;
+        let bbox = crate::store::farmhouses::bbox_3857(&self.pool, id).await;
+        self.drop_tiles(bbox, &[crate::tiles::Layer::Farmhouses, crate::tiles::Layer::Townships]);
+    }
+
+    /// Drops the map tiles showing parcel `id` and the houses on it.
+    pub async fn changed_parcel(&self, id: i64) {
+        let bbox = crate::store::parcels::bbox_3857(&self.pool, id).await;
+        self.drop_tiles(bbox, &[crate::tiles::Layer::Parcels, crate::tiles::Layer::Farmhouses]);
+    }
+
+    fn drop_tiles(&self, bbox: sqlx::Result<Option<[f64; 4]>>, layers: &[crate::tiles::Layer]) {
+        match bbox {
+            Ok(Some([min_x, min_y, max_x, max_y])) => {
+                for layer in layers {
+                    self.tiles.invalidate_bbox(*layer, crate::tiles::Bbox { min_x, min_y, max_x, max_y });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not find the tiles of a change; notifications will"),
+        }
     }
 }
 
@@ -133,6 +171,24 @@ pub fn endpoints() -> Vec<Endpoint> {
         get("/api/v1/users", Allow::ADMINS, "accounts", auth::users),
         post("/api/v1/users", Allow::ADMINS, "add an account", auth::add_user),
         patch("/api/v1/users/{id}", Allow::ADMINS, "change or disable an account", auth::change_user),
+        get("/", E, "OGC API – Features landing page (JSON), or HTML for browsers", features::landing),
+        get("/conformance", E, "OGC API conformance classes", features::conformance),
+        get("/collections", E, "OGC API feature collections", features::collections),
+        get("/collections/{collection}", E, "one feature collection", features::collection),
+        get(
+            "/collections/{collection}/items",
+            E,
+            "GeoJSON features: bbox, limit, keyset paging, filters; attributes by role",
+            features::items,
+        ),
+        get("/collections/{collection}/items/{feature}", E, "one GeoJSON feature; attributes by role", features::item),
+        get("/tiles/{layer}", E, "TileJSON 3.0 of a vector tile layer", tiles::tilejson),
+        get(
+            "/tiles/{layer}/{z}/{x}/{y}",
+            E,
+            "Mapbox Vector Tile (y may end in .pbf/.mvt); attributes by role",
+            tiles::tile,
+        ),
     ]
 }
 
@@ -144,6 +200,13 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(problem_for_every_error))
+        // Maps and GIS clients on other origins read tiles and features; nothing else is offered to them.
+        .layer(
+            CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([Method::GET, Method::HEAD])
+                .expose_headers([header::ETAG, header::CONTENT_ENCODING]),
+        )
         .layer(CatchPanicLayer::custom(|_| {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the server failed to answer; the fault is logged")
                 .into_response()

@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::path::Operation;
 use utoipa::{Modify, OpenApi};
 
-use super::{activation, auth, farmhouses, health, history, parcels, parties, photos};
+use super::{activation, auth, farmhouses, features, health, history, parcels, parties, photos, tiles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,12 +35,16 @@ use super::{activation, auth, farmhouses, health, history, parcels, parties, pho
         auth::register_interest, auth::listing_interests, auth::interests,
         auth::me, auth::login, auth::logout, auth::tokens, auth::make_token, auth::revoke_token,
         auth::users, auth::add_user, auth::change_user,
+        features::landing, features::conformance, features::collections, features::collection,
+        features::items, features::item, tiles::tilejson, tiles::tile,
     ),
     modifiers(&OperationIds),
     tags(
         (name = "service"), (name = "townships"), (name = "parcels"), (name = "farmhouses"), (name = "photos"),
         (name = "parties", description = "private data: officers see it, officials masked, nobody else"),
         (name = "appraisals"), (name = "listings"), (name = "transactions"), (name = "certifications"),
+        (name = "ogc-features", description = "OGC API – Features Part 1 (core, GeoJSON)"),
+        (name = "tiles", description = "Mapbox Vector Tiles and TileJSON"),
         (name = "access", description = "log in (cookie) or send `Authorization: Bearer <token>`"),
     )
 )]

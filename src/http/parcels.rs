@@ -180,6 +180,7 @@ pub async fn create(
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     let id = parcels::insert(&mut tx, &new).await?;
     tx.commit().await?;
+    state.changed_parcel(id).await;
     Ok(respond(StatusCode::CREATED, fetch(&state, id).await?))
 }
 
@@ -227,9 +228,13 @@ pub async fn update(
         changes.boundary = boundary(&state, &mut c, &current.parcel_code[..6], input.geometry.as_ref()).await?;
     }
     c.finish(|| ())?;
+    if changes.boundary.is_some() {
+        state.changed_parcel(id).await;
+    }
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     parcels::update(&mut tx, id, version, &changes).await?;
     tx.commit().await?;
+    state.changed_parcel(id).await;
     Ok(respond(StatusCode::OK, fetch(&state, id).await?))
 }
 

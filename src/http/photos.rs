@@ -125,6 +125,7 @@ pub async fn upload(
     )
     .await?;
     tx.commit().await?;
+    state.changed_house(house).await;
     let meta = photos::list(&state.pool, house).await?.into_iter().find(|p| p.id == id).expect("just stored");
     let view = PhotoView::from(meta);
     Ok((StatusCode::CREATED, [(header::LOCATION, view.url.clone())], axum::Json(view)).into_response())
@@ -141,6 +142,7 @@ pub async fn delete(
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     photos::delete(&mut tx, house, photo).await?;
     tx.commit().await?;
+    state.changed_house(house).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -29,6 +29,12 @@ pub enum Error {
     Malformed(Vec<FieldError>),
     #[error("{0} not found")]
     NotFound(String),
+    /// A query or path parameter cannot be read (400), naming it.
+    #[error("{0}")]
+    BadParameter(FieldError),
+    /// A path parameter names nothing that exists (404), naming it.
+    #[error("{0}")]
+    NoSuch(FieldError),
     /// The action does not fit the record's current state (409), which is included in the answer.
     #[error("{detail}")]
     Conflict { detail: String, current: Option<Value> },
@@ -136,6 +142,8 @@ impl From<Error> for Problem {
             Error::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST, d),
             Error::Malformed(errors) => Problem::new(StatusCode::BAD_REQUEST, join(&errors)).with_errors(errors),
             Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, format!("{what} not found")),
+            Error::BadParameter(e) => Problem::new(StatusCode::BAD_REQUEST, e.to_string()).with_errors(vec![e]),
+            Error::NoSuch(e) => Problem::new(StatusCode::NOT_FOUND, e.to_string()).with_errors(vec![e]),
             Error::Conflict { detail, current } => {
                 let mut p = Problem::new(StatusCode::CONFLICT, detail);
                 p.current = current;

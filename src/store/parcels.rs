@@ -129,3 +129,15 @@ pub(crate) async fn stale_or_missing(
         )),
     })
 }
+
+/// The bounding box of parcel `id` in Web Mercator, for invalidating map tiles.
+pub async fn bbox_3857(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<[f64; 4]>> {
+    let row: Option<(f64, f64, f64, f64)> = sqlx::query_as(
+        "select st_xmin(boundary_3857), st_ymin(boundary_3857), st_xmax(boundary_3857), st_ymax(boundary_3857)
+         from parcels where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|(a, b, c, d)| [a, b, c, d]))
+}

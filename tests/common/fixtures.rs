@@ -6,8 +6,8 @@ use sqlx::PgPool;
 /// A point well inside the Shangyu district (lon, lat).
 pub const CENTRE: (f64, f64) = (120.90, 30.00);
 /// Metres per degree of latitude, and of longitude at 30° N.
-const M_PER_DEG_LAT: f64 = 110_900.0;
-const M_PER_DEG_LON: f64 = 96_490.0;
+pub const M_PER_DEG_LAT: f64 = 110_900.0;
+pub const M_PER_DEG_LON: f64 = 96_490.0;
 
 /// The Shangyu district outline and township 330604001 covering all of it.
 pub async fn district(pool: &PgPool) {

@@ -17,6 +17,7 @@ use sqlx::{Connection, Executor, PgConnection, PgPool};
 
 pub mod api;
 pub mod fixtures;
+pub mod map_fixtures;
 
 /// A database of one test.
 pub struct TestDb {

@@ -1,0 +1,375 @@
+//! OGC API – Features, Part 1 (core, GeoJSON, OpenAPI 3.0): the landing page at `/`, `/conformance`,
+//! `/collections`, `/collections/{id}`, `/collections/{id}/items` (bbox, limit, keyset `next`/`prev`
+//! links, `numberMatched`/`numberReturned`, equality filters) and `/collections/{id}/items/{featureId}`.
+//!
+//! The collections are the map's layers ([`Layer`]); their items carry the attributes the caller's role
+//! sees, in EPSG:4326 longitude/latitude (CRS84).
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::auth::Caller;
+use super::problem::FieldError;
+use super::{AppState, Error, Result};
+use crate::tiles::Layer;
+use crate::tiles::items::{self, Cursor, DEFAULT_LIMIT, ItemQuery, MAX_LIMIT};
+
+pub const GEOJSON: &str = "application/geo+json";
+const JSON: &str = "application/json";
+const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+
+/// The collections served, in the order they are listed.
+const COLLECTIONS: [Layer; 4] = Layer::ALL;
+
+/// The service's own address as the client used it (`Host`, and `X-Forwarded-Proto` behind a proxy),
+/// for the absolute links OGC clients follow.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let host = text("x-forwarded-host").or_else(|| text("host")).unwrap_or("localhost");
+    let host: String =
+        host.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')).collect();
+    let scheme = match text("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
+}
+
+fn bad_param(field: &str, message: impl Into<String>) -> Error {
+    Error::BadParameter(FieldError::new(field, message))
+}
+
+fn unknown_collection(id: &str) -> Error {
+    let names: Vec<&str> = COLLECTIONS.iter().map(|l| l.name()).collect();
+    Error::NoSuch(FieldError::new(
+        "collectionId",
+        format!("no collection {id:?}; the collections are {}", names.join(", ")),
+    ))
+}
+
+fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+    json!({ "href": href, "rel": rel, "type": kind, "title": title })
+}
+
+fn json_response(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
+    let mut res = Response::new(body.into());
+    *res.status_mut() = status;
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+/// The query string as name/value pairs.
+fn pairs(query: &Option<String>) -> Vec<(String, String)> {
+    query.as_deref().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+}
+
+/// Checks `f`: JSON is what these resources speak.
+fn json_only(pairs: &[(String, String)]) -> Result<()> {
+    match pairs.iter().find(|(k, _)| k == "f").map(|(_, v)| v.as_str()) {
+        None | Some("json" | "geojson") => Ok(()),
+        Some(other) => Err(bad_param("f", format!("only json is offered here, not {other:?}"))),
+    }
+}
+
+/// `GET /`: the OGC landing page as JSON for `?f=json`, a client that asks for JSON, or one that does
+/// not ask for HTML (GDAL, OWSLib, curl); a small HTML page for browsers (the web map takes its place
+/// later) and `?f=html`.
+#[utoipa::path(get, path = "/", tag = "ogc-features",
+    params(("f" = Option<String>, Query, description = "json or html")),
+    responses((status = 200, description = "the landing page",
+               content((Object = "application/json"), (String = "text/html")))))]
+pub async fn landing(headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response> {
+    let pairs = pairs(&query);
+    let f = pairs.iter().find(|(k, _)| k == "f").map(|(_, v)| v.as_str());
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let wants_json = match f {
+        Some("json") => true,
+        Some("html") => false,
+        Some(other) => return Err(bad_param("f", format!("must be json or html, not {other:?}"))),
+        // Browsers always name text/html; GIS clients name JSON or take anything (OWSLib sends */*).
+        None => accept.contains("json") || !accept.contains("text/html"),
+    };
+    let base = base_url(&headers);
+    if !wants_json {
+        let escaped = base.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+        let html = format!(
+            "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>上虞区闲置农房激活 · farmhouse</title></head>\n\
+             <body><h1>闲置农房激活登记 Idle-farmhouse registry</h1>\n<ul>\n\
+             <li><a href=\"{escaped}/?f=json\">OGC API – Features landing page (JSON)</a></li>\n\
+             <li><a href=\"{escaped}/collections\">Collections</a></li>\n\
+             <li><a href=\"{escaped}/tiles/farmhouses\">Vector tiles (TileJSON)</a></li>\n</ul></body></html>\n"
+        );
+        let mut res = json_response(StatusCode::OK, "text/html; charset=utf-8", html);
+        res.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+        return Ok(res);
+    }
+    let body = json!({
+        "title": "Shangyu idle-farmhouse registry (上虞区闲置农房激活)",
+        "description": "Farmhouses, parcels, townships and villages of the idle-farmhouse activation programme, \
+                        as OGC API – Features and vector tiles.",
+        "links": [
+            link(format!("{base}/?f=json"), "self", JSON, "this document"),
+            link(format!("{base}/"), "alternate", "text/html", "this document as HTML"),
+            link(format!("{base}/api/v1/openapi.json"), "service-desc", OPENAPI, "the API definition"),
+            link(format!("{base}/conformance"), "conformance", JSON, "conformance classes"),
+            link(format!("{base}/collections"), "data", JSON, "feature collections"),
+        ],
+    });
+    let mut res = axum::Json(body).into_response();
+    res.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/conformance", tag = "ogc-features",
+    params(("f" = Option<String>, Query, description = "json")),
+    responses((status = 200, description = "the conformance classes", body = Object)))]
+pub async fn conformance(RawQuery(query): RawQuery) -> Result<Response> {
+    json_only(&pairs(&query))?;
+    Ok(axum::Json(json!({ "conformsTo": CONFORMANCE })).into_response())
+}
+
+fn collection_json(layer: Layer, base: &str, extent: Option<[f64; 4]>) -> Value {
+    let name = layer.name();
+    let mut c = json!({
+        "id": name,
+        "title": layer.title(),
+        "description": layer.description(),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "links": [
+            link(format!("{base}/collections/{name}"), "self", JSON, "this collection"),
+            link(format!("{base}/collections/{name}/items"), "items", GEOJSON, "its features"),
+            link(format!("{base}/tiles/{name}"), "describedby", JSON, "its vector tiles (TileJSON)"),
+        ],
+    });
+    if let Some(bbox) = extent {
+        c["extent"] = json!({ "spatial": { "bbox": [bbox], "crs": CRS84 } });
+    }
+    c
+}
+
+#[utoipa::path(get, path = "/collections", tag = "ogc-features",
+    params(("f" = Option<String>, Query, description = "json")),
+    responses((status = 200, description = "the feature collections", body = Object)))]
+pub async fn collections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    json_only(&pairs(&query))?;
+    let base = base_url(&headers);
+    let extent = items::extent(&state.pool).await?;
+    let list: Vec<Value> = COLLECTIONS.iter().map(|l| collection_json(*l, &base, extent)).collect();
+    Ok(axum::Json(json!({
+        "links": [link(format!("{base}/collections"), "self", JSON, "the collections")],
+        "collections": list,
+    }))
+    .into_response())
+}
+
+#[utoipa::path(get, path = "/collections/{collection}", tag = "ogc-features",
+    params(("collection" = String, Path, description = "farmhouses, parcels, townships or villages"),
+           ("f" = Option<String>, Query, description = "json")),
+    responses((status = 200, description = "one collection", body = Object)))]
+pub async fn collection(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
+    json_only(&pairs(&query))?;
+    let extent = items::extent(&state.pool).await?;
+    Ok(axum::Json(collection_json(layer, &base_url(&headers), extent)).into_response())
+}
+
+/// Reads an items request; every parameter it does not know is refused, naming it.
+fn item_query(layer: Layer, pairs: &[(String, String)]) -> Result<ItemQuery> {
+    let mut q = ItemQuery { bbox: None, filters: Vec::new(), limit: DEFAULT_LIMIT, cursor: None };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "f" | "datetime" => {}
+            "bbox-crs" if value == CRS84 => {}
+            "bbox-crs" => return Err(bad_param("bbox-crs", format!("only {CRS84} is supported"))),
+            "limit" => {
+                let n: u32 = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| bad_param("limit", format!("must be a whole number from 1, not {value:?}")))?;
+                q.limit = n.min(MAX_LIMIT);
+            }
+            "bbox" => q.bbox = Some(bbox(value)?),
+            "after" | "before" => {
+                if !items::is_id(layer, value) {
+                    return Err(bad_param(name, format!("{value:?} is not a feature id of {}", layer.name())));
+                }
+                q.cursor =
+                    Some(if name == "after" { Cursor::After(value.clone()) } else { Cursor::Before(value.clone()) });
+            }
+            other => {
+                let filter = layer.filters().iter().find(|f| f.name == other || f.alias == Some(other));
+                match filter {
+                    Some(f) => q.filters.push((f, value.clone())),
+                    None => {
+                        let known: Vec<&str> = layer.filters().iter().map(|f| f.name).collect();
+                        return Err(bad_param(
+                            other,
+                            format!(
+                                "unknown parameter; {} takes bbox, limit, after, before{}{}",
+                                layer.name(),
+                                if known.is_empty() { "" } else { " and the filters " },
+                                known.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(q)
+}
+
+/// Reads `bbox`: west,south,east,north in degrees (or the six numbers of a 3D box).
+fn bbox(text: &str) -> Result<[f64; 4]> {
+    let numbers: Result<Vec<f64>, _> = text.split(',').map(|s| s.trim().parse::<f64>()).collect();
+    let b = match numbers.as_deref() {
+        Ok([w, s, e, n]) | Ok([w, s, _, e, n, _]) => [*w, *s, *e, *n],
+        _ => return Err(bad_param("bbox", "must be four numbers: west,south,east,north (degrees)")),
+    };
+    let finite = b.iter().all(|v| v.is_finite());
+    if !finite || b[0] > b[2] || b[1] > b[3] || b[0] < -180.0 || b[2] > 180.0 || b[1] < -90.0 || b[3] > 90.0 {
+        return Err(bad_param("bbox", "must be west,south,east,north with west <= east, south <= north, in degrees"));
+    }
+    Ok(b)
+}
+
+/// The query string of a page link: the request's own parameters with the cursor replaced.
+fn page_href(base: &str, layer: Layer, q: &ItemQuery, cursor: Option<(&str, &str)>) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    s.append_pair("limit", &q.limit.to_string());
+    if let Some(b) = q.bbox {
+        s.append_pair("bbox", &format!("{},{},{},{}", b[0], b[1], b[2], b[3]));
+    }
+    for (f, v) in &q.filters {
+        s.append_pair(f.name, v);
+    }
+    match (cursor, &q.cursor) {
+        (Some((k, v)), _) => {
+            s.append_pair(k, v);
+        }
+        (None, Some(Cursor::After(v))) => {
+            s.append_pair("after", v);
+        }
+        (None, Some(Cursor::Before(v))) => {
+            s.append_pair("before", v);
+        }
+        (None, None) => {}
+    }
+    format!("{base}/collections/{}/items?{}", layer.name(), s.finish())
+}
+
+#[utoipa::path(get, path = "/collections/{collection}/items", tag = "ogc-features",
+    params(("collection" = String, Path, description = "farmhouses, parcels, townships or villages"),
+           ("bbox" = Option<String>, Query, description = "west,south,east,north (degrees, CRS84)"),
+           ("limit" = Option<u32>, Query, description = "features per page (default 10, at most 10000)"),
+           ("after" = Option<String>, Query, description = "the page after this feature id"),
+           ("before" = Option<String>, Query, description = "the page before this feature id"),
+           ("status" = Option<String>, Query, description = "farmhouses: registered, listed, contracted, certified"),
+           ("township_code" = Option<String>, Query, description = "9-digit township code"),
+           ("village" = Option<String>, Query, description = "village name"),
+           ("f" = Option<String>, Query, description = "json")),
+    responses((status = 200, description = "a page of features", content_type = "application/geo+json", body = Object)))]
+pub async fn items(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
+    let pairs = pairs(&query);
+    json_only(&pairs)?;
+    let q = item_query(layer, &pairs)?;
+    let audience = layer.audience(caller.role.audience());
+    let (page, matched) =
+        tokio::try_join!(items::page(&state.pool, layer, audience, &q), items::number_matched(&state.pool, layer, &q))?;
+
+    let base = base_url(&headers);
+    let backwards = matches!(q.cursor, Some(Cursor::Before(_)));
+    let mut links = vec![
+        link(page_href(&base, layer, &q, None), "self", GEOJSON, "this page"),
+        link(format!("{base}/collections/{}", layer.name()), "collection", JSON, "the collection"),
+    ];
+    let has_next = if backwards { page.returned > 0 } else { page.more };
+    let has_prev = if backwards { page.more } else { q.cursor.is_some() && page.returned > 0 };
+    if let (true, Some(last)) = (has_next, &page.last_id) {
+        links.push(link(page_href(&base, layer, &q, Some(("after", last))), "next", GEOJSON, "the next page"));
+    }
+    if let (true, Some(first)) = (has_prev, &page.first_id) {
+        links.push(link(page_href(&base, layer, &q, Some(("before", first))), "prev", GEOJSON, "the previous page"));
+    }
+    let mut head = json!({
+        "type": "FeatureCollection",
+        "numberReturned": page.returned,
+        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "links": links,
+    });
+    if let Some(n) = matched {
+        head["numberMatched"] = json!(n);
+    }
+    // The features arrive from the database as one JSON text; the page is spliced around it.
+    let head = serde_json::to_string(&head).map_err(|e| Error::Internal(e.into()))?;
+    let mut body = String::with_capacity(head.len() + page.features.len() + 16);
+    body.push_str(&head[..head.len() - 1]);
+    body.push_str(",\"features\":[");
+    body.push_str(&page.features);
+    body.push_str("]}");
+    Ok(json_response(StatusCode::OK, GEOJSON, body))
+}
+
+#[utoipa::path(get, path = "/collections/{collection}/items/{feature}", tag = "ogc-features",
+    params(("collection" = String, Path, description = "farmhouses, parcels, townships or villages"),
+           ("feature" = String, Path, description = "the feature id"),
+           ("f" = Option<String>, Query, description = "json")),
+    responses((status = 200, description = "one feature", content_type = "application/geo+json", body = Object)))]
+pub async fn item(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, feature)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
+    json_only(&pairs(&query))?;
+    let audience = layer.audience(caller.role.audience());
+    let found = items::item(&state.pool, layer, audience, &feature).await?;
+    let Some(text) = found else {
+        return Err(Error::NoSuch(FieldError::new(
+            "featureId",
+            format!("{} has no feature {feature:?}", layer.name()),
+        )));
+    };
+    let base = base_url(&headers);
+    let links = json!([
+        link(format!("{base}/collections/{}/items/{feature}", layer.name()), "self", GEOJSON, "this feature"),
+        link(format!("{base}/collections/{}", layer.name()), "collection", JSON, "the collection"),
+    ]);
+    let mut body = String::with_capacity(text.len() + 400);
+    body.push_str(&text[..text.len() - 1]);
+    body.push_str(",\"links\":");
+    body.push_str(&links.to_string());
+    body.push('}');
+    Ok(json_response(StatusCode::OK, GEOJSON, body))
+}

@@ -1,0 +1,155 @@
+//! `GET /tiles/{layer}/{z}/{x}/{y}`: Mapbox Vector Tiles, and `GET /tiles/{layer}`: their TileJSON.
+//!
+//! Tiles are answered from the in-memory [`TileCache`](crate::tiles::TileCache) when it holds them, with
+//! the compressed form the client accepts (made once, then cached), a strong ETag (304 on
+//! `If-None-Match`), and 204 when there is nothing to draw. Attributes depend on the caller's role, and a
+//! tile is cached per attribute set, so public and staff tiles never mix.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::auth::Caller;
+use super::features::base_url;
+use super::problem::FieldError;
+use super::{AppState, Error, Result};
+use crate::domain::roles::Audience;
+use crate::tiles::encoding::{self, Encoding, Tile};
+use crate::tiles::layers::CLUSTER_FIELDS;
+use crate::tiles::{self, Layer, TileId, TileKey};
+
+pub const MVT: &str = "application/vnd.mapbox-vector-tile";
+
+/// Answers for a name that is no layer.
+fn unknown_layer(name: &str) -> Error {
+    let names: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
+    Error::NoSuch(FieldError::new("layer", format!("no layer {name:?}; the layers are {}", names.join(", "))))
+}
+
+#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}", tag = "tiles",
+    params(("layer" = String, Path, description = "farmhouses, parcels, townships or villages"),
+           ("z" = u8, Path), ("x" = u32, Path), ("y" = String, Path, description = "may end in .pbf or .mvt")),
+    responses((status = 200, description = "a Mapbox Vector Tile", content_type = "application/vnd.mapbox-vector-tile",
+               body = Vec<u8>),
+              (status = 204, description = "nothing in this tile"), (status = 304, description = "not modified")))]
+pub async fn tile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((layer, z, x, y)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let layer = Layer::from_name(&layer).ok_or_else(|| unknown_layer(&layer))?;
+    let tile = TileId::parse(&z, &x, &y).map_err(|bad| {
+        let e = FieldError::new(bad.field, bad.message);
+        if bad.outside { Error::NoSuch(e) } else { Error::BadParameter(e) }
+    })?;
+    let audience = layer.audience(caller.role.audience());
+    let key = TileKey { layer, audience, tile };
+    let encoding = Encoding::negotiate(headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
+
+    let cache = &state.tiles;
+    let ticket = cache.ticket();
+    let (tile, hit) = match cache.get(&key) {
+        Some(t) if t.body(encoding).is_some() => (t, true),
+        Some(t) => {
+            let t = Arc::new(t.with(encoding));
+            cache.insert(ticket, key, t.clone());
+            (t, true)
+        }
+        None => {
+            let raw = tiles::render(&state.pool, &key).await?;
+            let t = Arc::new(Tile::new(raw).with(encoding));
+            cache.insert(ticket, key, t.clone());
+            (t, false)
+        }
+    };
+    Ok(respond(&tile, encoding, audience, hit, &headers))
+}
+
+fn respond(tile: &Tile, encoding: Encoding, audience: Audience, hit: bool, headers: &HeaderMap) -> Response {
+    let etag = tile.etag(encoding);
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|inm| encoding::matches(inm, &etag));
+    let (status, body) = if not_modified {
+        (StatusCode::NOT_MODIFIED, Body::empty())
+    } else if tile.is_empty() {
+        (StatusCode::NO_CONTENT, Body::empty())
+    } else {
+        (StatusCode::OK, Body::from(tile.body(encoding).cloned().unwrap_or_default()))
+    };
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    if status == StatusCode::OK {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
+        if let Some(coding) = encoding.header() {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    // Clients revalidate every time (a 304 is cheap), so an edit shows at once; tiles with staff-only
+    // attributes are kept out of shared caches.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if audience == Audience::Public { "public, no-cache" } else { "private, no-cache" }),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert("x-tile-cache", HeaderValue::from_static(if hit { "hit" } else { "miss" }));
+    res
+}
+
+/// TileJSON 3.0.0 of a layer, with the fields the caller's role sees.
+#[utoipa::path(get, path = "/tiles/{layer}", tag = "tiles",
+    params(("layer" = String, Path, description = "farmhouses, parcels, townships or villages")),
+    responses((status = 200, description = "TileJSON 3.0.0", body = Object)))]
+pub async fn tilejson(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(layer): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let layer = Layer::from_name(&layer).ok_or_else(|| unknown_layer(&layer))?;
+    let audience = layer.audience(caller.role.audience());
+    let base = base_url(&headers);
+    let bounds = tiles::items::extent(&state.pool).await?.unwrap_or([-180.0, -85.0, 180.0, 85.0]);
+    let (minzoom, maxzoom) = layer.zooms();
+    let mut fields = serde_json::Map::new();
+    for p in layer.visible(audience, true) {
+        fields.insert(p.name.into(), Value::String(format!("{} ({})", p.description, p.kind.json_type())));
+    }
+    if layer == Layer::Farmhouses {
+        for (name, description) in CLUSTER_FIELDS {
+            fields.insert((*name).into(), Value::String((*description).into()));
+        }
+    }
+    let body = json!({
+        "tilejson": "3.0.0",
+        "name": layer.name(),
+        "description": layer.description(),
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}", layer.name())],
+        "minzoom": minzoom,
+        "maxzoom": maxzoom,
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, minzoom.max(10)],
+        "vector_layers": [{
+            "id": layer.name(),
+            "description": layer.title(),
+            "minzoom": minzoom,
+            "maxzoom": maxzoom,
+            "fields": fields,
+        }],
+    });
+    let mut res = axum::Json(body).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(res)
+}

@@ -1,0 +1,496 @@
+//! The map's layers, which are also the OGC API – Features collections: where each one's rows come from,
+//! what it draws at each zoom, and which attributes each [`Audience`] gets.
+//!
+//! Tiles and features are built from the same [`Property`] lists, so a fact is public or staff-only in
+//! one place. What a role may not see is never selected at all.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use super::grid::{BUFFER, EXTENT};
+use crate::domain::roles::Audience;
+
+/// A map layer and feature collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    Farmhouses,
+    Parcels,
+    Townships,
+    Villages,
+}
+
+/// What a layer draws at a zoom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Band {
+    /// Nothing: another layer speaks for these zooms.
+    Empty,
+    /// Each record as its own feature.
+    Features,
+    /// Houses gathered in the fixed grid of `farmhouse_clusters`.
+    Clusters,
+}
+
+/// The zooms at which houses are drawn as clusters (below: only the townships' figures; above:
+/// footprints), and the cells per tile edge of the cluster grid. `migrations/0031_farmhouse_clusters.sql`
+/// keeps the same numbers; a test proves they agree.
+pub const CLUSTER_ZOOMS: std::ops::RangeInclusive<u8> = 11..=14;
+pub const CLUSTER_CELLS: u32 = 64;
+
+/// The JSON and tile type of a property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Integer,
+    Number,
+    /// A list of strings: an array in GeoJSON, comma-joined in tiles (MVT has no lists).
+    List,
+}
+
+impl Kind {
+    /// The type name TileJSON's `vector_layers.fields` and the OpenAPI schema use.
+    pub fn json_type(self) -> &'static str {
+        match self {
+            Kind::String | Kind::List => "string",
+            Kind::Integer => "integer",
+            Kind::Number => "number",
+        }
+    }
+}
+
+/// One attribute of a layer's features.
+#[derive(Debug, Clone, Copy)]
+pub struct Property {
+    pub name: &'static str,
+    /// SQL over the layer's row aliases (see [`Source::from`]).
+    pub sql: &'static str,
+    pub kind: Kind,
+    /// The least audience that sees it.
+    pub audience: Audience,
+    /// Drawn in tiles too; long texts and lists of links are left to the features, to keep tiles small.
+    pub in_tiles: bool,
+    pub description: &'static str,
+}
+
+const fn public(name: &'static str, sql: &'static str, kind: Kind, description: &'static str) -> Property {
+    Property { name, sql, kind, audience: Audience::Public, in_tiles: true, description }
+}
+
+const fn features_only(name: &'static str, sql: &'static str, kind: Kind, description: &'static str) -> Property {
+    Property { name, sql, kind, audience: Audience::Public, in_tiles: false, description }
+}
+
+const fn staff(name: &'static str, sql: &'static str, kind: Kind, description: &'static str) -> Property {
+    Property { name, sql, kind, audience: Audience::Staff, in_tiles: true, description }
+}
+
+/// A property a client may filter items on with `?name=value` (equality).
+#[derive(Debug, Clone, Copy)]
+pub struct Filter {
+    pub name: &'static str,
+    /// Another accepted name (`township` for `township_code`).
+    pub alias: Option<&'static str>,
+    pub sql: &'static str,
+    /// The SQL type the value is compared as (the column's own, so its index serves).
+    pub cast: &'static str,
+    /// The column of `map_feature_counts` that answers counts under this filter, if any.
+    pub counted_as: Option<&'static str>,
+}
+
+/// How the identifier of a layer's features is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// A bigint: the row's `id`.
+    Number,
+    /// A division code of nine digits.
+    Code,
+}
+
+/// Where a layer's rows come from.
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    /// `from` clause (tables with aliases and the joins every audience needs).
+    pub from: &'static str,
+    /// Joins only staff attributes need.
+    pub staff_joins: &'static str,
+    /// The feature identifier (keyset paging runs on it) and its type.
+    pub id: &'static str,
+    pub id_kind: IdKind,
+    /// The identifier as a bigint, for MVT feature ids.
+    pub tile_id: &'static str,
+    pub geom_3857: &'static str,
+    pub geom_4326: &'static str,
+    /// The collection's row in `map_feature_counts`, if it has one.
+    pub counted: Option<&'static str>,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 4] = [Layer::Farmhouses, Layer::Parcels, Layer::Townships, Layer::Villages];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Farmhouses => "farmhouses",
+            Layer::Parcels => "parcels",
+            Layer::Townships => "townships",
+            Layer::Villages => "villages",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.name() == name)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Layer::Farmhouses => "Farmhouses (房屋)",
+            Layer::Parcels => "Parcels (宗地)",
+            Layer::Townships => "Townships (乡镇街道) and their activation figures",
+            Layer::Villages => "Villages (行政村)",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Layer::Farmhouses => {
+                "Farmhouses of the idle-farmhouse activation programme with their public facts. Tiles draw \
+                 clusters at zooms 11-14 and footprints from zoom 15."
+            }
+            Layer::Parcels => "Homestead and construction parcels. Tiles draw them from zoom 15.",
+            Layer::Townships => {
+                "Township-level divisions with houses in total, certified (activated) houses, their floor area \
+                 and the amount of certified transactions."
+            }
+            Layer::Villages => "Administrative villages as points. Tiles draw them from zoom 10.",
+        }
+    }
+
+    /// What the layer draws at zoom `z`.
+    pub fn band(self, z: u8) -> Band {
+        match self {
+            Layer::Farmhouses if z < *CLUSTER_ZOOMS.start() => Band::Empty,
+            Layer::Farmhouses if CLUSTER_ZOOMS.contains(&z) => Band::Clusters,
+            Layer::Parcels if z < 15 => Band::Empty,
+            Layer::Villages if z < 10 => Band::Empty,
+            _ => Band::Features,
+        }
+    }
+
+    /// The zooms TileJSON announces: from the first zoom with features to the one past which a map
+    /// client should overzoom instead of asking for more tiles.
+    pub fn zooms(self) -> (u8, u8) {
+        match self {
+            Layer::Farmhouses => (*CLUSTER_ZOOMS.start(), 16),
+            Layer::Parcels => (15, 16),
+            Layer::Townships => (0, 12),
+            Layer::Villages => (10, 14),
+        }
+    }
+
+    pub fn source(self) -> &'static Source {
+        match self {
+            Layer::Farmhouses => &FARMHOUSES,
+            Layer::Parcels => &PARCELS,
+            Layer::Townships => &TOWNSHIPS,
+            Layer::Villages => &VILLAGES,
+        }
+    }
+
+    pub fn properties(self) -> &'static [Property] {
+        match self {
+            Layer::Farmhouses => FARMHOUSE_PROPERTIES,
+            Layer::Parcels => PARCEL_PROPERTIES,
+            Layer::Townships => TOWNSHIP_PROPERTIES,
+            Layer::Villages => VILLAGE_PROPERTIES,
+        }
+    }
+
+    pub fn filters(self) -> &'static [Filter] {
+        match self {
+            Layer::Farmhouses => FARMHOUSE_FILTERS,
+            Layer::Parcels => PARCEL_FILTERS,
+            Layer::Townships => &[],
+            Layer::Villages => VILLAGE_FILTERS,
+        }
+    }
+
+    /// The attribute set this layer gives a caller of `audience`: layers without staff attributes give
+    /// every caller the public set, so their tiles are cached once.
+    pub fn audience(self, audience: Audience) -> Audience {
+        if self.properties().iter().any(|p| p.audience > Audience::Public) { audience } else { Audience::Public }
+    }
+
+    /// The properties `audience` sees, in tiles (`tiles`) or in features.
+    pub fn visible(self, audience: Audience, tiles: bool) -> impl Iterator<Item = &'static Property> {
+        self.properties().iter().filter(move |p| audience.sees(p.audience) && (p.in_tiles || !tiles))
+    }
+
+    /// The SQL that builds one tile of this layer at `band` for `audience`, with parameters $1 zoom,
+    /// $2 column, $3 row (all `integer`); it returns one `bytea` (empty when nothing is there). Built once
+    /// per process, so each connection prepares each statement once.
+    pub fn tile_sql(self, band: Band, audience: Audience) -> Option<&'static str> {
+        TILE_SQL.get(&(self, band, audience)).map(String::as_str)
+    }
+}
+
+/// The fields of cluster features (zooms of [`CLUSTER_ZOOMS`]), for TileJSON.
+pub const CLUSTER_FIELDS: &[(&str, &str)] = &[
+    ("houses", "cluster: number of houses in the cell"),
+    ("registered", "cluster: houses registered (idle)"),
+    ("listed", "cluster: houses listed on the exchange"),
+    ("contracted", "cluster: houses with a signed lease"),
+    ("certified", "cluster: certified (activated) houses"),
+];
+
+static FARMHOUSES: Source = Source {
+    from: "farmhouses f
+           join parcels p on p.parcel_code = f.parcel_code
+           left join listings l on l.farmhouse_id = f.id and l.status = 'open'",
+    staff_joins: "left join lateral (
+               select tx.lessee_party_id, tx.contract_no from transactions tx
+               where tx.farmhouse_id = f.id and tx.status = 'signed'
+               order by tx.lease_start desc limit 1) x on true",
+    id: "f.id",
+    id_kind: IdKind::Number,
+    tile_id: "f.id",
+    geom_3857: "f.footprint_3857",
+    geom_4326: "f.footprint",
+    counted: Some("farmhouses"),
+};
+
+const FARMHOUSE_PROPERTIES: &[Property] = &[
+    public("unit_number", "f.unit_number::text", Kind::String, "real-estate unit number (不动产单元号)"),
+    public("township_code", "f.township_code::text", Kind::String, "township division code"),
+    public("village", "p.village", Kind::String, "village of the house's parcel"),
+    public("status", "f.status", Kind::String, "registered, listed, contracted or certified (activated)"),
+    public("floor_area_m2", "f.floor_area_m2::float8", Kind::Number, "floor area (建筑面积), m²"),
+    public("floors", "f.floors::int4", Kind::Integer, "floors"),
+    public("year_built", "f.year_built::int4", Kind::Integer, "year built"),
+    public("structure", "f.structure", Kind::String, "structure: 砖混, 砖木, 钢混 or 木"),
+    public("condition", "f.condition", Kind::String, "condition: 完好, 基本完好, 一般 or 破损"),
+    public(
+        "asking_rent_yuan",
+        "(l.asking_rent_fen / 100.0)::float8",
+        Kind::Number,
+        "asking annual rent of the open listing, yuan",
+    ),
+    public("allowed_uses", "l.allowed_uses", Kind::List, "uses the open listing allows"),
+    public(
+        "photos",
+        "(select count(*) from farmhouse_photos ph where ph.farmhouse_id = f.id)::int4",
+        Kind::Integer,
+        "number of photos",
+    ),
+    features_only("description", "f.description", Kind::String, "public description"),
+    features_only(
+        "photo_urls",
+        "(select coalesce(array_agg(format('/api/v1/farmhouses/%s/photos/%s', f.id, ph.id) order by ph.id), '{}')
+          from farmhouse_photos ph where ph.farmhouse_id = f.id)",
+        Kind::List,
+        "links to the photos",
+    ),
+    staff("lessee_party_id", "x.lessee_party_id", Kind::Integer, "party id of the lessee of the lease in force"),
+    staff("contract_no", "x.contract_no", Kind::String, "contract number of the lease in force"),
+];
+
+const FARMHOUSE_FILTERS: &[Filter] = &[
+    Filter { name: "status", alias: None, sql: "f.status", cast: "text", counted_as: Some("status") },
+    Filter {
+        name: "township_code",
+        alias: Some("township"),
+        sql: "f.township_code",
+        cast: "bpchar",
+        counted_as: Some("township_code"),
+    },
+    Filter { name: "village", alias: None, sql: "p.village", cast: "text", counted_as: None },
+];
+
+static PARCELS: Source = Source {
+    from: "parcels p",
+    staff_joins: "",
+    id: "p.id",
+    id_kind: IdKind::Number,
+    tile_id: "p.id",
+    geom_3857: "p.boundary_3857",
+    geom_4326: "p.boundary",
+    counted: Some("parcels"),
+};
+
+const PARCEL_PROPERTIES: &[Property] = &[
+    public("parcel_code", "p.parcel_code::text", Kind::String, "parcel code (宗地代码)"),
+    public("township_code", "p.township_code::text", Kind::String, "township division code"),
+    public("village", "p.village", Kind::String, "village"),
+    public("land_use", "p.land_use::text", Kind::String, "land-use code (GB/T 21010)"),
+    public("area_m2", "round(p.area_m2::numeric, 2)::float8", Kind::Number, "official plane area (EPSG:4549), m²"),
+];
+
+const PARCEL_FILTERS: &[Filter] = &[
+    Filter {
+        name: "township_code",
+        alias: Some("township"),
+        sql: "p.township_code",
+        cast: "bpchar",
+        counted_as: Some("township_code"),
+    },
+    Filter { name: "village", alias: None, sql: "p.village", cast: "text", counted_as: None },
+];
+
+static TOWNSHIPS: Source = Source {
+    from: "townships t left join township_activation() a on a.township_code = t.code",
+    staff_joins: "",
+    id: "t.code",
+    id_kind: IdKind::Code,
+    tile_id: "t.code::int8",
+    geom_3857: "t.boundary_3857",
+    geom_4326: "t.boundary",
+    counted: None,
+};
+
+const TOWNSHIP_PROPERTIES: &[Property] = &[
+    public("code", "t.code::text", Kind::String, "township division code"),
+    public("name", "t.name", Kind::String, "name"),
+    public("kind", "t.kind", Kind::String, "街道, 镇 or 乡"),
+    public("houses_total", "a.houses_total", Kind::Integer, "registered houses in total"),
+    public("certified_houses", "a.certified_houses", Kind::Integer, "certified (activated) houses"),
+    public(
+        "certified_floor_area_m2",
+        "a.certified_floor_area_m2::float8",
+        Kind::Number,
+        "floor area of certified houses, m²",
+    ),
+    public(
+        "transaction_amount_yuan",
+        "(a.transaction_amount_fen / 100.0)::float8",
+        Kind::Number,
+        "total amount of certified transactions, yuan",
+    ),
+];
+
+static VILLAGES: Source = Source {
+    from: "villages v",
+    staff_joins: "",
+    id: "v.id",
+    id_kind: IdKind::Number,
+    tile_id: "v.id",
+    geom_3857: "v.location_3857",
+    geom_4326: "v.location",
+    counted: None,
+};
+
+const VILLAGE_PROPERTIES: &[Property] = &[
+    public("name", "v.name", Kind::String, "name"),
+    public("township_code", "v.township_code::text", Kind::String, "township division code"),
+];
+
+const VILLAGE_FILTERS: &[Filter] = &[Filter {
+    name: "township_code",
+    alias: Some("township"),
+    sql: "v.township_code",
+    cast: "bpchar",
+    counted_as: None,
+}];
+
+/// The `from` clause of `layer` for `audience`.
+pub fn from_clause(layer: Layer, audience: Audience) -> String {
+    let s = layer.source();
+    if audience.sees(Audience::Staff) && !s.staff_joins.is_empty() {
+        format!("{}\n{}", s.from, s.staff_joins)
+    } else {
+        s.from.to_string()
+    }
+}
+
+static TILE_SQL: LazyLock<HashMap<(Layer, Band, Audience), String>> = LazyLock::new(|| {
+    let mut all = HashMap::new();
+    for layer in Layer::ALL {
+        for audience in [Audience::Public, Audience::Staff] {
+            all.insert((layer, Band::Features, audience), features_tile_sql(layer, audience));
+        }
+    }
+    let clusters = clusters_tile_sql();
+    for audience in [Audience::Public, Audience::Staff] {
+        all.insert((Layer::Farmhouses, Band::Clusters, audience), clusters.clone());
+    }
+    all
+});
+
+/// The envelope of the requested tile, and the same widened by the buffer (what the index searches).
+const ENVELOPE: &str = "st_tileenvelope($1::integer, $2::integer, $3::integer)";
+
+fn features_tile_sql(layer: Layer, audience: Audience) -> String {
+    let s = layer.source();
+    let mut columns = String::new();
+    for p in layer.visible(audience, true) {
+        let value = match p.kind {
+            Kind::List => format!("array_to_string({}, ',')", p.sql),
+            _ => p.sql.to_string(),
+        };
+        columns.push_str(&format!(",\n           {value} as {}", p.name));
+    }
+    format!(
+        "select coalesce(st_asmvt(mvt, '{name}', {EXTENT}, 'geom', 'id'), ''::bytea) from (
+    select {tile_id} as id,
+           st_asmvtgeom({geom}, {ENVELOPE}, {EXTENT}, {BUFFER}, true) as geom{columns}
+    from {from}
+    where {geom} && st_tileenvelope($1::integer, $2::integer, $3::integer, margin => {margin})
+) mvt where mvt.geom is not null",
+        name = layer.name(),
+        tile_id = s.tile_id,
+        geom = s.geom_3857,
+        from = from_clause(layer, audience),
+        margin = f64::from(BUFFER) / f64::from(EXTENT),
+    )
+}
+
+/// Clusters of the tile's cells and of the ring of cells around it (their points may fall in the buffer).
+/// A cluster's id is its cell's number in the zoom's grid, the same in every tile that shows it.
+fn clusters_tile_sql() -> String {
+    let fields: Vec<String> = CLUSTER_FIELDS.iter().map(|(f, _)| format!("c.{f}")).collect();
+    format!(
+        "select coalesce(st_asmvt(mvt, 'farmhouses', {EXTENT}, 'geom', 'id'), ''::bytea) from (
+    select c.iy::int8 * ({cells}::int8 << $1::integer) + c.ix as id,
+           st_asmvtgeom(st_setsrid(st_makepoint(c.sum_x / c.houses, c.sum_y / c.houses), 3857),
+                        {ENVELOPE}, {EXTENT}, {BUFFER}, true) as geom,
+           {fields}
+    from farmhouse_clusters c
+    where c.z = $1::integer
+      and c.ix between $2::integer * {cells} - 1 and $2::integer * {cells} + {cells}
+      and c.iy between $3::integer * {cells} - 1 and $3::integer * {cells} + {cells}
+      and c.houses > 0
+) mvt where mvt.geom is not null",
+        cells = CLUSTER_CELLS,
+        fields = fields.join(", "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_attributes_never_include_staff_facts() {
+        for layer in Layer::ALL {
+            for tiles in [true, false] {
+                for p in layer.visible(Audience::Public, tiles) {
+                    assert_eq!(p.audience, Audience::Public, "{}.{}", layer.name(), p.name);
+                }
+            }
+            let public_sql = layer.tile_sql(Band::Features, Audience::Public).unwrap();
+            assert!(!public_sql.contains("lessee"), "{public_sql}");
+        }
+        assert!(Layer::Farmhouses.tile_sql(Band::Features, Audience::Staff).unwrap().contains("lessee_party_id"));
+    }
+
+    #[test]
+    fn houses_go_from_townships_to_clusters_to_footprints() {
+        assert_eq!(Layer::Farmhouses.band(10), Band::Empty);
+        assert_eq!(Layer::Farmhouses.band(11), Band::Clusters);
+        assert_eq!(Layer::Farmhouses.band(14), Band::Clusters);
+        assert_eq!(Layer::Farmhouses.band(15), Band::Features);
+        assert_eq!(Layer::Townships.band(0), Band::Features);
+    }
+
+    #[test]
+    fn only_layers_with_staff_facts_keep_audiences_apart() {
+        assert_eq!(Layer::Farmhouses.audience(Audience::Staff), Audience::Staff);
+        assert_eq!(Layer::Townships.audience(Audience::Staff), Audience::Public);
+    }
+}

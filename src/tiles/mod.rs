@@ -1,0 +1,53 @@
+//! The map's data: Mapbox Vector Tiles built in PostGIS, the in-memory tile cache and how it learns of
+//! changes, and the OGC API – Features queries over the same layers.
+//!
+//! # Tiles
+//! Each tile is one prepared statement (`ST_TileEnvelope` → index search on the stored Web Mercator
+//! geometry → `ST_AsMVTGeom` → `ST_AsMVT`, feature ids set). What a layer draws depends on the zoom
+//! ([`layers::Band`]): townships with their activation figures at every zoom; houses as clusters of a
+//! fixed grid kept by triggers (`farmhouse_clusters`) at zooms 11–14 and as footprints from 15; parcels
+//! from 15; villages from 10.
+//!
+//! # Keeping tiles fresh: the contract for writers
+//! Cached tiles are dropped by the changes that alter them, never all at once on every edit:
+//! - **In this process** (the JSON API's write handlers): right after the transaction commits, call
+//!   [`TileCache::invalidate_bbox`] (or [`TileCache::invalidate_lonlat`]) on `AppState::tiles` with the
+//!   box of the old and of the new geometry, for each layer the record shows in: a house →
+//!   `Farmhouses` and `Townships` (its township's figures; the township's box); a parcel → `Parcels` and
+//!   `Farmhouses`; a township → `Townships`; a village → `Villages`; a listing, photo or transaction → its
+//!   house's box in `Farmhouses` (and a transaction or certification → `Townships`). The next request for
+//!   an affected tile then reads the new data.
+//! - **From any process** (CLI imports, seeding, psql): triggers on those tables send the same boxes on
+//!   channel `map_tiles` at commit (`migrations/0032_map_notify.sql`); [`listener`] applies them within
+//!   moments. In-process writers get this too, so a forgotten call costs freshness for milliseconds, not
+//!   correctness for ever.
+
+pub mod cache;
+pub mod encoding;
+pub mod grid;
+pub mod items;
+pub mod layers;
+pub mod listener;
+
+use bytes::Bytes;
+use sqlx::PgPool;
+
+pub use cache::{TileCache, TileKey};
+pub use grid::{Bbox, TileId};
+pub use layers::{Band, Layer};
+
+/// Builds the MVT of `key` from the database (empty when nothing is there, or the layer draws nothing at
+/// that zoom).
+pub async fn render(pool: &PgPool, key: &TileKey) -> Result<Bytes, sqlx::Error> {
+    let band = key.layer.band(key.tile.z);
+    let Some(sql) = key.layer.tile_sql(band, key.audience) else {
+        return Ok(Bytes::new());
+    };
+    let mvt: Vec<u8> = sqlx::query_scalar(sql)
+        .bind(i32::from(key.tile.z))
+        .bind(key.tile.x as i32)
+        .bind(key.tile.y as i32)
+        .fetch_one(pool)
+        .await?;
+    Ok(Bytes::from(mvt))
+}
