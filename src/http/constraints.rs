@@ -127,6 +127,12 @@ pub const RULES: &[(&str, Rule)] = &[
     ("certifications_one_per_transaction", taken("transaction_id", "the transaction is already certified")),
     ("certifications_signed_transaction", taken("transaction_id", "only a signed transaction can be certified")),
     ("certifications_kept", taken("certificate_no", "a certificate is never deleted or changed; it can be revoked")),
+    ("imports_kind_check", bad("kind", "must be parcels or farmhouses")),
+    ("imports_sha256_check", bad("file", "has no digest")),
+    ("imports_file_name_check", bad("file", "the file name must have at most 300 characters")),
+    ("imports_crs_check", bad("crs", "must be EPSG:4549, EPSG:4528, EPSG:4490 or EPSG:4326")),
+    ("imports_features_check", bad("features", "cannot be negative")),
+    ("imports_once", taken("file", "this file has already been imported")),
     ("history_action_check", bad("action", "must be insert, update or delete")),
     ("history_append_only", taken("history", "the history is append-only")),
 ];
