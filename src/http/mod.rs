@@ -6,6 +6,7 @@ mod health;
 pub mod json;
 pub mod problem;
 pub mod routes;
+mod stats;
 
 use std::future::Future;
 use std::time::Duration;
@@ -40,7 +41,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every route the service answers, with who may call it.
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![routes::get("/health", Allow::Everyone, "200 when the database answers, 503 when not", health::health)]
+    vec![
+        routes::get("/health", Allow::Everyone, "200 when the database answers, 503 when not", health::health),
+        routes::get(
+            "/api/v1/stats/summary",
+            Allow::Everyone,
+            "activation figures in total, by township and by month (?township=CODE)",
+            stats::summary,
+        ),
+    ]
 }
 
 /// The whole service as a router, for `serve` and for tests that call it directly.

@@ -1,0 +1,212 @@
+-- The activation figures of `GET /api/v1/stats/summary`, kept current by triggers so the summary reads a
+-- few hundred rows however many houses the registry holds.
+--
+-- Definitions (the same in the triggers and in `stats_monthly_from_records`, which recomputes them from
+-- the records and which a test compares with the aggregates):
+-- * a transaction counts in the month (Asia/Shanghai) it was signed, in its house's township;
+-- * a certificate in force (not revoked) counts in the month it was issued, with its house's floor area
+--   and its transaction's total amount. A house certified for two successive leases counts twice.
+
+-- House counts per township and lifecycle status.
+create table stats_township_status (
+    township_code char(9) primary key,
+    registered bigint not null default 0,
+    listed bigint not null default 0,
+    contracted bigint not null default 0,
+    certified bigint not null default 0
+);
+
+-- Transactions and certificates per township and calendar month.
+create table stats_monthly (
+    township_code char(9) not null,
+    month date not null,
+    transactions bigint not null default 0,
+    transaction_amount_fen bigint not null default 0,
+    certified bigint not null default 0,
+    certified_floor_area_m2 numeric(16, 2) not null default 0,
+    certified_amount_fen bigint not null default 0,
+    primary key (township_code, month)
+);
+
+-- One change to `stats_monthly`, to be added.
+create type stats_delta as (
+    township_code char(9),
+    month date,
+    transactions bigint,
+    transaction_amount_fen bigint,
+    certified bigint,
+    certified_floor_area_m2 numeric,
+    certified_amount_fen bigint
+);
+
+-- Adds `deltas` to `stats_monthly`, summed per township and month first so a bulk insert upserts each
+-- row once.
+create function stats_add(deltas stats_delta[]) returns void language sql as $$
+    insert into stats_monthly as s (township_code, month, transactions, transaction_amount_fen, certified,
+                                    certified_floor_area_m2, certified_amount_fen)
+    select d.township_code, d.month, sum(d.transactions), sum(d.transaction_amount_fen), sum(d.certified),
+           sum(d.certified_floor_area_m2), sum(d.certified_amount_fen)
+    from unnest(deltas) d
+    where d.township_code is not null
+    group by d.township_code, d.month
+    on conflict (township_code, month) do update set
+        transactions = s.transactions + excluded.transactions,
+        transaction_amount_fen = s.transaction_amount_fen + excluded.transaction_amount_fen,
+        certified = s.certified + excluded.certified,
+        certified_floor_area_m2 = s.certified_floor_area_m2 + excluded.certified_floor_area_m2,
+        certified_amount_fen = s.certified_amount_fen + excluded.certified_amount_fen
+$$;
+
+create function stats_month(d date) returns date language sql immutable parallel safe as
+    'select date_trunc(''month'', d)::date';
+
+create function stats_month(t timestamptz) returns date language sql stable parallel safe as
+    'select date_trunc(''month'', t at time zone ''Asia/Shanghai'')::date';
+
+-- What a set of houses, transactions or certificates adds to `stats_monthly` (`sign` -1 takes it away):
+-- each transaction counts in its signing month, each certificate in force in its issuing month.
+create type stats_house as (id bigint, township_code char(9), floor_area_m2 numeric, sign int);
+create type stats_transaction as (id bigint, farmhouse_id bigint, signed_on date, total_amount_fen bigint, sign int);
+create type stats_certificate as (transaction_id bigint, issued_at timestamptz, sign int);
+
+create function stats_of_houses(houses stats_house[]) returns stats_delta[] language sql stable as $$
+    select array(
+        select row(h.township_code, stats_month(t.signed_on), h.sign, h.sign * t.total_amount_fen, 0, 0, 0)::stats_delta
+        from unnest(houses) h join transactions t on t.farmhouse_id = h.id
+        union all
+        select row(h.township_code, stats_month(c.issued_at), 0, 0, h.sign, h.sign * h.floor_area_m2,
+                   h.sign * t.total_amount_fen)::stats_delta
+        from unnest(houses) h join transactions t on t.farmhouse_id = h.id
+        join certifications c on c.transaction_id = t.id and c.revoked_at is null)
+$$;
+
+create function stats_of_transactions(ts stats_transaction[]) returns stats_delta[] language sql stable as $$
+    select array(
+        select row(f.township_code, stats_month(t.signed_on), t.sign, t.sign * t.total_amount_fen, 0, 0, 0)::stats_delta
+        from unnest(ts) t join farmhouses f on f.id = t.farmhouse_id
+        union all
+        select row(f.township_code, stats_month(c.issued_at), 0, 0, t.sign, t.sign * f.floor_area_m2,
+                   t.sign * t.total_amount_fen)::stats_delta
+        from unnest(ts) t join farmhouses f on f.id = t.farmhouse_id
+        join certifications c on c.transaction_id = t.id and c.revoked_at is null)
+$$;
+
+create function stats_of_certificates(cs stats_certificate[]) returns stats_delta[] language sql stable as $$
+    select array(
+        select row(f.township_code, stats_month(c.issued_at), 0, 0, c.sign, c.sign * f.floor_area_m2,
+                   c.sign * t.total_amount_fen)::stats_delta
+        from unnest(cs) c join transactions t on t.id = c.transaction_id join farmhouses f on f.id = t.farmhouse_id)
+$$;
+
+-- Houses: status counts per township; a house that changes township or floor area takes its
+-- transactions and certificates along.
+create function stats_farmhouses() returns trigger language plpgsql as $$
+begin
+    if tg_op in ('UPDATE', 'DELETE') then
+        insert into stats_township_status as s (township_code, registered, listed, contracted, certified)
+        select township_code, -count(*) filter (where status = 'registered'), -count(*) filter (where status = 'listed'),
+               -count(*) filter (where status = 'contracted'), -count(*) filter (where status = 'certified')
+        from old_rows group by township_code
+        on conflict (township_code) do update set
+            registered = s.registered + excluded.registered, listed = s.listed + excluded.listed,
+            contracted = s.contracted + excluded.contracted, certified = s.certified + excluded.certified;
+    end if;
+    if tg_op in ('UPDATE', 'INSERT') then
+        insert into stats_township_status as s (township_code, registered, listed, contracted, certified)
+        select township_code, count(*) filter (where status = 'registered'), count(*) filter (where status = 'listed'),
+               count(*) filter (where status = 'contracted'), count(*) filter (where status = 'certified')
+        from new_rows group by township_code
+        on conflict (township_code) do update set
+            registered = s.registered + excluded.registered, listed = s.listed + excluded.listed,
+            contracted = s.contracted + excluded.contracted, certified = s.certified + excluded.certified;
+    end if;
+    if tg_op = 'UPDATE' then
+        perform stats_add(stats_of_houses(array(
+            select row(o.id, o.township_code, o.floor_area_m2, -1)::stats_house
+            from old_rows o join new_rows n using (id)
+            where (o.township_code, o.floor_area_m2) is distinct from (n.township_code, n.floor_area_m2)
+            union all
+            select row(n.id, n.township_code, n.floor_area_m2, 1)::stats_house
+            from old_rows o join new_rows n using (id)
+            where (o.township_code, o.floor_area_m2) is distinct from (n.township_code, n.floor_area_m2))));
+    end if;
+    return null;
+end $$;
+
+create function stats_transactions() returns trigger language plpgsql as $$
+begin
+    if tg_op = 'INSERT' then
+        perform stats_add(stats_of_transactions(array(
+            select row(id, farmhouse_id, signed_on, total_amount_fen, 1)::stats_transaction from new_rows)));
+    elsif tg_op = 'DELETE' then
+        perform stats_add(stats_of_transactions(array(
+            select row(id, farmhouse_id, signed_on, total_amount_fen, -1)::stats_transaction from old_rows)));
+    else
+        perform stats_add(stats_of_transactions(array(
+            select row(o.id, o.farmhouse_id, o.signed_on, o.total_amount_fen, -1)::stats_transaction
+            from old_rows o join new_rows n using (id)
+            where (o.farmhouse_id, o.signed_on, o.total_amount_fen) is distinct from (n.farmhouse_id, n.signed_on, n.total_amount_fen)
+            union all
+            select row(n.id, n.farmhouse_id, n.signed_on, n.total_amount_fen, 1)::stats_transaction
+            from old_rows o join new_rows n using (id)
+            where (o.farmhouse_id, o.signed_on, o.total_amount_fen) is distinct from (n.farmhouse_id, n.signed_on, n.total_amount_fen))));
+    end if;
+    return null;
+end $$;
+
+-- Certificates are never deleted (certifications_kept); a revocation takes one out of the figures.
+create function stats_certifications() returns trigger language plpgsql as $$
+begin
+    if tg_op = 'INSERT' then
+        perform stats_add(stats_of_certificates(array(
+            select row(transaction_id, issued_at, 1)::stats_certificate from new_rows where revoked_at is null)));
+    else
+        perform stats_add(stats_of_certificates(array(
+            select row(o.transaction_id, o.issued_at, -1)::stats_certificate
+            from old_rows o join new_rows n using (id) where o.revoked_at is null and n.revoked_at is not null)));
+    end if;
+    return null;
+end $$;
+
+create trigger stats_farmhouses_insert after insert on farmhouses referencing new table as new_rows
+    for each statement execute function stats_farmhouses();
+create trigger stats_farmhouses_update after update on farmhouses referencing old table as old_rows new table as new_rows
+    for each statement execute function stats_farmhouses();
+create trigger stats_farmhouses_delete after delete on farmhouses referencing old table as old_rows
+    for each statement execute function stats_farmhouses();
+create trigger stats_transactions_insert after insert on transactions referencing new table as new_rows
+    for each statement execute function stats_transactions();
+create trigger stats_transactions_update after update on transactions referencing old table as old_rows new table as new_rows
+    for each statement execute function stats_transactions();
+create trigger stats_transactions_delete after delete on transactions referencing old table as old_rows
+    for each statement execute function stats_transactions();
+create trigger stats_certifications_insert after insert on certifications referencing new table as new_rows
+    for each statement execute function stats_certifications();
+create trigger stats_certifications_update after update on certifications referencing old table as old_rows new table as new_rows
+    for each statement execute function stats_certifications();
+
+-- The same figures computed from the records: what the aggregates must equal at all times.
+create view stats_monthly_from_records as
+with tx as (
+    select f.township_code, stats_month(t.signed_on) as month, count(*) as transactions,
+           sum(t.total_amount_fen)::bigint as transaction_amount_fen
+    from transactions t join farmhouses f on f.id = t.farmhouse_id
+    group by 1, 2
+), cert as (
+    select f.township_code, stats_month(c.issued_at) as month, count(*) as certified,
+           sum(f.floor_area_m2) as certified_floor_area_m2, sum(t.total_amount_fen)::bigint as certified_amount_fen
+    from certifications c join transactions t on t.id = c.transaction_id join farmhouses f on f.id = t.farmhouse_id
+    where c.revoked_at is null
+    group by 1, 2
+)
+select coalesce(tx.township_code, cert.township_code) as township_code, coalesce(tx.month, cert.month) as month,
+       coalesce(tx.transactions, 0) as transactions, coalesce(tx.transaction_amount_fen, 0) as transaction_amount_fen,
+       coalesce(cert.certified, 0) as certified, coalesce(cert.certified_floor_area_m2, 0) as certified_floor_area_m2,
+       coalesce(cert.certified_amount_fen, 0) as certified_amount_fen
+from tx full join cert on cert.township_code = tx.township_code and cert.month = tx.month;
+
+create view stats_township_status_from_records as
+select township_code, count(*) filter (where status = 'registered') as registered,
+       count(*) filter (where status = 'listed') as listed, count(*) filter (where status = 'contracted') as contracted,
+       count(*) filter (where status = 'certified') as certified
+from farmhouses group by township_code;
