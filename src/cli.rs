@@ -3,7 +3,7 @@
 use anyhow::Result;
 use sqlx::PgPool;
 
-use crate::config::{Cli, Command, DbArgs, ServeArgs};
+use crate::config::{Cli, Command, DbArgs, ScaleArgs, SeedCommand, ServeArgs};
 use crate::store::{self, Cluster, PoolConfig};
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -11,6 +11,20 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
             let database = Database::open(&db, &PoolConfig::default()).await?;
+            database.close().await
+        }
+        Command::Seed(SeedCommand::Demo(db)) => {
+            let database = Database::open(&db, &PoolConfig::default()).await?;
+            let report = crate::seed::demo(&database.pool, today()).await?;
+            tracing::info!(houses = report.houses, villages = report.villages, took = ?report.elapsed, "demo district loaded");
+            database.close().await
+        }
+        Command::Seed(SeedCommand::Scale(ScaleArgs { houses, seed, db })) => {
+            let database = Database::open(&db, &PoolConfig::default()).await?;
+            let report = crate::seed::scale(&database.pool, houses, seed, today()).await?;
+            let rate = report.houses as f64 / report.elapsed.as_secs_f64().max(0.001);
+            tracing::info!(houses = report.houses, villages = report.villages, took = ?report.elapsed,
+                           houses_per_second = rate.round(), "scale data loaded");
             database.close().await
         }
         Command::Routes => {
@@ -54,10 +68,24 @@ impl Database {
 async fn serve(args: ServeArgs) -> Result<()> {
     let config = PoolConfig { max_connections: args.max_connections, ..PoolConfig::default() };
     let database = Database::open(&args.db, &config).await?;
+    if !args.no_demo {
+        let mut conn = database.pool.acquire().await?;
+        if !crate::seed::district::exists(&mut conn).await? {
+            drop(conn);
+            tracing::info!("no district yet: loading the Shangyu demo district (turn off with --no-demo)");
+            let report = crate::seed::demo(&database.pool, today()).await?;
+            tracing::info!(houses = report.houses, took = ?report.elapsed, "demo district loaded");
+        }
+    }
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
     let state = crate::http::AppState::new(database.pool.clone());
     crate::http::serve(listener, state, crate::http::shutdown_signal()).await?;
     tracing::info!("stopped serving");
     database.close().await
+}
+
+/// Today in China (Asia/Shanghai, UTC+8, no daylight saving): the day generated data is made for.
+fn today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
 }

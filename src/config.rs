@@ -21,6 +21,29 @@ pub enum Command {
     Migrate(DbArgs),
     /// Print every HTTP route with the roles allowed to call it (Markdown).
     Routes,
+    /// Generate data: the Shangyu demo district, or scale data of any size.
+    #[command(subcommand)]
+    Seed(SeedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeedCommand {
+    /// Load the Shangyu demo district (townships, villages, houses and their records) into an empty registry.
+    Demo(DbArgs),
+    /// Add N generated houses with records (in the demo's shares) across the district, streamed with COPY.
+    Scale(ScaleArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScaleArgs {
+    /// How many houses to add.
+    #[arg(long)]
+    pub houses: u64,
+    /// Seed of the generator: the same seed on the same database makes the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Where the database is.
@@ -45,6 +68,9 @@ pub struct ServeArgs {
     /// Most database connections the service holds.
     #[arg(long, env = "FARMHOUSE_MAX_CONNECTIONS", default_value_t = 16)]
     pub max_connections: u32,
+    /// Do not load the demo district into a database that has no district yet.
+    #[arg(long, env = "FARMHOUSE_NO_DEMO")]
+    pub no_demo: bool,
     #[command(flatten)]
     pub db: DbArgs,
 }

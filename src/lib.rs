@@ -7,5 +7,6 @@ pub mod config;
 pub mod domain;
 pub mod geo;
 pub mod http;
+pub mod seed;
 pub mod store;
 pub mod telemetry;

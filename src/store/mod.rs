@@ -1,6 +1,7 @@
 //! PostgreSQL: the connection pool, the embedded cluster, the schema and the queries per record type.
 
 pub mod cluster;
+pub mod copy;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
