@@ -349,8 +349,12 @@ impl Generator {
                 self.village_in_township = 0;
                 continue;
             }
-            let per_village = (*target as f64 / (blocks.len() as f64 * 0.8)).ceil().max(30.0) as u64;
-            let size = ((per_village as f64 * self.rng.gen_range(0.6..1.4)) as u64).clamp(1, *target);
+            // Enough per village to fill the township in its remaining blocks, and never so few that the
+            // blocks after this one could not hold the rest.
+            let later: u64 = blocks[bi + 1..].iter().map(|b| b.len() as u64).sum();
+            let left_blocks = (blocks.len() - bi) as f64;
+            let even = (*target as f64 * self.rng.gen_range(0.8..1.2) / left_blocks).ceil() as u64;
+            let size = even.max(30).max(target.saturating_sub(later)).min(*target).min(blocks[bi].len() as u64);
             let cells: Vec<(i64, i64)> = blocks[bi].iter().take(size as usize).copied().collect();
             let township = township.clone();
             self.townships[ti].2 -= cells.len() as u64;

@@ -41,7 +41,7 @@ const MOVE: &str = "
                             condition, status, description, owner_party_id)
         select s.unit_number, p.township_code, s.footprint, s.floor_area_m2, s.floors, s.year_built, s.structure,
                s.condition, s.status, s.description, o.id
-        from seed_houses s join parcels p on p.parcel_code = left(s.unit_number, 19)
+        from seed_houses s join parcels p on p.parcel_code = left(s.unit_number, 19)::char(19)
         join parties o on o.id_number = s.owner_id_number;
     insert into appraisals (farmhouse_id, report_no, firm, appraiser, method, valuation_date, value_fen,
                             annual_rent_fen, valid_until)

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+use tracing::log;
 
 use houses::{Counters, Generator, House, Plan, Targets, Village};
 
@@ -60,7 +61,9 @@ pub async fn scale(pool: &PgPool, houses: u64, seed: u64, today: NaiveDate) -> R
 
 async fn run(pool: &PgPool, plan: Plan, progress: bool) -> Result<Report> {
     let started = Instant::now();
-    let mut conn = pool.acquire().await?;
+    // A connection of its own: its statements are long by design, so they are not logged as slow.
+    let options = (*pool.connect_options()).clone().log_slow_statements(log::LevelFilter::Off, Duration::ZERO);
+    let mut conn = PgConnection::connect_with(&options).await.context("connecting to the database")?;
     let townships_created = {
         let mut tx = conn.begin().await?;
         set_seed_session(&mut tx).await?;
@@ -138,7 +141,8 @@ async fn run(pool: &PgPool, plan: Plan, progress: bool) -> Result<Report> {
         bar.inc(houses);
     }
     bar.finish_and_clear();
-    sqlx::query("analyze").execute(&mut *conn).await?;
+    sqlx::query("analyze").execute(&mut conn).await?;
+    conn.close().await?;
     Ok(Report { houses: houses_made, villages: villages_made, townships_created, elapsed: started.elapsed() })
 }
 
