@@ -5,8 +5,10 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod export;
 pub mod geo;
 pub mod http;
+pub mod import;
 pub mod seed;
 pub mod store;
 pub mod telemetry;

@@ -118,8 +118,8 @@ impl Crs {
                 expect("latitude_of_origin", 0.0)?;
                 expect("false_northing", 0.0)?;
                 match w.parameter("false_easting") {
-                    Some(e) if e == 500_000.0 => Ok(Crs::Cgcs2000Gk120),
-                    Some(e) if e == 40_500_000.0 => Ok(Crs::Cgcs2000GkZone40),
+                    Some(500_000.0) => Ok(Crs::Cgcs2000Gk120),
+                    Some(40_500_000.0) => Ok(Crs::Cgcs2000GkZone40),
                     other => Err(format!(
                         "the .prj has false easting {}, neither 500000 (EPSG:4549) nor 40500000 (EPSG:4528)",
                         other.map(|e| e.to_string()).unwrap_or_else(|| "(none)".into())
