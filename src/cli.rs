@@ -1,9 +1,12 @@
 //! Runs one command of the command line.
 
-use anyhow::Result;
+use std::io::Write;
+
+use anyhow::{Context, Result};
 use sqlx::PgPool;
 
-use crate::config::{Cli, Command, DbArgs, ScaleArgs, SeedCommand, ServeArgs};
+use crate::config::{Cli, Command, DbArgs, ExportArgs, ImportArgs, ScaleArgs, SeedCommand, ServeArgs};
+use crate::geo::crs::Crs;
 use crate::store::{self, Cluster, PoolConfig};
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -13,6 +16,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             let database = Database::open(&db, &PoolConfig::default()).await?;
             database.close().await
         }
+        Command::Import(args) => import(args).await,
+        Command::Export(args) => export(args).await,
         Command::Seed(SeedCommand::Demo(db)) => {
             let database = Database::open(&db, &PoolConfig::default()).await?;
             let report = crate::seed::demo(&database.pool, today()).await?;
@@ -88,4 +93,81 @@ async fn serve(args: ServeArgs) -> Result<()> {
 /// Today in China (Asia/Shanghai, UTC+8, no daylight saving): the day generated data is made for.
 fn today() -> chrono::NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+async fn import(args: ImportArgs) -> Result<()> {
+    use crate::import::{Failure, Kind, Source};
+    use std::io::IsTerminal;
+    let kind = Kind::parse(&args.kind).context("kind is parcels or farmhouses")?;
+    let crs = args.crs.as_deref().map(Crs::parse).transpose().map_err(anyhow::Error::msg)?;
+    let source = Source::from_path(&args.file)?;
+    let database = Database::open(&args.db, &PoolConfig::default()).await?;
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} features ({eta} left)")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let result = crate::import::load::import(&database.pool, kind, source, crs, "cli:import", progress.clone()).await;
+    progress.finish_and_clear();
+    database.close().await?;
+    match result {
+        Ok(report) => {
+            tracing::info!(features = report.imported, crs = %report.crs, took = ?started.elapsed(), "imported {}", report.file);
+            let mut out = serde_json::to_vec_pretty(&report)?;
+            out.push(b'\n');
+            std::io::Write::write_all(&mut std::io::stdout(), &out)?;
+            Ok(())
+        }
+        Err(Failure::Invalid(errors)) => {
+            let mut err = std::io::stderr();
+            for e in &errors {
+                let _ = writeln!(err, "{}: {}", e.field, e.message);
+            }
+            anyhow::bail!("{}: {} problems in the file; nothing was imported", args.file.display(), errors.len())
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("{} was not imported", args.file.display()))),
+    }
+}
+
+async fn export(args: ExportArgs) -> Result<()> {
+    use crate::export::{self, Format};
+    use crate::import::Kind;
+    let kind = Kind::parse(&args.kind).context("kind is parcels or farmhouses")?;
+    let format = Format::parse(&args.format).context("format is geojson, csv or shp")?;
+    let crs = args.crs.as_deref().map(Crs::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or(Crs::Wgs84);
+    let database = Database::open(&args.db, &PoolConfig::default()).await?;
+    let features = export::features(&database.pool, kind, crs, args.township.as_deref()).await;
+    database.close().await?;
+    let features = features?;
+    let write = |out: &mut dyn std::io::Write| -> Result<()> {
+        let mut out = std::io::BufWriter::new(out);
+        match format {
+            Format::GeoJson => export::geojson(&mut out, kind, crs, &features)?,
+            _ => export::csv(&mut out, kind, &features)?,
+        }
+        out.flush()?;
+        Ok(())
+    };
+    match (format, &args.output) {
+        (Format::Shapefile, Some(prefix)) => {
+            let files = export::shapefile(prefix, kind, crs, &features)?;
+            tracing::info!(features = features.len(), files = ?files, "exported");
+        }
+        (Format::Shapefile, None) => {
+            anyhow::bail!("a shapefile export needs --output PREFIX (it writes several files)")
+        }
+        (_, Some(path)) => {
+            let mut file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            write(&mut file)?;
+            tracing::info!(features = features.len(), file = %path.display(), "exported");
+        }
+        (_, None) => write(&mut std::io::stdout().lock())?,
+    }
+    Ok(())
 }

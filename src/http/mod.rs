@@ -7,6 +7,7 @@ pub mod json;
 pub mod problem;
 pub mod routes;
 mod stats;
+mod transfer;
 
 use std::future::Future;
 use std::time::Duration;
@@ -50,6 +51,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             stats::summary,
         ),
     ]
+    .into_iter()
+    .chain(transfer::endpoints())
+    .collect()
 }
 
 /// The whole service as a router, for `serve` and for tests that call it directly.
