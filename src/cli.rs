@@ -74,13 +74,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let config = PoolConfig { max_connections: args.max_connections, ..PoolConfig::default() };
     let database = Database::open(&args.db, &config).await?;
     if !args.no_demo {
-        let mut conn = database.pool.acquire().await?;
-        if !crate::seed::district::exists(&mut conn).await? {
-            drop(conn);
-            tracing::info!("no district yet: loading the Shangyu demo district (turn off with --no-demo)");
-            let report = crate::seed::demo(&database.pool, today()).await?;
-            tracing::info!(houses = report.houses, took = ?report.elapsed, "demo district loaded");
-        }
+        load_demo_if_empty(&database.pool).await?;
     }
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
@@ -88,6 +82,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
     crate::http::serve(listener, state, crate::http::shutdown_signal()).await?;
     tracing::info!("stopped serving");
     database.close().await
+}
+
+/// Loads the demo district into a database that has no district yet (the first start of `serve`).
+/// Returns whether it did.
+pub async fn load_demo_if_empty(pool: &PgPool) -> Result<bool> {
+    let mut conn = pool.acquire().await?;
+    if crate::seed::district::exists(&mut conn).await? {
+        return Ok(false);
+    }
+    drop(conn);
+    tracing::info!("no district yet: loading the Shangyu demo district (turn off with --no-demo)");
+    let report = crate::seed::demo(pool, today()).await?;
+    tracing::info!(houses = report.houses, took = ?report.elapsed, "demo district loaded");
+    Ok(true)
 }
 
 /// Today in China (Asia/Shanghai, UTC+8, no daylight saving): the day generated data is made for.

@@ -17,10 +17,8 @@ async fn demo() -> TestDb {
     let (admin, template) = SEEDED
         .get_or_init(|| async {
             let db = TestDb::new().await;
-            let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
-            let report = seed::demo(&db.pool, today).await.expect("the demo loads");
-            assert_eq!(report.houses, seed::DEMO_HOUSES);
-            assert!(report.townships_created);
+            // What `serve` does on its first start.
+            assert!(farmhouse::cli::load_demo_if_empty(&db.pool).await.expect("the demo loads"));
             db.pool.close().await;
             (common::database_url(&db.url, "postgres"), db.name.clone())
         })
@@ -189,4 +187,36 @@ async fn the_showcases_certificates_and_parties_are_well_formed() {
     assert_eq!(lessee_kinds, 2, "lessees are persons and organisations");
     let actors: Vec<String> = sqlx::query_scalar("select distinct actor from history").fetch_all(pool).await.unwrap();
     assert_eq!(actors, ["seed"]);
+}
+
+#[tokio::test]
+async fn serve_loads_the_demo_only_into_a_registry_without_a_district() {
+    let db = demo().await;
+    let before: i64 = scalar(&db.pool, "select count(*) from farmhouses").await;
+    assert_eq!(before, seed::DEMO_HOUSES as i64);
+    assert!(!farmhouse::cli::load_demo_if_empty(&db.pool).await.unwrap(), "a second start loads nothing");
+    let after: i64 = scalar(&db.pool, "select count(*) from farmhouses").await;
+    assert_eq!(after, before);
+    assert!(seed::demo(&db.pool, chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()).await.is_err());
+}
+
+#[tokio::test]
+async fn the_scale_generator_adds_houses_beside_the_demo_without_collisions() {
+    let db = demo().await;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+    let report = seed::scale(&db.pool, 3000, 7, today).await.unwrap();
+    assert_eq!(report.houses, 3000);
+    assert!(!report.townships_created);
+    let houses: i64 = scalar(&db.pool, "select count(*) from farmhouses").await;
+    assert_eq!(houses, seed::DEMO_HOUSES as i64 + 3000);
+    let certified: i64 = scalar(&db.pool, "select count(*) from farmhouses where status = 'certified'").await;
+    assert!((3535 + 1600..3535 + 1950).contains(&certified), "the demo's shares: {certified}");
+    // Aggregates still equal the records.
+    let drift: i64 = scalar(
+        &db.pool,
+        "select count(*) from (select * from stats_monthly_from_records
+                               except select * from stats_monthly) d",
+    )
+    .await;
+    assert_eq!(drift, 0);
 }
