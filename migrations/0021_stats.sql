@@ -98,27 +98,31 @@ create function stats_of_certificates(cs stats_certificate[]) returns stats_delt
         from unnest(cs) c join transactions t on t.id = c.transaction_id join farmhouses f on f.id = t.farmhouse_id)
 $$;
 
+-- Adds houses (`sign` -1 takes them away) to the status counts of their townships.
+create type stats_house_status as (township_code char(9), status text, sign int);
+
+create function stats_count_houses(houses stats_house_status[]) returns void language sql as $$
+    insert into stats_township_status as s (township_code, registered, listed, contracted, certified)
+    select township_code, coalesce(sum(sign) filter (where status = 'registered'), 0),
+           coalesce(sum(sign) filter (where status = 'listed'), 0),
+           coalesce(sum(sign) filter (where status = 'contracted'), 0),
+           coalesce(sum(sign) filter (where status = 'certified'), 0)
+    from unnest(houses) h
+    group by township_code
+    on conflict (township_code) do update set
+        registered = s.registered + excluded.registered, listed = s.listed + excluded.listed,
+        contracted = s.contracted + excluded.contracted, certified = s.certified + excluded.certified
+$$;
+
 -- Houses: status counts per township; a house that changes township or floor area takes its
 -- transactions and certificates along.
 create function stats_farmhouses() returns trigger language plpgsql as $$
 begin
     if tg_op in ('UPDATE', 'DELETE') then
-        insert into stats_township_status as s (township_code, registered, listed, contracted, certified)
-        select township_code, -count(*) filter (where status = 'registered'), -count(*) filter (where status = 'listed'),
-               -count(*) filter (where status = 'contracted'), -count(*) filter (where status = 'certified')
-        from old_rows group by township_code
-        on conflict (township_code) do update set
-            registered = s.registered + excluded.registered, listed = s.listed + excluded.listed,
-            contracted = s.contracted + excluded.contracted, certified = s.certified + excluded.certified;
+        perform stats_count_houses(array(select row(township_code, status, -1)::stats_house_status from old_rows));
     end if;
     if tg_op in ('UPDATE', 'INSERT') then
-        insert into stats_township_status as s (township_code, registered, listed, contracted, certified)
-        select township_code, count(*) filter (where status = 'registered'), count(*) filter (where status = 'listed'),
-               count(*) filter (where status = 'contracted'), count(*) filter (where status = 'certified')
-        from new_rows group by township_code
-        on conflict (township_code) do update set
-            registered = s.registered + excluded.registered, listed = s.listed + excluded.listed,
-            contracted = s.contracted + excluded.contracted, certified = s.certified + excluded.certified;
+        perform stats_count_houses(array(select row(township_code, status, 1)::stats_house_status from new_rows));
     end if;
     if tg_op = 'UPDATE' then
         perform stats_add(stats_of_houses(array(

@@ -131,30 +131,20 @@ impl Crs {
     }
 
     /// The ESRI WKT of this CRS, written as the `.prj` of exported shapefiles.
-    pub fn esri_wkt(self) -> &'static str {
+    pub fn esri_wkt(self) -> String {
+        const CGCS2000: &str = r#"GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+        const WGS84: &str = r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+        let gauss_kruger = |name: &str| {
+            format!(
+                r#"PROJCS["{name}",{CGCS2000},PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",{:.1}],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",120.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#,
+                self.false_easting()
+            )
+        };
         match self {
-            Crs::Cgcs2000Gk120 => concat!(
-                r#"PROJCS["CGCS2000_3_Degree_GK_CM_120E",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000","#,
-                r#"DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],"#,
-                r#"UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],"#,
-                r#"PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",120.0],PARAMETER["Scale_Factor",1.0],"#,
-                r#"PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#
-            ),
-            Crs::Cgcs2000GkZone40 => concat!(
-                r#"PROJCS["CGCS2000_3_Degree_GK_Zone_40",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000","#,
-                r#"DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],"#,
-                r#"UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",40500000.0],"#,
-                r#"PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",120.0],PARAMETER["Scale_Factor",1.0],"#,
-                r#"PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#
-            ),
-            Crs::Cgcs2000 => concat!(
-                r#"GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000","#,
-                r#"SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#
-            ),
-            Crs::Wgs84 => concat!(
-                r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],"#,
-                r#"PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#
-            ),
+            Crs::Cgcs2000Gk120 => gauss_kruger("CGCS2000_3_Degree_GK_CM_120E"),
+            Crs::Cgcs2000GkZone40 => gauss_kruger("CGCS2000_3_Degree_GK_Zone_40"),
+            Crs::Cgcs2000 => CGCS2000.to_string(),
+            Crs::Wgs84 => WGS84.to_string(),
         }
     }
 }
@@ -237,7 +227,7 @@ mod tests {
     #[test]
     fn the_prj_files_we_write_read_back_as_their_crs() {
         for crs in Crs::ALL {
-            assert_eq!(Crs::from_prj(crs.esri_wkt()), Ok(crs), "{crs}");
+            assert_eq!(Crs::from_prj(&crs.esri_wkt()), Ok(crs), "{crs}");
         }
     }
 

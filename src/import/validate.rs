@@ -13,7 +13,7 @@ use super::read::RawFeature;
 use crate::domain::FieldError;
 use crate::domain::unit_number::{ParcelCode, UnitNumber};
 use crate::geo::crs::Crs;
-use crate::geo::reproject::ToLonLat;
+use crate::geo::reproject::Transform;
 use crate::geo::shape::{self, Extent};
 use crate::http::constraints;
 
@@ -80,7 +80,7 @@ pub fn check(
     cx: &Context,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Result<Rows, Vec<FieldError>>> {
-    let to_lonlat = ToLonLat::new(crs)?;
+    let to_lonlat = Transform::to_lonlat(crs)?;
     let mut errors = Vec::new();
     let mut parcels = Vec::new();
     let mut houses = Vec::new();
@@ -199,7 +199,7 @@ pub fn check(
 }
 
 /// The feature's polygon in lon/lat, checked like the API checks one.
-fn polygon(f: &RawFeature, to_lonlat: &ToLonLat, cx: &Context, at: &str) -> Result<Polygon<f64>, Vec<FieldError>> {
+fn polygon(f: &RawFeature, to_lonlat: &Transform, cx: &Context, at: &str) -> Result<Polygon<f64>, Vec<FieldError>> {
     let field = format!("{at}.geometry");
     if let Some(Value::String(m)) = f.properties.get("__geometry_error") {
         return Err(vec![FieldError::new(field, m.clone())]);
