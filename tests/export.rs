@@ -57,6 +57,7 @@ async fn exports_are_for_officials_and_hold_no_party_data() {
         .await
         .unwrap();
     assert_eq!(geo["crs"]["properties"]["name"], "urn:ogc:def:crs:EPSG::4549");
+    assert!(geo["features"][0]["geometry"].get("crs").is_none(), "one crs member, at the top");
     let easting = geo["features"][0]["geometry"]["coordinates"][0][0][0].as_f64().unwrap();
     assert!((400_000.0..700_000.0).contains(&easting), "a Gauss–Krüger easting: {easting}");
     let lonlat: Value =

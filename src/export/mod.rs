@@ -66,13 +66,13 @@ pub async fn features(pool: &PgPool, kind: Kind, crs: Crs, township: Option<&str
         Kind::Parcels => {
             "select parcel_code::text, jsonb_build_array(parcel_code, township_code, village, land_use,
                     round(area_m2::numeric, 2)),
-                    st_asgeojson(st_transform(boundary, $1), $2), st_astext(st_transform(boundary, $1), $2)
+                    st_asgeojson(st_transform(boundary, $1), $2, 0), st_astext(st_transform(boundary, $1), $2)
              from parcels where $3::text is null or township_code = $3 order by parcel_code"
         }
         Kind::Farmhouses => {
             "select unit_number::text, jsonb_build_array(unit_number, parcel_code, township_code, floor_area_m2,
                     floors, year_built, structure, condition, status),
-                    st_asgeojson(st_transform(footprint, $1), $2), st_astext(st_transform(footprint, $1), $2)
+                    st_asgeojson(st_transform(footprint, $1), $2, 0), st_astext(st_transform(footprint, $1), $2)
              from farmhouses where $3::text is null or township_code = $3 order by unit_number"
         }
     };
@@ -156,6 +156,12 @@ pub fn shapefile(prefix: &Path, kind: Kind, crs: Crs, features: &[Feature]) -> R
         table = match name {
             "area_m2" | "floor_area_m2" => table.add_numeric_field(field, 14, 2),
             "floors" | "year_built" => table.add_numeric_field(field, 6, 0),
+            // Bytes of UTF-8: Chinese characters take three.
+            "unit_number" => table.add_character_field(field, 28),
+            "parcel_code" => table.add_character_field(field, 19),
+            "township_code" => table.add_character_field(field, 9),
+            "land_use" => table.add_character_field(field, 4),
+            "structure" | "condition" | "status" => table.add_character_field(field, 12),
             _ => table.add_character_field(field, 254),
         };
     }

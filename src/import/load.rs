@@ -158,13 +158,15 @@ async fn stage_parcels(conn: &mut PgConnection, rows: &[ParcelRow]) -> Result<Ve
     }
     copy.send(conn, "copy import_parcels from stdin").await?;
     run(conn, "create index on import_parcels using gist (boundary)").await?;
-    // A parcel without a township is in the township it overlaps most.
+    // A parcel without a township is in the township that covers it, or else the one it overlaps most.
     run(
         conn,
-        "update import_parcels s set township_code = (
-             select t.code from townships t
-             where t.county_code = left(s.parcel_code, 6) and st_intersects(t.boundary, s.boundary)
-             order by st_area(st_intersection(t.boundary, s.boundary)) desc limit 1)
+        "update import_parcels s set township_code = coalesce(
+             (select t.code from townships t
+              where t.county_code = left(s.parcel_code, 6) and st_covers(t.boundary, s.boundary) limit 1),
+             (select t.code from townships t
+              where t.county_code = left(s.parcel_code, 6) and st_intersects(t.boundary, s.boundary)
+              order by st_area(st_intersection(t.boundary, s.boundary)) desc limit 1))
          where township_code is null",
     )
     .await?;
