@@ -635,10 +635,6 @@ impl Generator {
         }
         Ok(())
     }
-
-    pub fn today(&self) -> NaiveDate {
-        self.plan.today
-    }
 }
 
 /// Splits `total` over `weights`, each part at most its `capacity` (largest remainders).

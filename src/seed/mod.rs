@@ -87,45 +87,18 @@ async fn run(pool: &PgPool, plan: Plan, progress: bool) -> Result<Report> {
     let mut villages_made = 0u64;
     let mut houses_made = 0u64;
     let mut numbers = load::CertificateNumbers::load(&mut conn).await?;
-    let mut chunks: Vec<Vec<(Village, Vec<House>)>> = Vec::new();
-    if let Some(targets) = targets {
-        // The demo reaches its figures over all houses at once, so it is made whole before it is written.
-        let mut all = Vec::new();
-        while let Some(v) = generator.next_village()? {
-            all.push(v);
-        }
-        let sizes: Vec<usize> = all.iter().map(|(_, h)| h.len()).collect();
-        let mut flat: Vec<House> = all.iter_mut().flat_map(|(_, h)| h.drain(..)).collect();
-        Generator::reach(&mut flat, targets)?;
-        let mut flat = flat.into_iter();
-        for ((_, houses), n) in all.iter_mut().zip(sizes) {
-            houses.extend(flat.by_ref().take(n));
-        }
-        chunks.push(all);
-    }
+    // The demo reaches its figures over all houses at once, so it is made whole and written in one go;
+    // scale data streams in chunks.
+    let mut whole = targets.map(|t| whole_run(&mut generator, t)).transpose()?;
     loop {
-        let chunk = if targets.is_some() {
-            match chunks.pop() {
-                Some(c) => c,
-                None => break,
-            }
-        } else {
-            let mut chunk = Vec::new();
-            let mut n = 0;
-            while n < CHUNK_HOUSES {
-                match generator.next_village()? {
-                    Some(v) => {
-                        n += v.1.len();
-                        chunk.push(v);
-                    }
-                    None => break,
-                }
-            }
-            if chunk.is_empty() {
-                break;
-            }
-            chunk
+        let chunk = match (whole.take(), targets) {
+            (Some(all), _) => all,
+            (None, Some(_)) => break,
+            (None, None) => next_chunk(&mut generator)?,
         };
+        if chunk.is_empty() {
+            break;
+        }
         let mut tx = conn.begin().await?;
         set_seed_session(&mut tx).await?;
         if first {
@@ -139,11 +112,44 @@ async fn run(pool: &PgPool, plan: Plan, progress: bool) -> Result<Report> {
         villages_made += chunk.len() as u64;
         houses_made += houses;
         bar.inc(houses);
+        if !progress && targets.is_none() {
+            tracing::info!(houses = houses_made, of = total, took = ?started.elapsed(), "seeding");
+        }
     }
     bar.finish_and_clear();
     sqlx::query("analyze").execute(&mut conn).await?;
     conn.close().await?;
     Ok(Report { houses: houses_made, villages: villages_made, townships_created, elapsed: started.elapsed() })
+}
+
+type Chunk = Vec<(Village, Vec<House>)>;
+
+/// Every village of the run, adjusted to reach `targets`.
+fn whole_run(generator: &mut Generator, targets: Targets) -> Result<Chunk> {
+    let mut all = Vec::new();
+    while let Some(v) = generator.next_village()? {
+        all.push(v);
+    }
+    let sizes: Vec<usize> = all.iter().map(|(_, h)| h.len()).collect();
+    let mut flat: Vec<House> = all.iter_mut().flat_map(|(_, h)| h.drain(..)).collect();
+    Generator::reach(&mut flat, targets)?;
+    let mut flat = flat.into_iter();
+    for ((_, houses), n) in all.iter_mut().zip(sizes) {
+        houses.extend(flat.by_ref().take(n));
+    }
+    Ok(all)
+}
+
+/// The next villages of a streamed run, about [`CHUNK_HOUSES`] houses (empty at the end).
+fn next_chunk(generator: &mut Generator) -> Result<Chunk> {
+    let mut chunk = Vec::new();
+    let mut n = 0;
+    while n < CHUNK_HOUSES {
+        let Some(v) = generator.next_village()? else { break };
+        n += v.1.len();
+        chunk.push(v);
+    }
+    Ok(chunk)
 }
 
 /// The history records the seed's writes as actor `seed`; long statements are allowed.
