@@ -15,7 +15,8 @@ use crate::geo::crs::Crs;
 pub struct RawFeature {
     pub index: usize,
     pub properties: Map<String, Value>,
-    pub geometry: Option<geojson::Value>,
+    /// The geometry, `None` when the feature has none, or why it could not be read.
+    pub geometry: Result<Option<geojson::Value>, String>,
 }
 
 /// What a file holds: its features and the CRS it declares.
@@ -54,7 +55,7 @@ fn geojson_file(bytes: &[u8]) -> Result<Read, Refused> {
             if let Some(geojson::feature::Id::String(id)) = &f.id {
                 properties.entry("id").or_insert_with(|| Value::String(id.clone()));
             }
-            RawFeature { index, properties, geometry: f.geometry.map(|g| g.value) }
+            RawFeature { index, properties, geometry: Ok(f.geometry.map(|g| g.value)) }
         })
         .collect();
     Ok(Read { declared, features })
@@ -89,15 +90,8 @@ fn csv_file(bytes: &[u8]) -> Result<Read, Refused> {
             }
         }
         let geometry = match geometry.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => match wkt_geometry(text) {
-                Ok(g) => Some(g),
-                // Kept as an invalid marker: the check reports it with the feature's index.
-                Err(m) => {
-                    properties.insert("__geometry_error".into(), Value::String(m));
-                    None
-                }
-            },
+            None | Some("") => Ok(None),
+            Some(text) => wkt_geometry(text).map(Some),
         };
         features.push(RawFeature { index, properties, geometry });
     }
@@ -114,8 +108,7 @@ fn wkt_geometry(text: &str) -> Result<geojson::Value, String> {
     match parsed {
         wkt::Wkt::Polygon(p) => Ok(geojson::Value::Polygon(polygon(&p))),
         wkt::Wkt::MultiPolygon(m) => Ok(geojson::Value::MultiPolygon(m.polygons().iter().map(polygon).collect())),
-        wkt::Wkt::Point(_) => Ok(geojson::Value::Point(vec![0.0, 0.0])),
-        _ => Err("must be a POLYGON".into()),
+        other => Err(format!("must be a POLYGON, not {}", other.to_string().split('(').next().unwrap_or("").trim())),
     }
 }
 
@@ -152,11 +145,11 @@ fn shapefile(source: &Source) -> Result<Read, Refused> {
             properties.insert(full_name(&name).to_string(), value);
         }
         let geometry = match shape {
-            shapefile::Shape::Polygon(p) => Some(shape_polygon(&p)),
-            shapefile::Shape::PolygonZ(p) => Some(shape_polygon(&p)),
-            shapefile::Shape::PolygonM(p) => Some(shape_polygon(&p)),
-            shapefile::Shape::NullShape => None,
-            _ => Some(geojson::Value::Point(vec![0.0, 0.0])),
+            shapefile::Shape::Polygon(p) => Ok(Some(shape_polygon(&p))),
+            shapefile::Shape::PolygonZ(p) => Ok(Some(shape_polygon(&p))),
+            shapefile::Shape::PolygonM(p) => Ok(Some(shape_polygon(&p))),
+            shapefile::Shape::NullShape => Ok(None),
+            other => Err(format!("must be a polygon, not a {} shape", other.shapetype())),
         };
         features.push(RawFeature { index, properties, geometry });
     }
@@ -211,7 +204,9 @@ mod tests {
         let read = csv_file(csv.as_bytes()).unwrap();
         assert_eq!(read.features.len(), 1);
         assert_eq!(read.features[0].properties["village"], "青山村");
-        assert!(matches!(read.features[0].geometry, Some(geojson::Value::Polygon(_))));
+        assert!(matches!(read.features[0].geometry, Ok(Some(geojson::Value::Polygon(_)))));
+        let points = csv_file(b"parcel_code,wkt\nx,POINT(1 2)\n").unwrap();
+        assert_eq!(points.features[0].geometry, Err("must be a POLYGON, not POINT".into()));
     }
 
     #[test]

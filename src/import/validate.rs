@@ -201,11 +201,10 @@ pub fn check(
 /// The feature's polygon in lon/lat, checked like the API checks one.
 fn polygon(f: &RawFeature, to_lonlat: &Transform, cx: &Context, at: &str) -> Result<Polygon<f64>, Vec<FieldError>> {
     let field = format!("{at}.geometry");
-    if let Some(Value::String(m)) = f.properties.get("__geometry_error") {
-        return Err(vec![FieldError::new(field, m.clone())]);
-    }
-    let Some(value) = &f.geometry else {
-        return Err(vec![FieldError::new(field, "is missing: every feature needs a polygon")]);
+    let value = match &f.geometry {
+        Err(m) => return Err(vec![FieldError::new(field, m.clone())]),
+        Ok(None) => return Err(vec![FieldError::new(field, "is missing: every feature needs a polygon")]),
+        Ok(Some(value)) => value,
     };
     let crs = to_lonlat.from();
     let convert = |rings: &[Vec<Vec<f64>>]| -> Result<Vec<Vec<Vec<f64>>>, String> {
