@@ -63,32 +63,21 @@ create function stats_month(d date) returns date language sql immutable parallel
 create function stats_month(t timestamptz) returns date language sql stable parallel safe as
     'select date_trunc(''month'', t at time zone ''Asia/Shanghai'')::date';
 
--- What a set of houses, transactions or certificates adds to `stats_monthly` (`sign` -1 takes it away):
--- each transaction counts in its signing month, each certificate in force in its issuing month.
-create type stats_house as (id bigint, township_code char(9), floor_area_m2 numeric, sign int);
-create type stats_transaction as (id bigint, farmhouse_id bigint, signed_on date, total_amount_fen bigint, sign int);
+-- What deals and certificates add to `stats_monthly` (`sign` -1 takes them away): a deal (a transaction with
+-- its house's township and floor area) counts in its signing month, and its certificate in force, if any,
+-- in the certificate's issuing month.
+create type stats_deal as (township_code char(9), floor_area_m2 numeric, transaction_id bigint, signed_on date,
+                           total_amount_fen bigint, sign int);
 create type stats_certificate as (transaction_id bigint, issued_at timestamptz, sign int);
 
-create function stats_of_houses(houses stats_house[]) returns stats_delta[] language sql stable as $$
+create function stats_of_deals(deals stats_deal[]) returns stats_delta[] language sql stable as $$
     select array(
-        select row(h.township_code, stats_month(t.signed_on), h.sign, h.sign * t.total_amount_fen, 0, 0, 0)::stats_delta
-        from unnest(houses) h join transactions t on t.farmhouse_id = h.id
+        select row(d.township_code, stats_month(d.signed_on), d.sign, d.sign * d.total_amount_fen, 0, 0, 0)::stats_delta
+        from unnest(deals) d
         union all
-        select row(h.township_code, stats_month(c.issued_at), 0, 0, h.sign, h.sign * h.floor_area_m2,
-                   h.sign * t.total_amount_fen)::stats_delta
-        from unnest(houses) h join transactions t on t.farmhouse_id = h.id
-        join certifications c on c.transaction_id = t.id and c.revoked_at is null)
-$$;
-
-create function stats_of_transactions(ts stats_transaction[]) returns stats_delta[] language sql stable as $$
-    select array(
-        select row(f.township_code, stats_month(t.signed_on), t.sign, t.sign * t.total_amount_fen, 0, 0, 0)::stats_delta
-        from unnest(ts) t join farmhouses f on f.id = t.farmhouse_id
-        union all
-        select row(f.township_code, stats_month(c.issued_at), 0, 0, t.sign, t.sign * f.floor_area_m2,
-                   t.sign * t.total_amount_fen)::stats_delta
-        from unnest(ts) t join farmhouses f on f.id = t.farmhouse_id
-        join certifications c on c.transaction_id = t.id and c.revoked_at is null)
+        select row(d.township_code, stats_month(c.issued_at), 0, 0, d.sign, d.sign * d.floor_area_m2,
+                   d.sign * d.total_amount_fen)::stats_delta
+        from unnest(deals) d join certifications c on c.transaction_id = d.transaction_id and c.revoked_at is null)
 $$;
 
 create function stats_of_certificates(cs stats_certificate[]) returns stats_delta[] language sql stable as $$
@@ -125,14 +114,14 @@ begin
         perform stats_count_houses(array(select row(township_code, status, 1)::stats_house_status from new_rows));
     end if;
     if tg_op = 'UPDATE' then
-        perform stats_add(stats_of_houses(array(
-            select row(o.id, o.township_code, o.floor_area_m2, -1)::stats_house
-            from old_rows o join new_rows n using (id)
-            where (o.township_code, o.floor_area_m2) is distinct from (n.township_code, n.floor_area_m2)
-            union all
-            select row(n.id, n.township_code, n.floor_area_m2, 1)::stats_house
-            from old_rows o join new_rows n using (id)
-            where (o.township_code, o.floor_area_m2) is distinct from (n.township_code, n.floor_area_m2))));
+        perform stats_add(stats_of_deals(array(
+            select row(h.township_code, h.floor_area_m2, t.id, t.signed_on, t.total_amount_fen, h.sign)::stats_deal
+            from (select o.id, o.township_code, o.floor_area_m2, -1 as sign from old_rows o join new_rows n using (id)
+                  where (o.township_code, o.floor_area_m2) is distinct from (n.township_code, n.floor_area_m2)
+                  union all
+                  select n.id, n.township_code, n.floor_area_m2, 1 from old_rows o join new_rows n using (id)
+                  where (o.township_code, o.floor_area_m2) is distinct from (n.township_code, n.floor_area_m2)) h
+            join transactions t on t.farmhouse_id = h.id)));
     end if;
     return null;
 end $$;
@@ -140,20 +129,22 @@ end $$;
 create function stats_transactions() returns trigger language plpgsql as $$
 begin
     if tg_op = 'INSERT' then
-        perform stats_add(stats_of_transactions(array(
-            select row(id, farmhouse_id, signed_on, total_amount_fen, 1)::stats_transaction from new_rows)));
+        perform stats_add(stats_of_deals(array(
+            select row(f.township_code, f.floor_area_m2, t.id, t.signed_on, t.total_amount_fen, 1)::stats_deal
+            from new_rows t join farmhouses f on f.id = t.farmhouse_id)));
     elsif tg_op = 'DELETE' then
-        perform stats_add(stats_of_transactions(array(
-            select row(id, farmhouse_id, signed_on, total_amount_fen, -1)::stats_transaction from old_rows)));
+        perform stats_add(stats_of_deals(array(
+            select row(f.township_code, f.floor_area_m2, t.id, t.signed_on, t.total_amount_fen, -1)::stats_deal
+            from old_rows t join farmhouses f on f.id = t.farmhouse_id)));
     else
-        perform stats_add(stats_of_transactions(array(
-            select row(o.id, o.farmhouse_id, o.signed_on, o.total_amount_fen, -1)::stats_transaction
-            from old_rows o join new_rows n using (id)
-            where (o.farmhouse_id, o.signed_on, o.total_amount_fen) is distinct from (n.farmhouse_id, n.signed_on, n.total_amount_fen)
-            union all
-            select row(n.id, n.farmhouse_id, n.signed_on, n.total_amount_fen, 1)::stats_transaction
-            from old_rows o join new_rows n using (id)
-            where (o.farmhouse_id, o.signed_on, o.total_amount_fen) is distinct from (n.farmhouse_id, n.signed_on, n.total_amount_fen))));
+        perform stats_add(stats_of_deals(array(
+            select row(f.township_code, f.floor_area_m2, t.id, t.signed_on, t.total_amount_fen, t.sign)::stats_deal
+            from (select o.*, -1 as sign from old_rows o join new_rows n using (id)
+                  where (o.farmhouse_id, o.signed_on, o.total_amount_fen) is distinct from (n.farmhouse_id, n.signed_on, n.total_amount_fen)
+                  union all
+                  select n.*, 1 from old_rows o join new_rows n using (id)
+                  where (o.farmhouse_id, o.signed_on, o.total_amount_fen) is distinct from (n.farmhouse_id, n.signed_on, n.total_amount_fen)) t
+            join farmhouses f on f.id = t.farmhouse_id)));
     end if;
     return null;
 end $$;
