@@ -16,15 +16,15 @@ const STAGING: &str = "
     create temp table if not exists seed_parties (kind text, name text, id_number text, credit_code text,
         phone text, address text);
     create temp table if not exists seed_villages (township_code text, name text, lon float8, lat float8);
-    create temp table if not exists seed_houses (unit_number text, footprint geometry, floor_area_m2 numeric,
+    create temp table if not exists seed_houses (unit_number char(28), footprint geometry, floor_area_m2 numeric,
         floors smallint, year_built smallint, structure text, condition text, status text, description text,
         owner_id_number text);
-    create temp table if not exists seed_appraisals (unit_number text, report_no text, firm text, appraiser text,
+    create temp table if not exists seed_appraisals (unit_number char(28), report_no text, firm text, appraiser text,
         method text, valuation_date date, value_fen bigint, annual_rent_fen bigint, valid_until date);
-    create temp table if not exists seed_listings (unit_number text, title text, asking_rent_fen bigint,
+    create temp table if not exists seed_listings (unit_number char(28), title text, asking_rent_fen bigint,
         min_term_months smallint, max_term_months smallint, allowed_uses text[], notice_start date,
         notice_end date, status text);
-    create temp table if not exists seed_transactions (unit_number text, lessee_id_number text,
+    create temp table if not exists seed_transactions (unit_number char(28), lessee_id_number text,
         lessee_credit_code text, mode text, contract_no text, signed_on date, lease_start date, lease_end date,
         annual_rent_fen bigint, total_amount_fen bigint, intended_use text);
     create temp table if not exists seed_certifications (contract_no text, certificate_no text,
