@@ -270,7 +270,7 @@ async fn a_file_with_bad_features_imports_nothing_and_names_every_one() {
     doc["features"][2]["properties"].as_object_mut().unwrap().remove("village");
     let bytes = serde_json::to_vec(&doc).unwrap();
 
-    // Checks of the features on their own come first; all are reported.
+    // Every bad feature is reported, whether the feature itself is wrong or it clashes with the registry.
     let Err(Failure::Invalid(errors)) = import(pool, Kind::Parcels, source("bad.geojson", bytes), None).await else {
         panic!("a bad file must be refused")
     };
@@ -282,11 +282,13 @@ async fn a_file_with_bad_features_imports_nothing_and_names_every_one() {
             "features[2].properties.village",
             "features[3].properties.parcel_code",
             "features[4].geometry",
+            "features[5].geometry",
         ],
         "{errors:#?}"
     );
     assert!(errors[2].message.contains("features[0]"));
     assert!(errors[3].message.contains("not a valid polygon"));
+    assert!(errors[4].message.contains("overlaps another parcel of the township (parcel 330604001900JC00001)"));
 
     // The database checks then report the overlap, and nothing of the file is imported.
     let only_overlap = vec![survey(20, 1).remove(0), parcels.remove(5)];
@@ -318,6 +320,7 @@ async fn a_file_with_bad_features_imports_nothing_and_names_every_one() {
             "features[1].properties.floors",
             "features[1].properties.year_built",
             "features[1].properties.structure",
+            "features[2].geometry",
         ],
         "{errors:#?}"
     );

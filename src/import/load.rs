@@ -32,27 +32,29 @@ pub async fn import(
     already_imported(&mut conn, kind, &sha256).await?;
     let file = source.name.clone();
     let bar = progress.clone();
-    let checked = tokio::task::spawn_blocking(move || -> Result<(Crs, usize, Rows), Failure> {
+    let checked = tokio::task::spawn_blocking(move || -> Result<(Crs, usize, Rows, Vec<FieldError>), Failure> {
         let read = read::read(&source)?;
         let crs = settle_crs(read.declared, given)?;
         bar.set_length(read.features.len() as u64);
         bar.set_message("checking");
-        let rows = validate::check(kind, &read.features, crs, &cx, &bar)?.map_err(Failure::Invalid)?;
-        Ok((crs, read.features.len(), rows))
+        let (rows, errors) = validate::check(kind, &read.features, crs, &cx, &bar)?;
+        Ok((crs, read.features.len(), rows, errors))
     })
     .await
     .context("the import's checks stopped")??;
-    let (crs, features, rows) = checked;
+    let (crs, features, rows, mut errors) = checked;
     progress.set_message("loading");
 
     let mut tx = conn.begin().await?;
     sqlx::query("select set_config('farmhouse.actor', $1, true)").bind(actor).execute(&mut *tx).await?;
     sqlx::query("set local statement_timeout = 0").execute(&mut *tx).await?;
-    let errors = match &rows {
+    // The good features are checked against the registry too, so one report names every bad feature.
+    errors.extend(match &rows {
         Rows::Parcels(r) => stage_parcels(&mut tx, r).await?,
         Rows::Farmhouses(r) => stage_houses(&mut tx, r).await?,
-    };
+    });
     if !errors.is_empty() {
+        errors.sort_by_key(|e| feature_index(&e.field));
         tx.rollback().await?;
         return Err(Failure::Invalid(errors));
     }
@@ -255,18 +257,18 @@ async fn run(conn: &mut PgConnection, sql: &'static str) -> Result<(), Failure> 
     Ok(())
 }
 
-/// Every problem the checks find, ordered by feature.
+/// Every problem the checks find.
 async fn collect(conn: &mut PgConnection, checks: &[String]) -> Result<Vec<FieldError>, Failure> {
-    let mut all: Vec<(usize, FieldError)> = Vec::new();
+    let mut all = Vec::new();
     for sql in checks {
-        for e in problems(conn, sql).await? {
-            let index =
-                e.field.trim_start_matches("features[").split(']').next().and_then(|i| i.parse().ok()).unwrap_or(0);
-            all.push((index, e));
-        }
+        all.extend(problems(conn, sql).await?);
     }
-    all.sort_by_key(|(i, _)| *i);
-    Ok(all.into_iter().map(|(_, e)| e).collect())
+    Ok(all)
+}
+
+/// The feature an error of field `features[i]…` concerns (0 for the file as a whole).
+fn feature_index(field: &str) -> usize {
+    field.strip_prefix("features[").and_then(|r| r.split(']').next()).and_then(|i| i.parse().ok()).unwrap_or(0)
 }
 
 /// A polygon as EWKT with every digit of its coordinates, for COPY.

@@ -72,21 +72,21 @@ pub fn rule(name: &str) -> &'static str {
     constraints::describe(name).map(|r| r.message).unwrap_or("breaks a rule of the registry")
 }
 
-/// Checks every feature; returns the rows, or every error of every bad feature.
+/// Checks every feature; returns the rows of the good ones and every error of the bad ones.
 pub fn check(
     kind: Kind,
     features: &[RawFeature],
     crs: Crs,
     cx: &Context,
     progress: &indicatif::ProgressBar,
-) -> anyhow::Result<Result<Rows, Vec<FieldError>>> {
+) -> anyhow::Result<(Rows, Vec<FieldError>)> {
     let to_lonlat = Transform::to_lonlat(crs)?;
     let mut errors = Vec::new();
     let mut parcels = Vec::new();
     let mut houses = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     if features.is_empty() {
-        return Ok(Err(vec![FieldError::new("features", "the file has no features")]));
+        return Ok((Rows::Parcels(Vec::new()), vec![FieldError::new("features", "the file has no features")]));
     }
     for f in features {
         let at = format!("features[{}]", f.index);
@@ -189,13 +189,11 @@ pub fn check(
         errors.extend(bad);
         progress.inc(1);
     }
-    if !errors.is_empty() {
-        return Ok(Err(errors));
-    }
-    Ok(Ok(match kind {
+    let rows = match kind {
         Kind::Parcels => Rows::Parcels(parcels),
         Kind::Farmhouses => Rows::Farmhouses(houses),
-    }))
+    };
+    Ok((rows, errors))
 }
 
 /// The feature's polygon in lon/lat, checked like the API checks one.
