@@ -144,38 +144,49 @@ async fn import(args: ImportArgs) -> Result<()> {
 }
 
 async fn export(args: ExportArgs) -> Result<()> {
-    use crate::export::{self, Format};
+    use crate::export::{self, Encoder, Format, ShapefileWriter};
     use crate::import::Kind;
+    use futures_util::StreamExt;
     let kind = Kind::parse(&args.kind).context("kind is parcels or farmhouses")?;
     let format = Format::parse(&args.format).context("format is geojson, csv or shp")?;
     let crs = args.crs.as_deref().map(Crs::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or(Crs::Wgs84);
+    if format == Format::Shapefile && args.output.is_none() {
+        anyhow::bail!("a shapefile export needs --output PREFIX (it writes several files)");
+    }
     let database = Database::open(&args.db, &PoolConfig::default()).await?;
-    let features = export::features(&database.pool, kind, crs, args.township.as_deref()).await;
-    database.close().await?;
-    let features = features?;
-    let write = |out: &mut dyn std::io::Write| -> Result<()> {
-        let mut out = std::io::BufWriter::new(out);
-        match format {
-            Format::GeoJson => export::geojson(&mut out, kind, crs, &features)?,
-            _ => export::csv(&mut out, kind, &features)?,
-        }
-        out.flush()?;
-        Ok(())
-    };
-    match (format, &args.output) {
+    let mut features = export::features(&database.pool, kind, crs, args.township.as_deref());
+    let written = match (format, &args.output) {
         (Format::Shapefile, Some(prefix)) => {
-            let files = export::shapefile(prefix, kind, crs, &features)?;
-            tracing::info!(features = features.len(), files = ?files, "exported");
+            let mut shp = ShapefileWriter::create(prefix, kind, crs)?;
+            while let Some(f) = features.next().await {
+                shp.write(&f?)?;
+            }
+            let (files, n) = shp.finish()?;
+            tracing::info!(features = n, files = ?files, "exported");
+            n
         }
-        (Format::Shapefile, None) => {
-            anyhow::bail!("a shapefile export needs --output PREFIX (it writes several files)")
+        (_, output) => {
+            let sink: Box<dyn Write> = match output {
+                Some(path) => {
+                    Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?)
+                }
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let mut out = std::io::BufWriter::new(sink);
+            let mut encoder = Encoder::new(format, kind, crs);
+            out.write_all(&encoder.header()?)?;
+            while let Some(f) = features.next().await {
+                out.write_all(&encoder.feature(&f?)?)?;
+            }
+            out.write_all(&encoder.footer())?;
+            out.flush()?;
+            encoder.written()
         }
-        (_, Some(path)) => {
-            let mut file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            write(&mut file)?;
-            tracing::info!(features = features.len(), file = %path.display(), "exported");
-        }
-        (_, None) => write(&mut std::io::stdout().lock())?,
+    };
+    drop(features);
+    database.close().await?;
+    if let Some(path) = &args.output {
+        tracing::info!(features = written, to = %path.display(), "exported");
     }
     Ok(())
 }

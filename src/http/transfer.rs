@@ -143,22 +143,54 @@ async fn download(
     {
         return Err(Error::invalid("township", "must be a 9-digit township code"));
     }
-    let features = export::features(&state.pool, kind, crs, q.township.as_deref()).await?;
-    let mut body = Vec::new();
     let (content_type, ext) = match format {
-        export::Format::Csv => {
-            export::csv(&mut body, kind, &features)?;
-            ("text/csv; charset=utf-8", "csv")
-        }
-        _ => {
-            export::geojson(&mut body, kind, crs, &features)?;
-            ("application/geo+json", "geojson")
-        }
+        export::Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        _ => ("application/geo+json", "geojson"),
     };
-    let mut res = Response::new(Body::from(body));
+    let body = Body::from_stream(encode(state.pool.clone(), format, kind, crs, q.township));
+    let mut res = Response::new(body);
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.{ext}\"", kind.as_str())) {
         res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)
+}
+
+/// The export's bytes, produced while they are sent: rows are read from the database and encoded in pieces
+/// of about 64 KiB, so neither the whole file nor the whole result ever sits in memory. A failure after
+/// the first piece can only cut the response short (and is logged).
+fn encode(
+    pool: sqlx::PgPool,
+    format: export::Format,
+    kind: Kind,
+    crs: Crs,
+    township: Option<String>,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> {
+    use futures_util::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    tokio::spawn(async move {
+        let mut features = export::features(&pool, kind, crs, township.as_deref());
+        let mut encoder = export::Encoder::new(format, kind, crs);
+        let mut piece = match encoder.header() {
+            Ok(h) => h,
+            Err(e) => return fail(&tx, e).await,
+        };
+        while let Some(f) = features.next().await {
+            match f.and_then(|f| encoder.feature(&f)) {
+                Ok(bytes) => piece.extend(bytes),
+                Err(e) => return fail(&tx, e).await,
+            }
+            if piece.len() >= 64 * 1024 && tx.send(Ok(std::mem::take(&mut piece))).await.is_err() {
+                return; // The client went away.
+            }
+        }
+        piece.extend(encoder.footer());
+        let _ = tx.send(Ok(piece)).await;
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+}
+
+async fn fail(tx: &tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>, e: anyhow::Error) {
+    tracing::error!(error = ?e, "export failed");
+    let _ = tx.send(Err(std::io::Error::other("the export failed; the fault is logged"))).await;
 }
