@@ -62,4 +62,10 @@ mod tests {
         let (x, y) = Transform::new(Crs::Wgs84, Crs::Cgcs2000Gk120).unwrap().convert(lon, lat).unwrap();
         assert!((x - 587_000.0).abs() < 1e-6 && (y - 3_325_000.0).abs() < 1e-6);
     }
+
+    #[test]
+    fn cgcs2000_lonlat_is_wgs84_lonlat_here_to_the_centimetre() {
+        let (lon, lat) = Transform::to_lonlat(Crs::Cgcs2000).unwrap().convert(120.9, 30.0).unwrap();
+        assert!((lon - 120.9).abs() < 1e-7 && (lat - 30.0).abs() < 1e-7, "{lon} {lat}");
+    }
 }
