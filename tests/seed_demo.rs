@@ -203,3 +203,21 @@ async fn the_scale_generator_adds_houses_beside_the_demo_without_collisions() {
     .await;
     assert_eq!(drift, 0);
 }
+
+#[tokio::test]
+async fn every_house_on_the_exchange_has_a_picture() {
+    let db = demo().await;
+    let (open, pictured, jpegs): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from listings where status = 'open'),
+                (select count(distinct l.farmhouse_id) from listings l
+                 join farmhouse_photos p on p.farmhouse_id = l.farmhouse_id where l.status = 'open'),
+                (select count(*) from farmhouse_photos where media_type = 'image/jpeg' and width = 800 and height = 600
+                        and substr(content, 1, 2) = '\\xffd8'::bytea)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(open > 100, "{open} open listings");
+    assert_eq!(pictured, open);
+    assert_eq!(jpegs, open);
+}

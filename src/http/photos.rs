@@ -177,7 +177,7 @@ pub fn prepare(bytes: &[u8]) -> Result<Prepared> {
     let rgb = image.to_rgb8();
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
-        .encode_image(&rgb)
+        .encode(rgb.as_raw(), rgb.width(), rgb.height(), image::ExtendedColorType::Rgb8)
         .map_err(|e| Error::Internal(anyhow::anyhow!("encoding a photo failed: {e}")))?;
     Ok(Prepared { jpeg, width: rgb.width(), height: rgb.height() })
 }

@@ -10,6 +10,7 @@ pub mod houses;
 pub mod layout;
 pub mod load;
 pub mod people;
+pub mod pictures;
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -49,7 +50,10 @@ pub async fn demo(pool: &PgPool, today: NaiveDate) -> Result<Report> {
     }
     drop(conn);
     let plan = Plan { houses: DEMO_HOUSES, seed: DEMO_SEED, today, targets: Some(DEMO_TARGETS), showcases: true };
-    run(pool, plan, false).await
+    let report = run(pool, plan, false).await?;
+    let pictured = pictures::add_to_listed_houses(pool).await?;
+    tracing::info!(photos = pictured.photos, took = ?pictured.elapsed, "pictures of the houses on the exchange");
+    Ok(report)
 }
 
 /// Adds `houses` generated houses (with records in the demo's shares) to the district, creating the

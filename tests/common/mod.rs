@@ -52,7 +52,10 @@ impl TestDb {
                 assert!(farmhouse::cli::load_demo_if_empty(&db.pool).await.expect("the demo loads"));
                 db.pool.close().await;
                 db.admin.close().await;
-                db.name.clone()
+                let name = db.name.clone();
+                // The template stays for the other tests of this binary (its server is throwaway).
+                std::mem::forget(db);
+                name
             })
             .await;
         let admin = admin_url().await;
@@ -77,6 +80,24 @@ impl TestDb {
         let db = Self::new().await;
         fixtures::district(&db.pool).await;
         db
+    }
+}
+
+/// Each test's database goes when the test ends (unless `FARMHOUSE_TEST_KEEP_DB` is set, to look at it),
+/// so a long-lived test cluster does not fill the disk.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::env::var_os("FARMHOUSE_TEST_KEEP_DB").is_some() {
+            return;
+        }
+        let Ok(psql) = farmhouse::store::cluster::postgres_program("psql") else { return };
+        let admin = database_url(&self.url, "postgres");
+        let _ = std::process::Command::new(psql)
+            .args(["--quiet", "--no-psqlrc", "--dbname", &admin, "--command"])
+            .arg(format!("drop database if exists \"{}\" with (force)", self.name))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
 
