@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::path::Operation;
 use utoipa::{Modify, OpenApi};
 
-use super::{activation, auth, farmhouses, features, health, history, parcels, parties, photos, tiles};
+use super::{activation, auth, farmhouses, features, health, history, parcels, parties, photos, tiles, web};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,7 @@ use super::{activation, auth, farmhouses, features, health, history, parcels, pa
         auth::users, auth::add_user, auth::change_user,
         features::landing, features::conformance, features::collections, features::collection,
         features::items, features::item, tiles::tilejson, tiles::tile,
+        web::assets, web::vendor, web::site, web::verify_page,
     ),
     modifiers(&OperationIds),
     tags(
@@ -45,6 +46,7 @@ use super::{activation, auth, farmhouses, features, health, history, parcels, pa
         (name = "appraisals"), (name = "listings"), (name = "transactions"), (name = "certifications"),
         (name = "ogc-features", description = "OGC API – Features Part 1 (core, GeoJSON)"),
         (name = "tiles", description = "Mapbox Vector Tiles and TileJSON"),
+        (name = "web", description = "the web map, its files, and the public verification page"),
         (name = "access", description = "log in (cookie) or send `Authorization: Bearer <token>`"),
     )
 )]
@@ -59,13 +61,15 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
 
 /// The conventions every operation shares, applied after the handlers' annotations:
 /// - its id comes from its method and path (`getFarmhousesIdHistory`): handler names repeat across
-///   modules (`list`, `get`), and operation ids must be unique;
+///   modules (`list`, `get`), and operation ids must be unique; a page that shares its API route's id
+///   (`/verify/{no}` beside `/api/v1/verify/{no}`) gets `Page` appended;
 /// - errors are `application/problem+json` (RFC 9457), and any status an operation does not list is
 ///   documented by a `default` problem response.
 struct OperationIds;
 
 impl Modify for OperationIds {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let mut taken = std::collections::HashSet::new();
         for (path, item) in doc.paths.paths.iter_mut() {
             let ops: [(&str, &mut Option<Operation>); 5] = [
                 ("get", &mut item.get),
@@ -76,7 +80,12 @@ impl Modify for OperationIds {
             ];
             for (method, op) in ops {
                 if let Some(op) = op {
-                    op.operation_id = Some(operation_id(method, path));
+                    let mut id = operation_id(method, path);
+                    if !taken.insert(id.clone()) {
+                        id.push_str("Page");
+                        taken.insert(id.clone());
+                    }
+                    op.operation_id = Some(id);
                     problems_as_problem_json(op);
                 }
             }
