@@ -175,12 +175,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         get("/api/v1/users", Allow::ADMINS, "accounts", auth::users),
         post("/api/v1/users", Allow::ADMINS, "add an account", auth::add_user),
         patch("/api/v1/users/{id}", Allow::ADMINS, "change or disable an account", auth::change_user),
-        get(
-            "/",
-            E,
-            "the web map for browsers; the OGC API – Features landing page (JSON) for others",
-            features::landing,
-        ),
+        get("/", E, "the web map (browsers), or the OGC API – Features landing page (JSON)", features::landing),
         get("/assets/{*path}", E, "the web map's scripts, style sheet and images", web::assets),
         get("/vendor/maplibre-gl/{*path}", E, "MapLibre GL JS from its npm package", web::vendor),
         get("/api/v1/site", E, "the map's settings: district, bounds, optional raster basemap", web::site),

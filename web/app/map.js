@@ -4,6 +4,7 @@
 // nothing is drawn as map text; township names are HTML markers.
 
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { centre } from './geometry.js';
 
 /** Status colours: distinguishable, also for red–green colour blindness (blue, orange, dark green, grey). */
 export const STATUS_COLOURS = {
@@ -214,8 +215,7 @@ export class FarmMap {
 
   /** Flies to a GeoJSON geometry. */
   show(geometry, zoom = 17) {
-    const [minX, minY, maxX, maxY] = bbox(geometry);
-    this.map.flyTo({ center: [(minX + maxX) / 2, (minY + maxY) / 2], zoom, essential: true, duration: 600 });
+    this.map.flyTo({ center: centre(geometry), zoom, essential: true, duration: 600 });
   }
 
   /** The map extent as `min lon,min lat,max lon,max lat`. */
@@ -237,12 +237,11 @@ export class FarmMap {
     for (const m of this.townshipMarkers) m.remove();
     this.townshipMarkers = [];
     for (const f of townships) {
-      const [minX, minY, maxX, maxY] = bbox(f.geometry);
       const label = document.createElement('div');
       label.className = 'township-label';
       label.textContent = f.name;
       label.setAttribute('aria-hidden', 'true');
-      const marker = new maplibregl.Marker({ element: label }).setLngLat([(minX + maxX) / 2, (minY + maxY) / 2]).addTo(this.map);
+      const marker = new maplibregl.Marker({ element: label }).setLngLat(centre(f.geometry)).addTo(this.map);
       this.townshipMarkers.push(marker);
     }
     const toggle = () => {
@@ -252,17 +251,4 @@ export class FarmMap {
     this.map.on('zoomend', toggle);
     toggle();
   }
-}
-
-/** [min x, min y, max x, max y] of a GeoJSON geometry. */
-export function bbox(geometry) {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  const walk = (c) => {
-    if (typeof c[0] === 'number') {
-      minX = Math.min(minX, c[0]); maxX = Math.max(maxX, c[0]);
-      minY = Math.min(minY, c[1]); maxY = Math.max(maxY, c[1]);
-    } else for (const x of c) walk(x);
-  };
-  walk(geometry.coordinates);
-  return [minX, minY, maxX, maxY];
 }

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, request } from 'playwright-core';
+export { centre } from '../app/geometry.js';
 
 export const BASE = process.env.FARMHOUSE_URL ?? 'http://127.0.0.1:8080';
 export const PASSWORD_SUFFIX = '-password';
@@ -80,19 +81,6 @@ export async function getJson(page, path) {
   const res = await page.request.get(`${BASE}${path}`, { headers: { Accept: 'application/json' } });
   if (!res.ok()) throw new Error(`${path}: ${res.status()} ${await res.text()}`);
   return res.json();
-}
-
-/** The middle of a GeoJSON geometry. */
-export function centre(geometry) {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  const walk = (c) => {
-    if (typeof c[0] === 'number') {
-      minX = Math.min(minX, c[0]); maxX = Math.max(maxX, c[0]);
-      minY = Math.min(minY, c[1]); maxY = Math.max(maxY, c[1]);
-    } else c.forEach(walk);
-  };
-  walk(geometry.coordinates);
-  return [(minX + maxX) / 2, (minY + maxY) / 2];
 }
 
 /**
