@@ -216,7 +216,8 @@ class App {
       if (!hit) return;
       if (hit.layer.id === 'houses-fill') this.openHouse(hit.id);
       else if (hit.layer.id === 'houses-cluster') map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 16) });
-      else if (hit.layer.id === 'townships-fill') this.townshipClicked(hit, e.lngLat);
+      // Close in, the townships are only a tint under the houses: a click beside a house is no choice.
+      else if (hit.layer.id === 'townships-fill' && map.getZoom() < 12) this.townshipClicked(hit, e.lngLat);
     });
   }
 
@@ -226,9 +227,7 @@ class App {
       this.showTab('stats');
       this.stats.choose(p.code);
     }
-    if (this.map.map.getZoom() < 12) {
-      this.map.popup(lngLat, t('township.popup', { name: p.name, houses: p.houses_total ?? 0, certified: p.certified_houses ?? 0 }));
-    }
+    this.map.popup(lngLat, t('township.popup', { name: p.name, houses: p.houses_total ?? 0, certified: p.certified_houses ?? 0 }));
   }
 
   legend() {
