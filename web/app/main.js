@@ -62,6 +62,10 @@ class App {
     this.bindLogin();
     this.bindMapClicks();
     $('side-toggle').addEventListener('click', () => this.toggleSide());
+    $('side-close').addEventListener('click', () => {
+      this.toggleSide(false);
+      $('side-toggle').focus();
+    });
     $('verify-form').addEventListener('submit', (e) => {
       e.preventDefault();
       const no = $('verify-no').value.trim();
@@ -129,6 +133,7 @@ class App {
     const next = open ?? !side.classList.contains('open');
     side.classList.toggle('open', next);
     $('side-toggle').setAttribute('aria-expanded', String(next));
+    if (next) $('side-close').focus();
   }
 
   /**
