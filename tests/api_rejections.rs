@@ -547,6 +547,7 @@ async fn a_nul_character_in_a_query_is_refused_naming_the_parameter() {
         ("/api/v1/parcels?village=a%00b&after=106998", "village"),
         ("/api/v1/farmhouses?q=%00", "q"),
         ("/api/v1/listings?township=330604001%00", "township"),
+        ("/collections/parcels/items?village=a%00b", "village"),
     ] {
         let reply = api.get(path).await.expect(400);
         assert_eq!(reply.body["field"], field, "{path}: {}", reply.body);

@@ -187,6 +187,9 @@ pub async fn collection(
 fn item_query(layer: Layer, pairs: &[(String, String)]) -> Result<ItemQuery> {
     let mut q = ItemQuery { bbox: None, filters: Vec::new(), limit: DEFAULT_LIMIT, cursor: None };
     for (name, value) in pairs {
+        if value.contains('\0') {
+            return Err(bad_param(name, "must not contain a NUL character"));
+        }
         match name.as_str() {
             "f" | "datetime" => {}
             "bbox-crs" if value == CRS84 => {}
