@@ -110,7 +110,7 @@ export class HousePanel {
     const section = el('section', { class: 'listing' },
       el('h3', {}, t('house.listing')),
       el('dl', { class: 'facts' },
-        el('dt', {}, t('house.rent')), el('dd', { class: 'rent' }, `${number(l.asking_rent_yuan)} 元`),
+        el('dt', {}, t('house.rent')), el('dd', { class: 'rent' }, t('yuan', { v: number(l.asking_rent_yuan) })),
         el('dt', {}, t('house.term')), el('dd', {}, t('house.term.value', { min: l.min_term_months, max: l.max_term_months })),
         el('dt', {}, t('house.uses')), el('dd', {}, uses),
         el('dt', {}, t('house.notice')), el('dd', {}, `${l.notice_start} – ${l.notice_end}`)));

@@ -78,13 +78,11 @@ const zh = {
   'house.unit': '不动产单元号',
   'house.township': '乡镇街道',
   'house.village': '村',
-  'house.status': '状态',
   'house.area': '建筑面积',
   'house.floors': '层数',
   'house.year': '建成年份',
   'house.structure': '结构',
   'house.condition': '房屋状况',
-  'house.description': '介绍',
   'house.listing': '挂牌信息',
   'house.rent': '年租金',
   'house.term': '租期',
@@ -124,6 +122,7 @@ const zh = {
   'footer.verify.go': '核验',
   'township.popup': '{name}：登记 {houses} 处，鉴证 {certified} 处',
   'm2': '{v} m²',
+  yuan: '{v} 元',
 };
 
 const en = {
@@ -203,13 +202,11 @@ const en = {
   'house.unit': 'Unit number',
   'house.township': 'Township',
   'house.village': 'Village',
-  'house.status': 'Status',
   'house.area': 'Floor area',
   'house.floors': 'Floors',
   'house.year': 'Year built',
   'house.structure': 'Structure',
   'house.condition': 'Condition',
-  'house.description': 'Description',
   'house.listing': 'Listing',
   'house.rent': 'Annual rent',
   'house.term': 'Term',
@@ -249,6 +246,7 @@ const en = {
   'footer.verify.go': 'Verify',
   'township.popup': '{name}: {houses} houses registered, {certified} certified',
   'm2': '{v} m²',
+  yuan: '{v} yuan',
 };
 
 const dictionaries = { zh, en };

@@ -36,6 +36,6 @@ export class Queue {
         el('button', { type: 'button', class: 'house-item', onclick: () => this.app.openHouse(x.farmhouse_id, { fly: true }) },
           el('strong', {}, t('queue.item', { contract: x.contract_no, date: x.signed_on })),
           el('span', {}, `${x.village} · ${x.unit_number}`),
-          el('span', {}, `${t('m2', { v: number(x.floor_area_m2, 0) })} · ${number(x.total_amount_yuan)} 元`))))));
+          el('span', {}, `${t('m2', { v: number(x.floor_area_m2, 0) })} · ${t('yuan', { v: number(x.total_amount_yuan) })}`))))));
   }
 }
