@@ -1,9 +1,12 @@
 //! Runs one command of the command line.
 
-use anyhow::Result;
+use std::io::Write;
+
+use anyhow::{Context, Result};
 use sqlx::PgPool;
 
-use crate::config::{AuditAction, Cli, Command, DbArgs, ServeArgs};
+use crate::config::{AuditAction, Cli, Command, DbArgs, ExportArgs, ImportArgs, ScaleArgs, SeedCommand, ServeArgs};
+use crate::geo::crs::Crs;
 use crate::store::{self, Cluster, PoolConfig};
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -11,6 +14,22 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(db) => {
             let database = Database::open(&db, &PoolConfig::default()).await?;
+            database.close().await
+        }
+        Command::Import(args) => import(args).await,
+        Command::Export(args) => export(args).await,
+        Command::Seed(SeedCommand::Demo(db)) => {
+            let database = Database::open(&db, &PoolConfig::default()).await?;
+            let report = crate::seed::demo(&database.pool, today()).await?;
+            tracing::info!(houses = report.houses, villages = report.villages, took = ?report.elapsed, "demo district loaded");
+            database.close().await
+        }
+        Command::Seed(SeedCommand::Scale(ScaleArgs { houses, seed, db })) => {
+            let database = Database::open(&db, &PoolConfig::default()).await?;
+            let report = crate::seed::scale(&database.pool, houses, seed, today()).await?;
+            let rate = report.houses as f64 / report.elapsed.as_secs_f64().max(0.001);
+            tracing::info!(houses = report.houses, villages = report.villages, took = ?report.elapsed,
+                           houses_per_second = rate.round(), "scale data loaded");
             database.close().await
         }
         Command::Routes => {
@@ -109,6 +128,9 @@ impl Database {
 async fn serve(args: ServeArgs) -> Result<()> {
     let config = PoolConfig { max_connections: args.max_connections, ..PoolConfig::default() };
     let database = Database::open(&args.db, &config).await?;
+    if !args.no_demo {
+        load_demo_if_empty(&database.pool).await?;
+    }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
@@ -152,4 +174,111 @@ async fn end_expired_leases(state: crate::http::AppState) {
             tracing::warn!(error = %e, "removing expired sessions failed; will retry");
         }
     }
+}
+
+/// Loads the demo district into a database that has no district yet (the first start of `serve`).
+/// Returns whether it did.
+pub async fn load_demo_if_empty(pool: &PgPool) -> Result<bool> {
+    let mut conn = pool.acquire().await?;
+    if crate::seed::district::exists(&mut conn).await? {
+        return Ok(false);
+    }
+    drop(conn);
+    tracing::info!("no district yet: loading the Shangyu demo district (turn off with --no-demo)");
+    let report = crate::seed::demo(pool, today()).await?;
+    tracing::info!(houses = report.houses, took = ?report.elapsed, "demo district loaded");
+    Ok(true)
+}
+
+/// Today in China (Asia/Shanghai, UTC+8, no daylight saving): the day generated data is made for.
+fn today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+async fn import(args: ImportArgs) -> Result<()> {
+    use crate::import::{Failure, Kind, Source};
+    use std::io::IsTerminal;
+    let kind = Kind::parse(&args.kind).context("kind is parcels or farmhouses")?;
+    let crs = args.crs.as_deref().map(Crs::parse).transpose().map_err(anyhow::Error::msg)?;
+    let source = Source::from_path(&args.file)?;
+    let database = Database::open(&args.db, &PoolConfig::default()).await?;
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} features ({eta} left)")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let result = crate::import::load::import(&database.pool, kind, source, crs, "cli:import", progress.clone()).await;
+    progress.finish_and_clear();
+    database.close().await?;
+    match result {
+        Ok(report) => {
+            tracing::info!(features = report.imported, crs = %report.crs, took = ?started.elapsed(), "imported {}", report.file);
+            let mut out = serde_json::to_vec_pretty(&report)?;
+            out.push(b'\n');
+            std::io::Write::write_all(&mut std::io::stdout(), &out)?;
+            Ok(())
+        }
+        Err(Failure::Invalid(errors)) => {
+            let mut err = std::io::stderr();
+            for e in &errors {
+                let _ = writeln!(err, "{}: {}", e.field, e.message);
+            }
+            anyhow::bail!("{}: {} problems in the file; nothing was imported", args.file.display(), errors.len())
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("{} was not imported", args.file.display()))),
+    }
+}
+
+async fn export(args: ExportArgs) -> Result<()> {
+    use crate::export::{self, Encoder, Format, ShapefileWriter};
+    use crate::import::Kind;
+    use futures_util::StreamExt;
+    let kind = Kind::parse(&args.kind).context("kind is parcels or farmhouses")?;
+    let format = Format::parse(&args.format).context("format is geojson, csv or shp")?;
+    let crs = args.crs.as_deref().map(Crs::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or(Crs::Wgs84);
+    if format == Format::Shapefile && args.output.is_none() {
+        anyhow::bail!("a shapefile export needs --output PREFIX (it writes several files)");
+    }
+    let database = Database::open(&args.db, &PoolConfig::default()).await?;
+    let mut features = export::features(&database.pool, kind, crs, args.township.as_deref());
+    let written = match (format, &args.output) {
+        (Format::Shapefile, Some(prefix)) => {
+            let mut shp = ShapefileWriter::create(prefix, kind, crs)?;
+            while let Some(f) = features.next().await {
+                shp.write(&f?)?;
+            }
+            let (files, n) = shp.finish()?;
+            tracing::info!(features = n, files = ?files, "exported");
+            n
+        }
+        (_, output) => {
+            let sink: Box<dyn Write> = match output {
+                Some(path) => {
+                    Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?)
+                }
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let mut out = std::io::BufWriter::new(sink);
+            let mut encoder = Encoder::new(format, kind, crs);
+            out.write_all(&encoder.header()?)?;
+            while let Some(f) = features.next().await {
+                out.write_all(&encoder.feature(&f?)?)?;
+            }
+            out.write_all(&encoder.footer())?;
+            out.flush()?;
+            encoder.written()
+        }
+    };
+    drop(features);
+    database.close().await?;
+    if let Some(path) = &args.output {
+        tracing::info!(features = written, to = %path.display(), "exported");
+    }
+    Ok(())
 }

@@ -50,6 +50,14 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Import a survey file of parcels or farmhouses: GeoJSON, ESRI Shapefile (.shp with .dbf and .prj) or CSV
+    /// with a WKT column, in EPSG:4549, 4528, 4490 or 4326. All or nothing; a file is imported once.
+    Import(ImportArgs),
+    /// Export parcels or farmhouses as GeoJSON, CSV (WKT) or a Shapefile. No private party data.
+    Export(ExportArgs),
+    /// Generate data: the Shangyu demo district, or scale data of any size.
+    #[command(subcommand)]
+    Seed(SeedCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +98,26 @@ pub enum AuditAction {
     Verify,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SeedCommand {
+    /// Load the Shangyu demo district (townships, villages, houses and their records) into an empty registry.
+    Demo(DbArgs),
+    /// Add N generated houses with records (in the demo's shares) across the district, streamed with COPY.
+    Scale(ScaleArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScaleArgs {
+    /// How many houses to add.
+    #[arg(long)]
+    pub houses: u64,
+    /// Seed of the generator: the same seed on the same database makes the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
 /// Where the database is.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
@@ -125,6 +153,44 @@ pub struct ServeArgs {
     /// Unset: no raster layer, and the map needs no network.
     #[arg(long, env = "FARMHOUSE_BASEMAP_URL")]
     pub basemap_url: Option<String>,
+    /// Do not load the demo district into a database that has no district yet.
+    #[arg(long, env = "FARMHOUSE_NO_DEMO")]
+    pub no_demo: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// What the file holds.
+    #[arg(value_parser = ["parcels", "farmhouses"])]
+    pub kind: String,
+    /// The file (.geojson/.json, .shp, or .csv).
+    pub file: PathBuf,
+    /// The CRS of the coordinates, when the file does not declare it (EPSG:4549, EPSG:4528, EPSG:4490, EPSG:4326).
+    #[arg(long)]
+    pub crs: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// What to export.
+    #[arg(value_parser = ["parcels", "farmhouses"])]
+    pub kind: String,
+    #[arg(long, default_value = "geojson", value_parser = ["geojson", "csv", "shp"])]
+    pub format: String,
+    /// CRS of the coordinates written (default EPSG:4326 lon/lat).
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// Only this township (9-digit code).
+    #[arg(long)]
+    pub township: Option<String>,
+    /// Where to write: a file for geojson/csv (default standard output); the path prefix of the .shp, .shx,
+    /// .dbf, .prj and .cpg files for shp (required).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -276,3 +276,10 @@ async fn certificates_can_be_verified_by_anyone_without_private_data() {
     assert!(!text.contains("投资公司") && !text.contains("lessee"), "{text}");
     public.get("/api/v1/verify/SY-JZ-1999-999999").await.expect(404);
 }
+
+#[tokio::test]
+async fn a_nul_byte_in_a_query_is_a_bad_request_not_a_fault() {
+    let (_db, api) = officer().await;
+    let r = api.get("/api/v1/parties?q=%00").await.expect(400);
+    assert_eq!(r.header("content-type"), "application/problem+json");
+}

@@ -13,6 +13,8 @@ fn start(data_dir: &std::path::Path, http_port: u16, pg_port: u16) -> Child {
         .arg(data_dir)
         .args(["--pg-port", &pg_port.to_string()])
         .env_remove("DATABASE_URL")
+        // The data this test keeps is its own, not the demo district that a first start loads.
+        .env("FARMHOUSE_NO_DEMO", "true")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .spawn()

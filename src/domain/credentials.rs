@@ -5,7 +5,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngExt;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 
 /// The shortest password accepted.
@@ -49,7 +49,7 @@ pub fn decoy_hash() -> &'static str {
 
 /// A new random secret with `prefix` (e.g. `fh_` for API tokens): 32 random bytes, base64url.
 pub fn new_secret(prefix: &str) -> String {
-    let bytes: [u8; 32] = rand::rng().random();
+    let bytes: [u8; 32] = rand::thread_rng().r#gen();
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 

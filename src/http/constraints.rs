@@ -144,6 +144,12 @@ pub const RULES: &[(&str, Rule)] = &[
     ("sessions_secret_sha256_check", bad("session", "is not a session digest")),
     ("sessions_secret_sha256_key", taken("session", "this session exists")),
     ("sessions_user_id_fkey", bad("user", "no such user")),
+    ("imports_kind_check", bad("kind", "must be parcels or farmhouses")),
+    ("imports_sha256_check", bad("file", "has no digest")),
+    ("imports_file_name_check", bad("file", "the file name must have at most 300 characters")),
+    ("imports_crs_check", bad("crs", "must be EPSG:4549, EPSG:4528, EPSG:4490 or EPSG:4326")),
+    ("imports_features_check", bad("features", "cannot be negative")),
+    ("imports_once", taken("file", "this file has already been imported")),
     ("history_action_check", bad("action", "must be insert, update or delete")),
     ("history_append_only", taken("history", "the history is append-only")),
 ];

@@ -16,7 +16,9 @@ pub mod problem;
 pub mod query;
 pub mod routes;
 pub mod shapes;
+pub mod stats;
 pub mod tiles;
+pub mod transfer;
 pub mod web;
 
 use std::future::Future;
@@ -197,7 +199,16 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Mapbox Vector Tile (y may end in .pbf/.mvt); attributes by role",
             tiles::tile,
         ),
+        get(
+            "/api/v1/stats/summary",
+            E,
+            "activation figures in total, by township and by month (?township=CODE)",
+            stats::summary,
+        ),
     ]
+    .into_iter()
+    .chain(transfer::endpoints())
+    .collect()
 }
 
 /// The whole service as a router, for `serve` and for tests that call it directly.

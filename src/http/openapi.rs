@@ -6,7 +6,9 @@ use axum::Json;
 use utoipa::openapi::path::Operation;
 use utoipa::{Modify, OpenApi};
 
-use super::{activation, auth, farmhouses, features, health, history, parcels, parties, photos, tiles, web};
+use super::{
+    activation, auth, farmhouses, features, health, history, parcels, parties, photos, stats, tiles, transfer, web,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +39,8 @@ use super::{activation, auth, farmhouses, features, health, history, parcels, pa
         auth::users, auth::add_user, auth::change_user,
         features::landing, features::conformance, features::collections, features::collection,
         features::items, features::item, tiles::tilejson, tiles::tile,
+        stats::summary, transfer::upload_parcels, transfer::upload_farmhouses, transfer::parcels_csv,
+        transfer::parcels_geojson, transfer::farmhouses_csv, transfer::farmhouses_geojson,
         web::assets, web::vendor, web::site, web::verify_page,
     ),
     modifiers(&OperationIds),
@@ -46,6 +50,8 @@ use super::{activation, auth, farmhouses, features, health, history, parcels, pa
         (name = "appraisals"), (name = "listings"), (name = "transactions"), (name = "certifications"),
         (name = "ogc-features", description = "OGC API – Features Part 1 (core, GeoJSON)"),
         (name = "tiles", description = "Mapbox Vector Tiles and TileJSON"),
+        (name = "stats", description = "activation figures"),
+        (name = "import-export", description = "survey files in and out"),
         (name = "web", description = "the web map, its files, and the public verification page"),
         (name = "access", description = "log in (cookie) or send `Authorization: Bearer <token>`"),
     )

@@ -215,6 +215,14 @@ fn from_database(e: sqlx::Error) -> Problem {
                 tracing::warn!(error = %e, "database unavailable");
                 return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is busy or unavailable");
             }
+            // 22021 character_not_in_repertoire (a NUL byte), 22P05 untranslatable_character: text the
+            // database cannot store, whichever field it came in.
+            if matches!(code.as_ref(), "22021" | "22P05") {
+                return Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "a value contains a character that cannot be stored (NUL)",
+                );
+            }
             match db.constraint().and_then(crate::http::constraints::describe) {
                 Some(rule) => {
                     let status = if rule.conflict { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };

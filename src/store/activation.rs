@@ -4,7 +4,7 @@
 //! to its next state, so concurrent requests serialise and only one of them can win.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use rand::RngExt;
+use rand::Rng;
 use serde_json::json;
 use sqlx::{FromRow, PgConnection, PgExecutor};
 
@@ -591,8 +591,8 @@ pub async fn revoke(
 /// 8 characters from digits and capitals, printed on the certificate.
 fn verification_code() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    let mut rng = rand::rng();
-    (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    let mut rng = rand::thread_rng();
+    (0..8).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// The state after `action`, or a conflict that reports the current state (merged into `current`).

@@ -42,6 +42,28 @@ impl TestDb {
         Self { pool, admin, url, name }
     }
 
+    /// A database of its own holding the Shangyu demo district, loaded as `serve` does on its first start.
+    /// The district is generated once per test binary into a database that each call then copies.
+    pub async fn demo() -> Self {
+        static SEEDED: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+        let template = SEEDED
+            .get_or_init(|| async {
+                let db = TestDb::new().await;
+                assert!(farmhouse::cli::load_demo_if_empty(&db.pool).await.expect("the demo loads"));
+                db.pool.close().await;
+                db.admin.close().await;
+                db.name.clone()
+            })
+            .await;
+        let admin = admin_url().await;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        store::create_database(&admin, &name, Some(template)).await.expect("copy the demo database");
+        let url = database_url(&admin, &name);
+        let pool = store::pool(&url, &PoolConfig::default()).expect("pool");
+        let admin = store::pool(&url, &PoolConfig::admin()).expect("pool");
+        Self { pool, admin, url, name }
+    }
+
     /// The URL of a new, empty database (no schema) on the same server.
     pub async fn empty_sibling(&self) -> String {
         let admin = admin_url().await;

@@ -1,0 +1,154 @@
+//! The activation figures are kept by triggers in aggregate tables; whatever happens to the records, the
+//! aggregates equal a full recomputation from them, and `GET /api/v1/stats/summary` serves them.
+
+mod common;
+
+use common::TestDb;
+use common::fixtures::{self, house, person};
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// Rows where the aggregates and the recomputation differ (zero rows of the aggregates ignored).
+async fn drift(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "with agg as (select * from stats_monthly
+                      where transactions <> 0 or transaction_amount_fen <> 0 or certified <> 0
+                         or certified_floor_area_m2 <> 0 or certified_amount_fen <> 0),
+              rec as (select * from stats_monthly_from_records),
+              st as (select * from stats_township_status where registered <> 0 or listed <> 0 or contracted <> 0 or certified <> 0),
+              sr as (select * from stats_township_status_from_records)
+         select 'aggregate ' || x::text from (select * from agg except select * from rec) x
+         union all select 'records ' || x::text from (select * from rec except select * from agg) x
+         union all select 'status aggregate ' || x::text from (select * from st except select * from sr) x
+         union all select 'status records ' || x::text from (select * from sr except select * from st) x",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn assert_no_drift(pool: &PgPool, after: &str) {
+    let d = drift(pool).await;
+    assert!(d.is_empty(), "after {after}, the aggregates differ from the records: {d:#?}");
+}
+
+async fn certified_lease(pool: &PgPool, n: u32, cert: &str) -> (i64, i64, i64) {
+    let h = house(pool, n).await;
+    let l = fixtures::listing(pool, h).await;
+    let p = person(pool, &format!("33060419800101{n:04}")).await;
+    let t = fixtures::transaction(pool, l, p, &format!("HT-{n:04}"), "2020-02-01", "2030-02-01").await.unwrap();
+    let c = fixtures::certification(pool, t, cert).await.unwrap();
+    (h, t, c)
+}
+
+#[tokio::test]
+async fn aggregates_equal_a_recomputation_after_every_kind_of_change() {
+    let db = TestDb::with_district().await;
+    let pool = &db.pool;
+    let (h1, t1, c1) = certified_lease(pool, 1, "SY-JZ-2020-000001").await;
+    let (_, t2, _) = certified_lease(pool, 2, "SY-JZ-2020-000002").await;
+    assert_no_drift(pool, "inserts").await;
+    let certified: i64 =
+        sqlx::query_scalar("select sum(certified)::bigint from stats_monthly").fetch_one(pool).await.unwrap();
+    assert_eq!(certified, 2);
+
+    sqlx::query("update certifications set revoked_at = now(), revoke_reason = '录入错误' where id = $1")
+        .bind(c1)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_no_drift(pool, "a revocation").await;
+    fixtures::certification(pool, t1, "SY-JZ-2020-000003").await.unwrap();
+    assert_no_drift(pool, "a new certificate after a revocation").await;
+
+    sqlx::query(
+        "update transactions set total_amount_fen = total_amount_fen + 12345, signed_on = '2019-12-30' where id = $1",
+    )
+    .bind(t2)
+    .execute(pool)
+    .await
+    .unwrap();
+    assert_no_drift(pool, "a changed amount and signing date").await;
+    sqlx::query("update farmhouses set floor_area_m2 = 321.45, status = 'certified' where id = $1")
+        .bind(h1)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_no_drift(pool, "a changed floor area and status").await;
+
+    // A second township takes over a house with its figures.
+    sqlx::query(
+        "insert into townships (code, name, kind, boundary) select '330604002', '曹娥街道', '街道', outline from districts",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("update farmhouses set township_code = '330604002' where id = $1")
+        .bind(h1)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_no_drift(pool, "a house moved to another township").await;
+
+    let h3 = house(pool, 3).await;
+    let l3 = fixtures::listing(pool, h3).await;
+    let p3 = person(pool, "330604198001010003").await;
+    let t3 = fixtures::transaction(pool, l3, p3, "HT-0003", "2020-03-01", "2021-03-01").await.unwrap();
+    assert_no_drift(pool, "an uncertified transaction").await;
+    sqlx::query("delete from transactions where id = $1").bind(t3).execute(pool).await.unwrap();
+    sqlx::query("delete from listings where id = $1").bind(l3).execute(pool).await.unwrap();
+    sqlx::query("delete from farmhouses where id = $1").bind(h3).execute(pool).await.unwrap();
+    assert_no_drift(pool, "deletes").await;
+}
+
+#[tokio::test]
+async fn the_drift_check_can_fail() {
+    let db = TestDb::with_district().await;
+    certified_lease(&db.pool, 1, "SY-JZ-2020-000001").await;
+    sqlx::query("update stats_monthly set certified = certified + 1").execute(&db.pool).await.unwrap();
+    assert!(!drift(&db.pool).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_summary_reports_totals_by_township_and_by_month() {
+    let db = TestDb::with_district().await;
+    certified_lease(&db.pool, 1, "SY-JZ-2020-000001").await;
+    certified_lease(&db.pool, 2, "SY-JZ-2020-000002").await;
+    house(&db.pool, 3).await;
+    let addr = common::spawn_app(db.pool.clone()).await;
+    let body: Value = reqwest::get(format!("http://{addr}/api/v1/stats/summary")).await.unwrap().json().await.unwrap();
+    assert_eq!(body["certified_houses"], 2);
+    assert_eq!(body["certified_floor_area_m2"], 576.0);
+    assert_eq!(body["transaction_amount_yuan"], 120000);
+    assert_eq!(body["townships_count"], 1);
+    assert_eq!(body["houses"]["total"], 3);
+    assert_eq!(body["by_township"][0]["code"], "330604001");
+    assert_eq!(body["by_township"][0]["certified_houses"], 2);
+    assert_eq!(body["by_township"][0]["transactions"], 2);
+    assert_eq!(body["by_township"][0]["houses"], 3);
+    // Deals count in the month they were signed, certificates in the month they were issued (now).
+    let months = body["by_month"].as_array().unwrap();
+    assert_eq!(months.len(), 2, "{months:?}");
+    assert_eq!(
+        (months[0]["month"].as_str(), &months[0]["transactions"], &months[0]["certified"]),
+        (Some("2020-02"), &2.into(), &0.into())
+    );
+    assert_eq!(
+        (&months[1]["transactions"], &months[1]["certified"], &months[1]["amount_yuan"]),
+        (&0.into(), &2.into(), &120000.into())
+    );
+
+    let one: Value = reqwest::get(format!("http://{addr}/api/v1/stats/summary?township=330604001"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["certified_houses"], 2);
+    assert_eq!(one["township"], "330604001");
+    let res = reqwest::get(format!("http://{addr}/api/v1/stats/summary?township=330604999")).await.unwrap();
+    assert_eq!(res.status(), 404);
+    let res = reqwest::get(format!("http://{addr}/api/v1/stats/summary?township=abc")).await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
