@@ -92,7 +92,7 @@ export class Listings {
       const l = p.listing;
       return el('li', { dataset: { id: f.id } },
         el('button', { type: 'button', class: 'house-item', onclick: () => this.app.openHouse(f.id, { fly: true }) },
-          el('strong', {}, l?.title || `${p.village} · ${p.unit_number.slice(-8)}`),
+          el('strong', {}, l?.title || `${p.village} · ${p.unit_number.slice(12, 19)}`),
           el('span', {}, `${p.township_name} ${p.village}`),
           el('span', {}, `${t('m2', { v: number(p.floor_area_m2, 0) })} · ${l ? t('list.rent', { v: number(l.asking_rent_yuan) }) : ''}`),
           el('span', { class: 'uses' }, (l?.allowed_uses ?? []).map((u) => t(`use.${u}`)).join(' · '))));

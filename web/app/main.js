@@ -3,7 +3,7 @@
 // (officers). Logging in or out changes the page in place.
 
 import { api, clearAlert, el, loading, showError } from './api.js';
-import { apply, lang, onLangChange, setLang, t } from './i18n.js';
+import { apply, lang, number, onLangChange, setLang, t } from './i18n.js';
 import { CHOROPLETH, FarmMap, STATUS_COLOURS, STATUSES } from './map.js';
 import { HousePanel } from './house.js';
 import { Listings } from './listings.js';
@@ -77,8 +77,10 @@ class App {
     mapStatus.hidden = true;
     const townships = await loading(() => api('/collections/townships/items?limit=200'));
     if (townships) {
-      const list = townships.features.map((f) => ({ code: f.properties.code, name: f.properties.name, geometry: f.geometry }));
+      const list = townships.features.map((f) => ({ ...f.properties, geometry: f.geometry }));
       this.map.labelTownships(list);
+      this.shareRange = this.map.spreadChoropleth(list);
+      this.legend();
       this.listings.setTownships(list);
     }
     await this.roleChanged();
@@ -243,8 +245,8 @@ class App {
         el('span', { class: 'swatch', style: `background:${STATUS_COLOURS[s]}`, 'aria-hidden': 'true' }), t(`status.${s}`)))),
       el('p', { class: 'hint' }, t('legend.cluster')),
       el('h3', {}, t('legend.choropleth')),
-      el('div', { class: 'ramp', 'aria-hidden': 'true', style: `background:linear-gradient(to right, ${CHOROPLETH.map(([v, c]) => `${c} ${v * 100}%`).join(', ')})` }),
-      el('div', { class: 'ramp-scale' }, el('span', {}, '0%'), el('span', {}, '50%'), el('span', {}, '100%')),
+      el('div', { class: 'ramp', 'aria-hidden': 'true', style: `background:linear-gradient(to right, ${CHOROPLETH.join(', ')})` }),
+      el('div', { class: 'ramp-scale' }, ...(this.shareRange ?? [0, 1]).map((v) => el('span', {}, `${number(v * 100, 0)}%`))),
     );
   }
 }

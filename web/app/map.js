@@ -15,14 +15,8 @@ export const STATUS_COLOURS = {
 };
 export const STATUSES = Object.keys(STATUS_COLOURS);
 
-/** The township choropleth's ramp: share of registered houses that are certified. */
-export const CHOROPLETH = [
-  [0, '#f3eef8'],
-  [0.1, '#cfc2e3'],
-  [0.25, '#a08cc8'],
-  [0.5, '#6e50a8'],
-  [1, '#3f1f80'],
-];
+/** The township choropleth's ramp, light to dark, spread over the townships' range of activation. */
+export const CHOROPLETH = ['#f3eef8', '#cfc2e3', '#a08cc8', '#6e50a8', '#3f1f80'];
 
 const statusColour = ['match', ['get', 'status'], ...STATUSES.flatMap((s) => [s, STATUS_COLOURS[s]]), '#555'];
 
@@ -44,6 +38,13 @@ const activationShare = [
   ['coalesce', ['get', 'certified_houses'], 0],
   ['max', ['coalesce', ['get', 'houses_total'], 0], 1],
 ];
+
+/** The choropleth's colour expression over activation shares from `low` to `high`. */
+function choropleth([low, high]) {
+  const span = Math.max(high - low, 0.01);
+  const stops = CHOROPLETH.flatMap((c, i) => [low + (span * i) / (CHOROPLETH.length - 1), c]);
+  return ['interpolate', ['linear'], activationShare, ...stops];
+}
 
 const LAYER_ZOOMS = { townships: [0, 12], villages: [10, 14], parcels: [15, 16], farmhouses: [11, 16] };
 
@@ -68,7 +69,7 @@ function style(site, version) {
       source: 'townships',
       'source-layer': 'townships',
       paint: {
-        'fill-color': ['interpolate', ['linear'], activationShare, ...CHOROPLETH.flat()],
+        'fill-color': choropleth([0, 1]),
         'fill-opacity': ['interpolate', ['linear'], ['zoom'], 10, 0.8, 12, 0.35, 15, 0.12],
       },
     },
@@ -222,6 +223,17 @@ export class FarmMap {
   extent() {
     const b = this.map.getBounds();
     return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(',');
+  }
+
+  /**
+   * Spreads the choropleth over the townships' range of activation (share of houses certified), so
+   * townships that differ look different; answers the range for the legend.
+   */
+  spreadChoropleth(townships) {
+    const shares = townships.filter((t) => t.houses_total > 0).map((t) => t.certified_houses / t.houses_total);
+    const range = shares.length ? [Math.min(...shares), Math.max(...shares)] : [0, 1];
+    this.map.setPaintProperty('townships-fill', 'fill-color', choropleth(range));
+    return range;
   }
 
   /** A small popup with `text` at `lngLat` (the one before it closes). */

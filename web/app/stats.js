@@ -1,6 +1,7 @@
 // Activation figures for officials (and officers): totals of the district and of the chosen township
 // (certified houses, certified floor area in 万 m², transaction amount in 万元), a monthly chart, a table
-// by township, and the table as CSV. All from GET /api/v1/stats/summary.
+// by township, and the table as CSV. All from GET /api/v1/stats/summary; the houses themselves as CSV
+// from the registry's export.
 
 import { api, el, loading, query } from './api.js';
 import { number, onLangChange, t, wan } from './i18n.js';
@@ -44,6 +45,8 @@ export class Stats {
   async choose(code) {
     this.township = code;
     this.select.value = code ?? '';
+    // The registry's own export (no owner data) of the houses of the district or of this township.
+    this.root.querySelector('#export-houses').href = `/api/v1/export/farmhouses.csv${query({ township: code })}`;
     this.app.map.selectTownship(code);
     await this.refresh();
   }
