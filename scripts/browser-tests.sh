@@ -4,7 +4,8 @@
 # starts one), the demo district seeded into it, one account per role, the debug binary serving it.
 # They save the screenshots under docs/screenshots/.
 #
-#   scripts/browser-tests.sh            (make test runs it after the Rust tests)
+#   scripts/browser-tests.sh                                  (make test runs it after the Rust tests)
+#   scripts/browser-tests.sh web/tests/official.test.mjs      (one file)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +51,7 @@ echo "service on 127.0.0.1:$port with the demo district (ready in $(($(date +%s)
 mkdir -p docs/screenshots
 status=0
 env "${accounts[@]}" FARMHOUSE_URL="http://127.0.0.1:$port" \
-    node --test --test-concurrency=1 --test-reporter=spec web/tests/ || status=$?
+    node --test --test-concurrency=1 --test-reporter=spec "${@:-web/tests/}" || status=$?
 if ((status != 0)); then
     echo "--- service log (last 40 lines)" >&2
     tail -n 40 "$log" >&2

@@ -58,6 +58,7 @@ test('an official sees the totals of the summary, by township and by month, and 
   assert.equal(await page.locator('#monthly-chart rect.bar').count(), one.by_month.length);
   assert.equal(await page.evaluate(() => window.farmhouse.app.map.selectedTownship), Number(busiest.code));
   await mapIdle(page);
+  await page.evaluate(() => { document.getElementById('side').scrollTop = 0; });
   await page.screenshot({ path: `${SCREENSHOTS}official.png` });
 
   // The CSV: a header, the townships and the district total, as shown.
@@ -70,6 +71,13 @@ test('an official sees the totals of the summary, by township and by month, and 
   assert.equal(csv[1], [b.code, b.name, b.houses, b.certified_houses, (b.certified_floor_area_m2 / 1e4).toFixed(2),
     (b.transaction_amount_yuan / 1e4).toFixed(2)].join(','));
   assert.equal(csv.at(-1).split(',')[3], String(summary.certified_houses));
+
+  // The houses of the chosen township, from the registry's export: a CSV row per house, no owner data.
+  const houses = await page.request.get(await page.locator('#export-houses').evaluate((a) => a.href));
+  assert.equal(houses.status(), 200);
+  const lines = (await houses.text()).trim().split(/\r?\n/);
+  assert.equal(lines.length - 1, busiest.houses, 'one row per house of the township');
+  assert.ok(!/owner|id_number|phone/i.test(lines[0]), lines[0]);
 
   // In English the figures keep their values.
   await page.click('#lang');
