@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE, centre, drawnHouseAt, getJson, launch, mapIdle, nearestStatus, openMap } from './browser.mjs';
+import { BASE, apiAs, centre, drawnHouseAt, getJson, launch, mapIdle, nearestStatus, openMap, png } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -63,6 +63,22 @@ test('search by unit number opens the house; its certificate is verified on a pu
   assert.match(text, /有效 · Valid/);
   assert.match(text, new RegExp(house.properties.certificate_no));
   assert.match(text, new RegExp(unit));
+  await page.close();
+});
+
+test('a house panel shows the house\'s photos', async () => {
+  const { page, problems } = await openMap(browser.context);
+  const { features: [house] } = await getJson(page, '/api/v1/farmhouses?status=listed&limit=1');
+  const officer = await apiAs('officer');
+  await officer.post(`/api/v1/farmhouses/${house.id}/photos`, png(64, 48, [200, 120, 40]), { 'Content-Type': 'image/png' });
+  await officer.dispose();
+  await page.evaluate((id) => window.farmhouse.app.openHouse(id, { fly: true }), house.id);
+  const photo = page.locator('#house .photo-strip img').first();
+  await photo.waitFor();
+  await page.waitForFunction(() => document.querySelector('#house .photo-strip img')?.complete);
+  assert.ok(await photo.evaluate((img) => img.naturalWidth > 0), 'the photo loaded');
+  assert.match(await photo.getAttribute('alt'), /房屋照片 1/);
+  assert.deepEqual(problems, []);
   await page.close();
 });
 
