@@ -179,3 +179,76 @@ async fn a_service_killed_while_certifying_leaves_each_house_whole() {
         assert!(no.ends_with(&format!("{:06}", i + 1)), "{numbers:?}");
     }
 }
+
+#[tokio::test]
+async fn an_import_killed_half_way_leaves_no_partial_rows() {
+    let db = common::TestDb::with_district().await;
+    // 12,000 parcels of 20 m on a grid: enough that loading them takes a moment.
+    let (lon0, lat0) = common::fixtures::CENTRE;
+    let features: Vec<serde_json::Value> = (0..12_000u32)
+        .map(|i| {
+            let (x, y) = (lon0 + f64::from(i % 100) * 25.0 / 96_490.0, lat0 + f64::from(i / 100) * 25.0 / 110_900.0);
+            let (dx, dy) = (20.0 / 96_490.0, 20.0 / 110_900.0);
+            json!({"type": "Feature",
+                   "properties": {"parcel_code": format!("330604001{:03}JC{:05}", i / 90_000 + 1, i % 90_000 + 1),
+                                  "village": "测试村", "land_use": "0702"},
+                   "geometry": {"type": "Polygon",
+                                "coordinates": [[[x, y], [x + dx, y], [x + dx, y + dy], [x, y + dy], [x, y]]]}})
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("parcels.geojson");
+    std::fs::write(&file, serde_json::to_vec(&json!({"type": "FeatureCollection", "features": features})).unwrap())
+        .unwrap();
+
+    let mut import = std::process::Command::new(env!("CARGO_BIN_EXE_farmhouse"))
+        .args(["import", "parcels"])
+        .arg(&file)
+        .args(["--crs", "EPSG:4326", "--database-url", &db.url])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the import writes inside its transaction, then kill it.
+    let started = Instant::now();
+    loop {
+        let writing: bool = sqlx::query_scalar(
+            "select exists (select 1 from pg_stat_activity
+                            where datname = current_database() and application_name = 'farmhouse'
+                              and state = 'active' and (query ilike 'copy%' or query ilike 'insert into parcels%'))",
+        )
+        .fetch_one(&db.admin)
+        .await
+        .unwrap();
+        if writing {
+            break;
+        }
+        assert!(import.try_wait().unwrap().is_none(), "the import finished before it could be killed");
+        assert!(started.elapsed() < Duration::from_secs(120), "the import never started writing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    import.kill().unwrap();
+    import.wait().unwrap();
+
+    // Once the server has noticed, nothing of the import is there.
+    let gone = Instant::now();
+    while sqlx::query_scalar::<_, bool>(
+        "select exists (select 1 from pg_stat_activity where datname = current_database()
+                        and application_name = 'farmhouse' and state <> 'idle' and pid <> pg_backend_pid())",
+    )
+    .fetch_one(&db.admin)
+    .await
+    .unwrap()
+    {
+        assert!(gone.elapsed() < Duration::from_secs(30), "the killed import's session lingers");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (parcels, imports, history): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from parcels), (select count(*) from imports),
+                (select count(*) from history where table_name = 'parcels')",
+    )
+    .fetch_one(&db.admin)
+    .await
+    .unwrap();
+    assert_eq!((parcels, imports, history), (0, 0, 0));
+}
