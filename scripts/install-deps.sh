@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, skipping those already installed.
-#   scripts/install-deps.sh          what building and running need
-#   scripts/install-deps.sh test     and what the tests need (GDAL, Chromium, OWSLib)
+#   scripts/install-deps.sh          what building and running need (and the web map's npm packages)
+#   scripts/install-deps.sh test     and what the tests need (GDAL, Chromium, OWSLib, Playwright)
 #   scripts/install-deps.sh bench    and what the benchmarks need (wrk)
 set -euo pipefail
 
 packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib libclang-dev libproj-dev pkg-config proj-bin)
 if [[ "${1:-}" == "test" ]]; then
-    packages+=(gdal-bin chromium fonts-noto-cjk python3-pip)
+    packages+=(gdal-bin chromium fonts-noto-cjk python3-pip curl)
 fi
 if [[ "${1:-}" == "bench" ]]; then
     packages+=(wrk curl)
 fi
+
+# The web map's packages come from npm: Node.js and npm themselves, if the machine has none.
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,6 +34,10 @@ if ! command -v cargo >/dev/null; then
     echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2
     exit 1
 fi
+
+# The web map's packages, exactly as web/package-lock.json pins them: MapLibre GL JS (served by the
+# service) and, for the browser tests, playwright-core (it drives Debian's Chromium; no browser download).
+(cd "$(dirname "$0")/../web" && npm ci --no-audit --no-fund --loglevel=error)
 
 # Python tools the tests drive, pinned: OWSLib (a GIS client of OGC API – Features), the OpenAPI
 # validator and Schemathesis. Debian's own Python refuses pip installs into the system unless told to;

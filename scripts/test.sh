@@ -35,3 +35,6 @@ echo "cluster on port $port in $dir"
 
 step "tests"
 cargo test --locked --all-targets
+
+step "browser tests"
+scripts/browser-tests.sh

@@ -138,6 +138,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let mut state = crate::http::AppState::new(database.pool.clone());
     state.session_lifetime = std::time::Duration::from_secs(args.session_hours.clamp(1, 24 * 30) * 3600);
     state.secure_cookies = args.secure_cookies;
+    state.web = std::sync::Arc::new(crate::http::web::WebConfig {
+        dir: args.web_dir.clone(),
+        basemap_url: args.basemap_url.clone().filter(|u| !u.trim().is_empty()),
+    });
+    if !args.web_dir.join("index.html").is_file() {
+        tracing::warn!(dir = %args.web_dir.display(), "no web map here (index.html): browsers get a notice at /");
+    }
     let upkeep = tokio::spawn(end_expired_leases(state.clone()));
     crate::http::serve(listener, state, crate::http::shutdown_signal()).await?;
     upkeep.abort();

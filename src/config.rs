@@ -146,6 +146,13 @@ pub struct ServeArgs {
     /// Mark session cookies Secure (when the service is reached over HTTPS).
     #[arg(long, env = "FARMHOUSE_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Folder of the web map: index.html, style.css, app/, and node_modules/ after `npm ci`.
+    #[arg(long, env = "FARMHOUSE_WEB_DIR", default_value = "web")]
+    pub web_dir: PathBuf,
+    /// A raster basemap drawn under the map's own layers, as a {z}/{x}/{y} URL template (e.g. Tianditu).
+    /// Unset: no raster layer, and the map needs no network.
+    #[arg(long, env = "FARMHOUSE_BASEMAP_URL")]
+    pub basemap_url: Option<String>,
     /// Do not load the demo district into a database that has no district yet.
     #[arg(long, env = "FARMHOUSE_NO_DEMO")]
     pub no_demo: bool,

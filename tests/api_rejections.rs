@@ -538,3 +538,18 @@ async fn bad_requests_are_refused_naming_the_field_and_change_nothing() {
         assert_eq!(counts(&db.pool).await, before, "{} changed rows", case.what);
     }
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_query_is_refused_naming_the_parameter() {
+    let db = TestDb::with_district().await;
+    let api = Api::new(common::spawn_app(db.pool.clone()).await);
+    for (path, field) in [
+        ("/api/v1/parcels?village=a%00b&after=106998", "village"),
+        ("/api/v1/farmhouses?q=%00", "q"),
+        ("/api/v1/listings?township=330604001%00", "township"),
+        ("/collections/parcels/items?village=a%00b", "village"),
+    ] {
+        let reply = api.get(path).await.expect(400);
+        assert_eq!(reply.body["field"], field, "{path}: {}", reply.body);
+    }
+}

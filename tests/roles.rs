@@ -18,6 +18,7 @@ fn concrete(pattern: &str) -> String {
         .replace("{photo}", "999999")
         .replace("{code}", "330604001")
         .replace("{certificate_no}", "SY-JZ-2020-000001")
+        .replace("{*path}", "app/main.js")
 }
 
 #[tokio::test]

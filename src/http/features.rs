@@ -82,13 +82,12 @@ fn json_only(pairs: &[(String, String)]) -> Result<()> {
 }
 
 /// `GET /`: the OGC landing page as JSON for `?f=json`, a client that asks for JSON, or one that does
-/// not ask for HTML (GDAL, OWSLib, curl); a small HTML page for browsers (the web map takes its place
-/// later) and `?f=html`.
+/// not ask for HTML (GDAL, OWSLib, curl); the web map ([`super::web::page`]) for browsers and `?f=html`.
 #[utoipa::path(get, path = "/", tag = "ogc-features",
     params(("f" = Option<String>, Query, description = "json or html")),
-    responses((status = 200, description = "the landing page",
+    responses((status = 200, description = "the landing page, or the web map for browsers",
                content((Object = "application/json"), (String = "text/html")))))]
-pub async fn landing(headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response> {
+pub async fn landing(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response> {
     let pairs = pairs(&query);
     let f = pairs.iter().find(|(k, _)| k == "f").map(|(_, v)| v.as_str());
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -99,20 +98,10 @@ pub async fn landing(headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Re
         // Browsers always name text/html; GIS clients name JSON or take anything (OWSLib sends */*).
         None => accept.contains("json") || !accept.contains("text/html"),
     };
-    let base = base_url(&headers);
     if !wants_json {
-        let escaped = base.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
-        let html = format!(
-            "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>上虞区闲置农房激活 · farmhouse</title></head>\n\
-             <body><h1>闲置农房激活登记 Idle-farmhouse registry</h1>\n<ul>\n\
-             <li><a href=\"{escaped}/?f=json\">OGC API – Features landing page (JSON)</a></li>\n\
-             <li><a href=\"{escaped}/collections\">Collections</a></li>\n\
-             <li><a href=\"{escaped}/tiles/farmhouses\">Vector tiles (TileJSON)</a></li>\n</ul></body></html>\n"
-        );
-        let mut res = json_response(StatusCode::OK, "text/html; charset=utf-8", html);
-        res.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
-        return Ok(res);
+        return Ok(super::web::page(&state).await);
     }
+    let base = base_url(&headers);
     let body = json!({
         "title": "Shangyu idle-farmhouse registry (上虞区闲置农房激活)",
         "description": "Farmhouses, parcels, townships and villages of the idle-farmhouse activation programme, \
@@ -198,6 +187,9 @@ pub async fn collection(
 fn item_query(layer: Layer, pairs: &[(String, String)]) -> Result<ItemQuery> {
     let mut q = ItemQuery { bbox: None, filters: Vec::new(), limit: DEFAULT_LIMIT, cursor: None };
     for (name, value) in pairs {
+        if value.contains('\0') {
+            return Err(bad_param(name, "must not contain a NUL character"));
+        }
         match name.as_str() {
             "f" | "datetime" => {}
             "bbox-crs" if value == CRS84 => {}

@@ -19,6 +19,7 @@ pub mod shapes;
 pub mod stats;
 pub mod tiles;
 pub mod transfer;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Rendered map tiles. Writers drop what they change: see [`crate::tiles`] for the contract.
     pub tiles: Arc<crate::tiles::TileCache>,
+    /// The web map's folder and basemap.
+    pub web: Arc<web::WebConfig>,
 }
 
 impl AppState {
@@ -69,6 +72,7 @@ impl AppState {
             session_lifetime: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             tiles,
+            web: Arc::default(),
         }
     }
 
@@ -173,7 +177,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         get("/api/v1/users", Allow::ADMINS, "accounts", auth::users),
         post("/api/v1/users", Allow::ADMINS, "add an account", auth::add_user),
         patch("/api/v1/users/{id}", Allow::ADMINS, "change or disable an account", auth::change_user),
-        get("/", E, "OGC API – Features landing page (JSON), or HTML for browsers", features::landing),
+        get("/", E, "the web map (browsers), or the OGC API – Features landing page (JSON)", features::landing),
+        get("/assets/{*path}", E, "the web map's scripts, style sheet and images", web::assets),
+        get("/vendor/maplibre-gl/{*path}", E, "MapLibre GL JS from its npm package", web::vendor),
+        get("/api/v1/site", E, "the map's settings: district, bounds, optional raster basemap", web::site),
+        get("/verify/{certificate_no}", E, "certificate verification page (HTML, public facts only)", web::verify_page),
         get("/conformance", E, "OGC API conformance classes", features::conformance),
         get("/collections", E, "OGC API feature collections", features::collections),
         get("/collections/{collection}", E, "one feature collection", features::collection),
@@ -267,7 +275,7 @@ async fn not_found(req: Request) -> Problem {
     Problem::new(StatusCode::NOT_FOUND, format!("no resource at {}", req.uri().path()))
 }
 
-/// Turns any error answer that is not already problem+json (axum's own rejections: 405, 413, a body
+/// Turns any error answer that is not already problem+json (or an HTML page) (axum's own rejections: 405, 413, a body
 /// that cannot be read; the timeout's 503) into one, so clients meet a single error format.
 async fn problem_for_every_error(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
@@ -275,11 +283,9 @@ async fn problem_for_every_error(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(problem::PROBLEM_JSON.as_bytes()));
-    if is_problem {
+    // Problems are left as they are, and so are pages written for a browser (the verification page's 404).
+    let content_type = res.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes()).unwrap_or_default();
+    if content_type.starts_with(problem::PROBLEM_JSON.as_bytes()) || content_type.starts_with(b"text/html") {
         return res;
     }
     let (parts, body) = res.into_parts();

@@ -7,7 +7,7 @@ use utoipa::openapi::path::Operation;
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    activation, auth, farmhouses, features, health, history, parcels, parties, photos, stats, tiles, transfer,
+    activation, auth, farmhouses, features, health, history, parcels, parties, photos, stats, tiles, transfer, web,
 };
 
 #[derive(OpenApi)]
@@ -41,6 +41,7 @@ use super::{
         features::items, features::item, tiles::tilejson, tiles::tile,
         stats::summary, transfer::upload_parcels, transfer::upload_farmhouses, transfer::parcels_csv,
         transfer::parcels_geojson, transfer::farmhouses_csv, transfer::farmhouses_geojson,
+        web::assets, web::vendor, web::site, web::verify_page,
     ),
     modifiers(&OperationIds),
     tags(
@@ -51,6 +52,7 @@ use super::{
         (name = "tiles", description = "Mapbox Vector Tiles and TileJSON"),
         (name = "stats", description = "activation figures"),
         (name = "import-export", description = "survey files in and out"),
+        (name = "web", description = "the web map, its files, and the public verification page"),
         (name = "access", description = "log in (cookie) or send `Authorization: Bearer <token>`"),
     )
 )]
@@ -65,13 +67,15 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
 
 /// The conventions every operation shares, applied after the handlers' annotations:
 /// - its id comes from its method and path (`getFarmhousesIdHistory`): handler names repeat across
-///   modules (`list`, `get`), and operation ids must be unique;
+///   modules (`list`, `get`), and operation ids must be unique; a page that shares its API route's id
+///   (`/verify/{no}` beside `/api/v1/verify/{no}`) gets `Page` appended;
 /// - errors are `application/problem+json` (RFC 9457), and any status an operation does not list is
 ///   documented by a `default` problem response.
 struct OperationIds;
 
 impl Modify for OperationIds {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let mut taken = std::collections::HashSet::new();
         for (path, item) in doc.paths.paths.iter_mut() {
             let ops: [(&str, &mut Option<Operation>); 5] = [
                 ("get", &mut item.get),
@@ -82,7 +86,12 @@ impl Modify for OperationIds {
             ];
             for (method, op) in ops {
                 if let Some(op) = op {
-                    op.operation_id = Some(operation_id(method, path));
+                    let mut id = operation_id(method, path);
+                    if !taken.insert(id.clone()) {
+                        id.push_str("Page");
+                        taken.insert(id.clone());
+                    }
+                    op.operation_id = Some(id);
                     problems_as_problem_json(op);
                 }
             }

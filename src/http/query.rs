@@ -1,4 +1,5 @@
-//! A query-string extractor whose rejections are problem+json naming the parameter (400).
+//! A query-string extractor whose rejections are problem+json naming the parameter (400). A NUL
+//! character is refused in any parameter: PostgreSQL text cannot hold one, so it could only fail later.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -13,6 +14,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        if let Some((name, _)) = form_urlencoded_parse(query).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            let field = name.replace('\0', "\\0");
+            return Err(Error::Malformed(vec![FieldError::new(field, "must not contain a NUL character")]));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
         serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
             let field = e.path().to_string();

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The browser tests (web/tests, Node's test runner + playwright-core driving Debian's Chromium) against
+# the real service: a database of their own on the server FARMHOUSE_TEST_DATABASE_URL names (scripts/test.sh
+# starts one), the demo district seeded into it, one account per role, the debug binary serving it.
+# They save the screenshots under docs/screenshots/.
+#
+#   scripts/browser-tests.sh                                  (make test runs it after the Rust tests)
+#   scripts/browser-tests.sh web/tests/official.test.mjs      (one file)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${FARMHOUSE_TEST_DATABASE_URL:?set it to an admin URL of a PostgreSQL + PostGIS server (scripts/test.sh does)}"
+bin=target/debug/farmhouse
+[[ -x $bin ]] || cargo build --locked --quiet
+[[ -d web/node_modules/playwright-core ]] || (cd web && npm ci --no-audit --no-fund --loglevel=error)
+
+name="browser_$(date +%s)_$$"
+admin=$FARMHOUSE_TEST_DATABASE_URL
+url="${admin%/*}/$name"
+psql=(psql -X -q -v ON_ERROR_STOP=1)
+"${psql[@]}" "$admin" -c "create database $name" >/dev/null
+log=$(mktemp /tmp/farmhouse-browser.XXXXXX.log)
+pid=""
+cleanup() {
+    if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    "${psql[@]}" "$admin" -c "drop database if exists $name with (force)" >/dev/null 2>&1 || true
+    rm -f "$log"
+}
+trap cleanup EXIT
+
+started=$(date +%s)
+$bin migrate --database-url "$url"
+$bin seed demo --database-url "$url"
+accounts=()
+for role in investor officer official; do
+    user="browser.$role"
+    echo "$user-password" | $bin user add "$user" --role "$role" --database-url "$url" >/dev/null
+    accounts+=("FARMHOUSE_${role^^}=$user:$user-password")
+done
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+$bin serve --database-url "$url" --bind "127.0.0.1:$port" --web-dir web >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.2
+done
+echo "service on 127.0.0.1:$port with the demo district (ready in $(($(date +%s) - started)) s)"
+
+mkdir -p docs/screenshots
+status=0
+env "${accounts[@]}" FARMHOUSE_URL="http://127.0.0.1:$port" \
+    node --test --test-concurrency=1 --test-reporter=spec "${@:-web/tests/}" || status=$?
+if ((status != 0)); then
+    echo "--- service log (last 40 lines)" >&2
+    tail -n 40 "$log" >&2
+fi
+exit "$status"

@@ -1,0 +1,122 @@
+// Talking to the service: JSON over fetch with the session cookie, errors as readable messages
+// (the service answers problem+json naming the bad field), and the page's status and alert lines.
+
+import { t } from './i18n.js';
+
+/** An answer that was not a success: `status`, and the problem's detail as the message. */
+export class ApiError extends Error {
+  constructor(status, message, problem) {
+    super(message);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/** Calls the service; answers the parsed JSON body (null when there is none). */
+export async function api(path, { method = 'GET', body, signal } = {}) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      signal,
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, t('error.network'));
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const detail = data?.detail || data?.title || res.statusText || String(res.status);
+    throw new ApiError(res.status, detail, data);
+  }
+  return data;
+}
+
+/** A query string of the non-empty entries of `params`. */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, v);
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+let busy = 0;
+
+/** Runs `task` with the loading line shown (announced to screen readers); errors go to the alert line. */
+export async function loading(task, label = t('loading')) {
+  const status = document.getElementById('status');
+  busy += 1;
+  status.textContent = label;
+  status.hidden = false;
+  document.body.setAttribute('aria-busy', 'true');
+  try {
+    return await task();
+  } catch (e) {
+    if (e.name !== 'AbortError') showError(e);
+    return undefined;
+  } finally {
+    busy -= 1;
+    if (busy === 0) {
+      status.textContent = '';
+      status.hidden = true;
+      document.body.removeAttribute('aria-busy');
+    }
+  }
+}
+
+/** Shows an error message until the next action (assertive for screen readers). */
+export function showError(e) {
+  const alert = document.getElementById('alert');
+  alert.textContent = t('error', { msg: e?.message ?? String(e) });
+  alert.hidden = false;
+  alert.classList.add('error');
+  alert.classList.remove('notice');
+}
+
+/** Shows a short success notice. */
+export function showNotice(message) {
+  const alert = document.getElementById('alert');
+  alert.textContent = message;
+  alert.hidden = false;
+  alert.classList.add('notice');
+  alert.classList.remove('error');
+}
+
+export function clearAlert() {
+  const alert = document.getElementById('alert');
+  alert.textContent = '';
+  alert.hidden = true;
+}
+
+/**
+ * Builds an element: el('li', { class: 'x', onclick: f }, 'text', child). Text is always set as text,
+ * never parsed as HTML.
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else if (k === 'class') node.className = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else node.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}

@@ -1,0 +1,225 @@
+// The house panel: public facts and photos for everyone, the certificate's verification link,
+// interest registration for investors, and for staff the deal, the record's history and (officers)
+// certify / revoke with confirmation. Staff-only routes are asked only when the role may call them.
+
+import { api, clearAlert, el, loading, showNotice } from './api.js';
+import { lang, number, onLangChange, t } from './i18n.js';
+import { STATUS_COLOURS } from './map.js';
+
+const STAFF = ['officer', 'official', 'admin'];
+
+export class HousePanel {
+  /**
+   * @param {HTMLElement} root the panel
+   * @param {object} app  { session(): role info, map: FarmMap, confirm(message, withReason), changed() }
+   */
+  constructor(root, app) {
+    this.root = root;
+    this.app = app;
+    this.body = root.querySelector('.panel-body');
+    this.house = null;
+    this.returnFocus = null;
+    root.querySelector('.close').addEventListener('click', () => this.close());
+    onLangChange(() => this.house && this.render());
+  }
+
+  get open() {
+    return !this.root.hidden;
+  }
+
+  /** Opens the panel on house `id`, from the map, a list or the queue. */
+  async show(id, { fly = false } = {}) {
+    this.returnFocus = document.activeElement;
+    this.root.hidden = false;
+    this.root.setAttribute('aria-busy', 'true');
+    this.body.replaceChildren(el('p', { class: 'loading' }, t('loading')));
+    const feature = await loading(() => api(`/api/v1/farmhouses/${id}`));
+    this.root.removeAttribute('aria-busy');
+    if (!feature) {
+      this.body.replaceChildren(el('p', { class: 'error' }, t('error', { msg: document.getElementById('alert').textContent })));
+      return;
+    }
+    this.house = feature;
+    this.extra = {};
+    this.app.map.select(feature.id);
+    if (fly) this.app.map.show(feature.geometry);
+    await this.loadStaffFacts();
+    this.render();
+    this.root.querySelector('h2').focus();
+  }
+
+  /** The deal, certificate record and history, for staff only. */
+  async loadStaffFacts() {
+    const role = this.app.session().role;
+    if (!STAFF.includes(role)) return;
+    const p = this.house.properties;
+    const tasks = [api(`/api/v1/farmhouses/${this.house.id}/history`).then((h) => { this.extra.history = h; })];
+    if (p.transaction_id) tasks.push(api(`/api/v1/transactions/${p.transaction_id}`).then((x) => { this.extra.deal = x; }));
+    if (p.certificate_no) {
+      tasks.push(api(`/api/v1/certifications?farmhouse=${this.house.id}&in_force=true`).then((c) => {
+        this.extra.certification = c?.items?.[0] ?? null;
+      }));
+    }
+    await loading(() => Promise.all(tasks));
+  }
+
+  close() {
+    this.root.hidden = true;
+    this.house = null;
+    this.app.map.select(null);
+    if (this.returnFocus && document.contains(this.returnFocus)) this.returnFocus.focus();
+  }
+
+  render() {
+    const f = this.house;
+    const p = f.properties;
+    const role = this.app.session().role;
+    const rows = [
+      ['house.unit', p.unit_number],
+      ['house.township', p.township_name],
+      ['house.village', p.village],
+      ['house.area', t('m2', { v: number(p.floor_area_m2, 2) })],
+      ['house.floors', p.floors],
+      ['house.year', p.year_built],
+      ['house.structure', p.structure],
+      ['house.condition', p.condition],
+    ];
+    const status = el('span', { class: 'status-chip', dataset: { status: p.status } },
+      el('span', { class: 'swatch', style: `background:${STATUS_COLOURS[p.status]}`, 'aria-hidden': 'true' }),
+      t(`status.${p.status}`));
+    const parts = [
+      el('h2', { id: 'house-title', tabindex: '-1' }, p.listing?.title || p.village || t('house.title')),
+      el('p', { class: 'house-status' }, status),
+      el('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, v ?? '—')])),
+    ];
+    if (p.description) parts.push(el('p', { class: 'description' }, p.description));
+    if (p.listing) parts.push(this.listingSection(p.listing, role));
+    if (p.certificate_no) {
+      parts.push(el('section', { class: 'certificate' },
+        el('h3', {}, t('house.certificate')),
+        el('a', { href: `/verify/${encodeURIComponent(p.certificate_no)}`, class: 'verify-link' },
+          t('house.verify', { no: p.certificate_no }))));
+    }
+    parts.push(this.photosSection(p.photos ?? []));
+    if (STAFF.includes(role)) parts.push(...this.staffSections(role));
+    this.body.replaceChildren(...parts);
+  }
+
+  listingSection(l, role) {
+    const uses = l.allowed_uses.map((u) => t(`use.${u}`)).join(lang() === 'zh' ? '、' : ', ');
+    const section = el('section', { class: 'listing' },
+      el('h3', {}, t('house.listing')),
+      el('dl', { class: 'facts' },
+        el('dt', {}, t('house.rent')), el('dd', { class: 'rent' }, t('yuan', { v: number(l.asking_rent_yuan) })),
+        el('dt', {}, t('house.term')), el('dd', {}, t('house.term.value', { min: l.min_term_months, max: l.max_term_months })),
+        el('dt', {}, t('house.uses')), el('dd', {}, uses),
+        el('dt', {}, t('house.notice')), el('dd', {}, `${l.notice_start} – ${l.notice_end}`)));
+    if (role === 'investor') {
+      section.append(el('button', { type: 'button', class: 'primary', id: 'interest', onclick: () => this.registerInterest(l.id) },
+        t('house.interest')));
+    } else if (role === 'public') {
+      section.append(el('p', { class: 'hint' }, t('house.interest.login')));
+    }
+    return section;
+  }
+
+  photosSection(photos) {
+    const section = el('section', { class: 'photos' }, el('h3', {}, t('house.photos')));
+    if (!photos.length) section.append(el('p', { class: 'hint' }, t('house.no_photos')));
+    else {
+      section.append(el('ul', { class: 'photo-strip' }, photos.map((src, i) =>
+        el('li', {}, el('a', { href: src, target: '_blank', rel: 'noopener' },
+          el('img', { src, alt: t('house.photo_alt', { n: i + 1 }), loading: 'lazy', width: 160, height: 120 }))))));
+    }
+    return section;
+  }
+
+  staffSections(role) {
+    const out = [];
+    const p = this.house.properties;
+    const deal = this.extra.deal;
+    if (deal) {
+      out.push(el('section', { class: 'deal' }, el('h3', {}, t('house.deal')),
+        el('p', {}, t('house.deal.value', {
+          contract: deal.contract_no, start: deal.lease_start, end: deal.lease_end, amount: number(deal.total_amount_yuan),
+        }))));
+    }
+    if (role === 'officer') {
+      const actions = el('div', { class: 'actions' });
+      if (p.status === 'contracted' && deal && !deal.certificate_no) {
+        actions.append(el('button', { type: 'button', class: 'primary', id: 'certify', onclick: () => this.certify(deal) }, t('house.certify')));
+      }
+      const cert = this.extra.certification;
+      if (p.status === 'certified' && cert) {
+        actions.append(el('button', { type: 'button', class: 'danger', id: 'revoke', onclick: () => this.revoke(cert) }, t('house.revoke')));
+      }
+      if (actions.childElementCount) out.push(actions);
+    }
+    const history = this.extra.history ?? [];
+    const fmt = new Intl.DateTimeFormat(lang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' });
+    out.push(el('section', { class: 'history' }, el('h3', {}, t('house.history')),
+      history.length
+        ? el('ol', {}, history.slice().reverse().map((h) => el('li', {},
+          t('house.history.entry', { at: fmt.format(new Date(h.at)), actor: h.actor, action: h.action }),
+          changedFields(h))))
+        : el('p', { class: 'hint' }, t('house.history.empty'))));
+    return out;
+  }
+
+  async registerInterest(listingId) {
+    clearAlert();
+    const done = await loading(() => api(`/api/v1/listings/${listingId}/interest`, { method: 'POST', body: { message: '' } }));
+    if (done) {
+      showNotice(t('house.interest.done'));
+      this.root.querySelector('#interest')?.setAttribute('disabled', '');
+    }
+  }
+
+  async certify(deal) {
+    const ok = await this.app.confirm(t('confirm.certify', { contract: deal.contract_no, unit: deal.unit_number }));
+    if (!ok) return;
+    clearAlert();
+    const cert = await loading(() => api(`/api/v1/transactions/${deal.id}/certify`, { method: 'POST' }));
+    if (!cert) return;
+    showNotice(t('done.certify', { no: cert.certificate_no }));
+    await this.afterWrite();
+  }
+
+  async revoke(cert) {
+    const reason = await this.app.confirm(t('confirm.revoke', { no: cert.certificate_no }), { reason: true });
+    if (!reason) return;
+    clearAlert();
+    const done = await loading(() => api(`/api/v1/certifications/${cert.id}/revoke`, { method: 'POST', body: { reason } }));
+    if (!done) return;
+    showNotice(t('done.revoke', { no: cert.certificate_no }));
+    await this.afterWrite();
+  }
+
+  /** Redraws the map, the figures and this panel after a write. */
+  async afterWrite() {
+    const id = this.house.id;
+    this.app.changed();
+    const feature = await loading(() => api(`/api/v1/farmhouses/${id}`));
+    if (!feature) return;
+    this.house = feature;
+    this.extra = {};
+    await this.loadStaffFacts();
+    this.render();
+  }
+}
+
+/** The fields an update changed, e.g. "status: contracted → certified". */
+function changedFields(h) {
+  if (h.action !== 'update' || !h.before || !h.after) return null;
+  const skip = new Set(['version', 'updated_at']);
+  const changes = Object.keys(h.after)
+    .filter((k) => !skip.has(k) && JSON.stringify(h.before[k]) !== JSON.stringify(h.after[k]))
+    .map((k) => `${k}: ${fmtValue(h.before[k])} → ${fmtValue(h.after[k])}`);
+  return changes.length ? el('div', { class: 'changes' }, changes.join('; ')) : null;
+}
+
+function fmtValue(v) {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'object') return JSON.stringify(v).slice(0, 60);
+  return String(v).slice(0, 60);
+}

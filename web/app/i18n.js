@@ -1,0 +1,305 @@
+// Every text the page shows, in Chinese (first) and English. Elements carry data-i18n="key" (text),
+// data-i18n-label="key" (aria-label) or data-i18n-placeholder="key"; code calls t(key, values).
+
+const zh = {
+  title: '上虞区闲置农房激活地图',
+  'lang.switch': 'English',
+  'lang.switch.label': 'Switch to English',
+  'search.label': '按村名或不动产单元号搜索',
+  'search.placeholder': '村名或单元号',
+  'search.go': '搜索',
+  'search.none': '没有找到与“{q}”相符的房屋。',
+  'search.results': '找到 {n} 处房屋',
+  'login': '登录',
+  'logout': '退出',
+  'login.title': '登录',
+  'login.username': '用户名',
+  'login.password': '密码',
+  'login.submit': '登录',
+  'login.cancel': '取消',
+  'login.failed': '登录失败：{msg}',
+  'who.public': '访客',
+  'role.investor': '投资者',
+  'role.officer': '鉴证员',
+  'role.official': '管理人员',
+  'role.admin': '系统管理员',
+  'tab.houses': '找房',
+  'tab.stats': '统计',
+  'tab.queue': '待鉴证',
+  'side.toggle': '列表与统计',
+  'filter.title': '筛选可租农房',
+  'filter.township': '乡镇街道',
+  'filter.any': '全部',
+  'filter.min_area': '最小面积（m²）',
+  'filter.max_area': '最大面积（m²）',
+  'filter.max_rent': '最高年租金（元）',
+  'filter.use': '允许用途',
+  'filter.extent': '只看地图范围内',
+  'filter.reset': '清除条件',
+  'list.count': '{n} 处可租农房',
+  'list.more': '（仅显示前 {n} 处）',
+  'list.empty': '没有符合条件的可租农房。',
+  'list.rent': '年租金 {v} 元',
+  'use.民宿': '民宿',
+  'use.康养': '康养',
+  'use.文创': '文创',
+  'use.电商': '电商',
+  'use.来料加工': '来料加工',
+  'use.其他': '其他',
+  'status.registered': '闲置（已登记）',
+  'status.listed': '挂牌中',
+  'status.contracted': '已成交',
+  'status.certified': '已鉴证（激活）',
+  'legend.title': '图例',
+  'legend.status': '房屋状态',
+  'legend.choropleth': '乡镇激活率（已鉴证/登记房屋）',
+  'legend.cluster': '小圆圈为房屋聚合，颜色为多数状态',
+  'stats.title': '激活统计',
+  'stats.district': '全区',
+  'stats.township': '乡镇街道',
+  'stats.certified_houses': '鉴证房屋（处）',
+  'stats.area': '鉴证面积（万 m²）',
+  'stats.amount': '成交金额（万元）',
+  'stats.monthly': '每月鉴证成交金额（万元）',
+  'stats.table': '分乡镇统计',
+  'stats.col.township': '乡镇街道',
+  'stats.col.houses': '登记房屋',
+  'stats.col.certified': '鉴证房屋',
+  'stats.col.area': '鉴证面积（万 m²）',
+  'stats.col.amount': '成交金额（万元）',
+  'stats.export': '导出 CSV',
+  'stats.export_houses': '导出房屋清单（CSV）',
+  'stats.none': '暂无数据。',
+  'queue.title': '待鉴证的成交',
+  'queue.empty': '没有待鉴证的成交。',
+  'queue.item': '合同 {contract} · {date}',
+  'house.title': '房屋信息',
+  'house.close': '关闭',
+  'house.unit': '不动产单元号',
+  'house.township': '乡镇街道',
+  'house.village': '村',
+  'house.area': '建筑面积',
+  'house.floors': '层数',
+  'house.year': '建成年份',
+  'house.structure': '结构',
+  'house.condition': '房屋状况',
+  'house.listing': '挂牌信息',
+  'house.rent': '年租金',
+  'house.term': '租期',
+  'house.term.value': '{min}–{max} 个月',
+  'house.uses': '允许用途',
+  'house.notice': '公示期',
+  'house.photos': '照片',
+  'house.photo_alt': '房屋照片 {n}',
+  'house.no_photos': '暂无照片。',
+  'house.certificate': '鉴证书',
+  'house.verify': '核验证书 {no}',
+  'house.interest': '登记意向',
+  'house.interest.done': '已登记意向，产权交易机构将与您联系。',
+  'house.interest.login': '登录投资者账号后可登记意向。',
+  'house.certify': '鉴证',
+  'house.revoke': '撤销鉴证',
+  'house.history': '变更记录',
+  'house.history.empty': '没有变更记录。',
+  'house.history.entry': '{at} · {actor} · {action}',
+  'house.deal': '成交',
+  'house.deal.value': '合同 {contract}，租期 {start} 至 {end}，总价 {amount} 元',
+  'confirm.certify': '确认为合同 {contract}（{unit}）出具鉴证书？',
+  'confirm.revoke': '确认撤销鉴证书 {no}？房屋将回到“已成交”状态。',
+  'confirm.reason': '撤销原因',
+  'confirm.ok': '确认',
+  'confirm.cancel': '取消',
+  'done.certify': '已出具鉴证书 {no}。',
+  'done.revoke': '已撤销鉴证书 {no}。',
+  'loading': '正在加载…',
+  'loading.map': '正在加载地图…',
+  'error': '出错了：{msg}',
+  'error.network': '无法连接服务器。',
+  'map.label': '上虞区农房地图',
+  'footer.ogc': 'OGC API – Features（JSON）',
+  'footer.verify': '核验鉴证书',
+  'footer.verify.placeholder': '证书编号，如 SY-JZ-2020-000123',
+  'footer.verify.go': '核验',
+  'township.popup': '{name}：登记 {houses} 处，鉴证 {certified} 处',
+  'm2': '{v} m²',
+  yuan: '{v} 元',
+};
+
+const en = {
+  title: 'Shangyu idle-farmhouse activation map',
+  'lang.switch': '中文',
+  'lang.switch.label': '切换到中文',
+  'search.label': 'Search by village or unit number',
+  'search.placeholder': 'Village or unit number',
+  'search.go': 'Search',
+  'search.none': 'No house matches “{q}”.',
+  'search.results': '{n} houses found',
+  'login': 'Log in',
+  'logout': 'Log out',
+  'login.title': 'Log in',
+  'login.username': 'User name',
+  'login.password': 'Password',
+  'login.submit': 'Log in',
+  'login.cancel': 'Cancel',
+  'login.failed': 'Login failed: {msg}',
+  'who.public': 'Visitor',
+  'role.investor': 'Investor',
+  'role.officer': 'Officer',
+  'role.official': 'Official',
+  'role.admin': 'Administrator',
+  'tab.houses': 'Houses',
+  'tab.stats': 'Statistics',
+  'tab.queue': 'Queue',
+  'side.toggle': 'Lists and statistics',
+  'filter.title': 'Find houses to lease',
+  'filter.township': 'Township',
+  'filter.any': 'Any',
+  'filter.min_area': 'Min floor area (m²)',
+  'filter.max_area': 'Max floor area (m²)',
+  'filter.max_rent': 'Max annual rent (yuan)',
+  'filter.use': 'Allowed use',
+  'filter.extent': 'Only in the map view',
+  'filter.reset': 'Clear',
+  'list.count': '{n} houses available',
+  'list.more': ' (first {n} shown)',
+  'list.empty': 'No available house matches.',
+  'list.rent': '{v} yuan a year',
+  'use.民宿': 'Homestay',
+  'use.康养': 'Elderly care',
+  'use.文创': 'Creative studio',
+  'use.电商': 'E-commerce',
+  'use.来料加工': 'Processing',
+  'use.其他': 'Other',
+  'status.registered': 'Idle (registered)',
+  'status.listed': 'Listed',
+  'status.contracted': 'Contracted',
+  'status.certified': 'Certified (activated)',
+  'legend.title': 'Legend',
+  'legend.status': 'House status',
+  'legend.choropleth': 'Township activation (certified / registered houses)',
+  'legend.cluster': 'Small circles group houses, coloured by their main status',
+  'stats.title': 'Activation figures',
+  'stats.district': 'District',
+  'stats.township': 'Township',
+  'stats.certified_houses': 'Certified houses',
+  'stats.area': 'Certified floor area (10k m²)',
+  'stats.amount': 'Transaction amount (10k yuan)',
+  'stats.monthly': 'Certified transaction amount by month (10k yuan)',
+  'stats.table': 'By township',
+  'stats.col.township': 'Township',
+  'stats.col.houses': 'Houses',
+  'stats.col.certified': 'Certified',
+  'stats.col.area': 'Area (10k m²)',
+  'stats.col.amount': 'Amount (10k yuan)',
+  'stats.export': 'Export CSV',
+  'stats.export_houses': 'Export the houses (CSV)',
+  'stats.none': 'No figures yet.',
+  'queue.title': 'Deals awaiting certification',
+  'queue.empty': 'No deal awaits certification.',
+  'queue.item': 'Contract {contract} · {date}',
+  'house.title': 'House',
+  'house.close': 'Close',
+  'house.unit': 'Unit number',
+  'house.township': 'Township',
+  'house.village': 'Village',
+  'house.area': 'Floor area',
+  'house.floors': 'Floors',
+  'house.year': 'Year built',
+  'house.structure': 'Structure',
+  'house.condition': 'Condition',
+  'house.listing': 'Listing',
+  'house.rent': 'Annual rent',
+  'house.term': 'Term',
+  'house.term.value': '{min}–{max} months',
+  'house.uses': 'Allowed uses',
+  'house.notice': 'Notice period',
+  'house.photos': 'Photos',
+  'house.photo_alt': 'Photo {n} of the house',
+  'house.no_photos': 'No photos yet.',
+  'house.certificate': 'Certificate',
+  'house.verify': 'Verify certificate {no}',
+  'house.interest': 'Register interest',
+  'house.interest.done': 'Interest registered; the exchange will contact you.',
+  'house.interest.login': 'Log in as an investor to register interest.',
+  'house.certify': 'Certify',
+  'house.revoke': 'Revoke certificate',
+  'house.history': 'History',
+  'house.history.empty': 'No changes recorded.',
+  'house.history.entry': '{at} · {actor} · {action}',
+  'house.deal': 'Deal',
+  'house.deal.value': 'Contract {contract}, lease {start} to {end}, total {amount} yuan',
+  'confirm.certify': 'Issue a certificate for contract {contract} ({unit})?',
+  'confirm.revoke': 'Revoke certificate {no}? The house returns to “contracted”.',
+  'confirm.reason': 'Reason for revoking',
+  'confirm.ok': 'Confirm',
+  'confirm.cancel': 'Cancel',
+  'done.certify': 'Certificate {no} issued.',
+  'done.revoke': 'Certificate {no} revoked.',
+  'loading': 'Loading…',
+  'loading.map': 'Loading the map…',
+  'error': 'Something went wrong: {msg}',
+  'error.network': 'The server cannot be reached.',
+  'map.label': 'Map of Shangyu farmhouses',
+  'footer.ogc': 'OGC API – Features (JSON)',
+  'footer.verify': 'Verify a certificate',
+  'footer.verify.placeholder': 'Certificate number, e.g. SY-JZ-2020-000123',
+  'footer.verify.go': 'Verify',
+  'township.popup': '{name}: {houses} houses registered, {certified} certified',
+  'm2': '{v} m²',
+  yuan: '{v} yuan',
+};
+
+const dictionaries = { zh, en };
+const listeners = new Set();
+let current = 'zh';
+try {
+  if (localStorage.getItem('farmhouse.lang') === 'en') current = 'en';
+} catch { /* storage may be unavailable */ }
+
+/** The current language: 'zh' or 'en'. */
+export function lang() {
+  return current;
+}
+
+/** The text of `key` in the current language, with {name} placeholders filled from `values`. */
+export function t(key, values = {}) {
+  const text = dictionaries[current][key] ?? dictionaries.zh[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in values ? String(values[name]) : m));
+}
+
+/** Fills every marked element under `root` with the current language's texts. */
+export function apply(root = document) {
+  document.documentElement.lang = current === 'zh' ? 'zh-CN' : 'en';
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  document.title = t('title');
+}
+
+/** Switches language, re-labels the page and tells the views that draw their own texts. */
+export function setLang(next) {
+  current = next === 'en' ? 'en' : 'zh';
+  try {
+    localStorage.setItem('farmhouse.lang', current);
+  } catch { /* not kept */ }
+  apply();
+  for (const f of listeners) f(current);
+}
+
+/** Calls `f` after every language switch. */
+export function onLangChange(f) {
+  listeners.add(f);
+}
+
+/** Numbers in the current language's style (grouping, at most `digits` decimals). */
+export function number(v, digits = 0) {
+  return new Intl.NumberFormat(current === 'zh' ? 'zh-CN' : 'en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(v);
+}
+
+/** An amount in 万 (ten thousands), two decimals: 1154900 m² → "115.49". */
+export function wan(v) {
+  return number(Number(v) / 10000, 2);
+}

@@ -1,0 +1,257 @@
+// The page: one map for everyone, with what each role needs beside it — houses to lease (everyone;
+// interest for investors), activation figures (officials and officers), the certification queue
+// (officers). Logging in or out changes the page in place.
+
+import { api, clearAlert, el, loading, showError } from './api.js';
+import { apply, lang, number, onLangChange, setLang, t } from './i18n.js';
+import { CHOROPLETH, FarmMap, STATUS_COLOURS, STATUSES } from './map.js';
+import { HousePanel } from './house.js';
+import { Listings } from './listings.js';
+import { Queue } from './queue.js';
+import { Search } from './search.js';
+import { Stats } from './stats.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** Which tabs each role sees. */
+const TABS = {
+  public: ['houses'],
+  investor: ['houses'],
+  officer: ['queue', 'stats', 'houses'],
+  official: ['stats', 'houses'],
+  admin: ['stats', 'houses'],
+};
+
+class App {
+  constructor() {
+    this.me = { role: 'public' };
+  }
+
+  session() {
+    return this.me;
+  }
+
+  async start() {
+    apply();
+    $('lang').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
+    onLangChange(() => this.renderWho());
+    const [site, me] = await Promise.all([
+      api('/api/v1/site').catch((e) => { showError(e); return { bounds: null, basemap_url: null }; }),
+      api('/api/v1/session').catch(() => ({ role: 'public' })),
+    ]);
+    this.me = me ?? { role: 'public' };
+    this.site = site;
+
+    const mapStatus = $('map-status');
+    mapStatus.textContent = t('loading.map');
+    this.map = new FarmMap($('map'), site);
+    this.map.map.on('error', (e) => {
+      // A tile that failed is retried by the map; say so instead of leaving a blank area unexplained.
+      const msg = e?.error?.message ?? String(e?.error ?? e);
+      if (!/aborted/i.test(msg)) showError(new Error(msg));
+    });
+    this.houses = new HousePanel($('house'), this);
+    this.listings = new Listings($('filter'), $('listing'), this);
+    this.stats = new Stats($('tab-stats'), this);
+    this.queue = new Queue($('queue'), this);
+    this.search = new Search($('search'), $('search-results'), this);
+
+    this.legend();
+    onLangChange(() => this.legend());
+    this.bindKeys();
+    this.bindLogin();
+    this.bindMapClicks();
+    $('side-toggle').addEventListener('click', () => this.toggleSide());
+    $('side-close').addEventListener('click', () => {
+      this.toggleSide(false);
+      $('side-toggle').focus();
+    });
+    $('verify-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const no = $('verify-no').value.trim();
+      if (no) location.assign(`/verify/${encodeURIComponent(no)}`);
+    });
+
+    await this.map.loaded();
+    mapStatus.textContent = '';
+    mapStatus.hidden = true;
+    const townships = await loading(() => api('/collections/townships/items?limit=200'));
+    if (townships) {
+      const list = townships.features.map((f) => ({ ...f.properties, geometry: f.geometry }));
+      this.map.labelTownships(list);
+      this.shareRange = this.map.spreadChoropleth(list);
+      this.legend();
+      this.listings.setTownships(list);
+    }
+    await this.roleChanged();
+  }
+
+  /** Lays the page out for the caller's role: tabs, who is logged in, what the panels offer. */
+  async roleChanged() {
+    this.renderWho();
+    const tabs = TABS[this.me.role] ?? TABS.public;
+    for (const b of document.querySelectorAll('[role=tab]')) b.hidden = !tabs.includes(b.dataset.tab);
+    this.showTab(tabs[0]);
+    const work = [this.listings.refresh()];
+    if (tabs.includes('stats')) work.push(this.stats.refresh());
+    if (tabs.includes('queue')) work.push(this.queue.refresh());
+    if (this.houses.open && this.houses.house) work.push(this.houses.show(this.houses.house.id));
+    await Promise.all(work);
+    document.body.dataset.role = this.me.role;
+    document.body.dataset.ready = 'true';
+  }
+
+  renderWho() {
+    const role = this.me.role;
+    $('who').textContent = role === 'public' ? t('who.public') : `${this.me.username} · ${t(`role.${role}`)}`;
+    $('login-button').textContent = role === 'public' ? t('login') : t('logout');
+  }
+
+  showTab(name) {
+    for (const b of document.querySelectorAll('[role=tab]')) {
+      const on = b.dataset.tab === name;
+      b.setAttribute('aria-selected', String(on));
+      b.tabIndex = on ? 0 : -1;
+      $(b.getAttribute('aria-controls')).hidden = !on;
+    }
+  }
+
+  /** After a write: fresh tiles (the house's new colour), figures, queue and list, without a reload. */
+  changed() {
+    this.map.refresh();
+    const tabs = TABS[this.me.role] ?? [];
+    if (tabs.includes('stats')) this.stats.refresh();
+    if (tabs.includes('queue')) this.queue.refresh();
+    this.listings.refresh();
+  }
+
+  openHouse(id, options) {
+    if (window.matchMedia('(max-width: 720px)').matches) this.toggleSide(false);
+    return this.houses.show(id, options);
+  }
+
+  toggleSide(open) {
+    const side = $('side');
+    const next = open ?? !side.classList.contains('open');
+    side.classList.toggle('open', next);
+    $('side-toggle').setAttribute('aria-expanded', String(next));
+    if (next) $('side-close').focus();
+  }
+
+  /**
+   * Asks for confirmation in a modal dialog; resolves true/false, or with { reason: true } the reason
+   * typed (empty: cancelled).
+   */
+  confirm(message, { reason = false } = {}) {
+    const dialog = $('confirm-dialog');
+    $('confirm-message').textContent = message;
+    const field = $('confirm-reason-field');
+    const input = $('confirm-reason');
+    field.hidden = !reason;
+    input.required = reason;
+    input.value = '';
+    dialog.returnValue = '';
+    dialog.showModal();
+    (reason ? input : $('confirm-cancel')).focus();
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => {
+        const ok = dialog.returnValue === 'ok';
+        resolve(reason ? (ok ? input.value.trim() : '') : ok);
+      }, { once: true });
+    });
+  }
+
+  bindKeys() {
+    document.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || document.querySelector('dialog[open]')) return;
+      if (!$('search-results').hidden) this.search.close();
+      else if (this.houses.open) this.houses.close();
+      else if ($('side').classList.contains('open')) this.toggleSide(false);
+    });
+    for (const b of document.querySelectorAll('[role=tab]')) {
+      b.addEventListener('click', () => this.showTab(b.dataset.tab));
+      b.addEventListener('keydown', (e) => {
+        if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+        const visible = [...document.querySelectorAll('[role=tab]')].filter((x) => !x.hidden);
+        const next = visible[(visible.indexOf(b) + (e.key === 'ArrowRight' ? 1 : -1) + visible.length) % visible.length];
+        this.showTab(next.dataset.tab);
+        next.focus();
+      });
+    }
+  }
+
+  bindLogin() {
+    const dialog = $('login-dialog');
+    const form = $('login-form');
+    const error = $('login-error');
+    $('login-button').addEventListener('click', async () => {
+      clearAlert();
+      if (this.me.role !== 'public') {
+        await loading(() => api('/api/v1/session', { method: 'DELETE' }));
+        this.me = { role: 'public' };
+        await this.roleChanged();
+        return;
+      }
+      error.textContent = '';
+      form.reset();
+      dialog.showModal();
+      form.elements.username.focus();
+    });
+    $('login-cancel').addEventListener('click', () => dialog.close());
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      error.textContent = t('loading');
+      try {
+        this.me = await api('/api/v1/session', {
+          method: 'POST',
+          body: { username: form.elements.username.value.trim(), password: form.elements.password.value },
+        });
+      } catch (err) {
+        error.textContent = t('login.failed', { msg: err.message });
+        return;
+      }
+      dialog.close();
+      await this.roleChanged();
+      $('login-button').focus();
+    });
+  }
+
+  bindMapClicks() {
+    const map = this.map.map;
+    map.on('click', (e) => {
+      const [hit] = map.queryRenderedFeatures(e.point, { layers: ['houses-fill', 'houses-cluster', 'townships-fill'] });
+      if (!hit) return;
+      if (hit.layer.id === 'houses-fill') this.openHouse(hit.id);
+      else if (hit.layer.id === 'houses-cluster') map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 16) });
+      // Close in, the townships are only a tint under the houses: a click beside a house is no choice.
+      else if (hit.layer.id === 'townships-fill' && map.getZoom() < 12) this.townshipClicked(hit, e.lngLat);
+    });
+  }
+
+  townshipClicked(feature, lngLat) {
+    const p = feature.properties;
+    if ((TABS[this.me.role] ?? []).includes('stats')) {
+      this.showTab('stats');
+      this.stats.choose(p.code);
+    }
+    this.map.popup(lngLat, t('township.popup', { name: p.name, houses: p.houses_total ?? 0, certified: p.certified_houses ?? 0 }));
+  }
+
+  legend() {
+    const box = $('legend-body');
+    box.replaceChildren(
+      el('h3', {}, t('legend.status')),
+      el('ul', { class: 'legend-status' }, STATUSES.map((s) => el('li', {},
+        el('span', { class: 'swatch', style: `background:${STATUS_COLOURS[s]}`, 'aria-hidden': 'true' }), t(`status.${s}`)))),
+      el('p', { class: 'hint' }, t('legend.cluster')),
+      el('h3', {}, t('legend.choropleth')),
+      el('div', { class: 'ramp', 'aria-hidden': 'true', style: `background:linear-gradient(to right, ${CHOROPLETH.join(', ')})` }),
+      el('div', { class: 'ramp-scale' }, ...(this.shareRange ?? [0, 1]).map((v) => el('span', {}, `${number(v * 100, 0)}%`))),
+    );
+  }
+}
+
+const app = new App();
+// The map and the app, for the browser tests (they read what the map drew).
+window.farmhouse = { app, ready: app.start().then(() => app).catch((e) => { showError(e); throw e; }) };
+window.farmhouse.ready.then(() => { window.farmhouse.map = app.map.map; });

@@ -1,0 +1,266 @@
+// The map: MapLibre GL JS over the service's own vector tiles — township choropleth of activation at
+// low zooms, house clusters at 11–14, footprints coloured by status and parcels from 15, villages from
+// 10 — on a plain background, or on a raster basemap when the service names one. No glyphs are needed:
+// nothing is drawn as map text; township names are HTML markers.
+
+import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { centre } from './geometry.js';
+
+/** Status colours: distinguishable, also for red–green colour blindness (blue, orange, dark green, grey). */
+export const STATUS_COLOURS = {
+  registered: '#8a8a8a',
+  listed: '#1565c0',
+  contracted: '#ef6c00',
+  certified: '#1b7f3b',
+};
+export const STATUSES = Object.keys(STATUS_COLOURS);
+
+/** The township choropleth's ramp, light to dark, spread over the townships' range of activation. */
+export const CHOROPLETH = ['#f3eef8', '#cfc2e3', '#a08cc8', '#6e50a8', '#3f1f80'];
+
+const statusColour = ['match', ['get', 'status'], ...STATUSES.flatMap((s) => [s, STATUS_COLOURS[s]]), '#555'];
+
+/** A cluster's main status: the one with most houses (ties go to the later stage). */
+const clusterColour = (() => {
+  const n = (s) => ['coalesce', ['get', s], 0];
+  const top = ['max', n('registered'), n('listed'), n('contracted'), n('certified')];
+  return [
+    'case',
+    ['==', n('certified'), top], STATUS_COLOURS.certified,
+    ['==', n('contracted'), top], STATUS_COLOURS.contracted,
+    ['==', n('listed'), top], STATUS_COLOURS.listed,
+    STATUS_COLOURS.registered,
+  ];
+})();
+
+const activationShare = [
+  '/',
+  ['coalesce', ['get', 'certified_houses'], 0],
+  ['max', ['coalesce', ['get', 'houses_total'], 0], 1],
+];
+
+/** The choropleth's colour expression over activation shares from `low` to `high`. */
+function choropleth([low, high]) {
+  const span = Math.max(high - low, 0.01);
+  const stops = CHOROPLETH.flatMap((c, i) => [low + (span * i) / (CHOROPLETH.length - 1), c]);
+  return ['interpolate', ['linear'], activationShare, ...stops];
+}
+
+const LAYER_ZOOMS = { townships: [0, 12], villages: [10, 14], parcels: [15, 16], farmhouses: [11, 16] };
+
+function tileUrl(layer, version) {
+  return `${location.origin}/tiles/${layer}/{z}/{x}/{y}?v=${version}`;
+}
+
+function style(site, version) {
+  const sources = {};
+  for (const [layer, [minzoom, maxzoom]] of Object.entries(LAYER_ZOOMS)) {
+    sources[layer] = { type: 'vector', tiles: [tileUrl(layer, version)], minzoom, maxzoom };
+  }
+  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1e8' } }];
+  if (site.basemap_url) {
+    sources.basemap = { type: 'raster', tiles: [site.basemap_url], tileSize: 256, maxzoom: 18 };
+    layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
+  }
+  layers.push(
+    {
+      id: 'townships-fill',
+      type: 'fill',
+      source: 'townships',
+      'source-layer': 'townships',
+      paint: {
+        'fill-color': choropleth([0, 1]),
+        'fill-opacity': ['interpolate', ['linear'], ['zoom'], 10, 0.8, 12, 0.35, 15, 0.12],
+      },
+    },
+    {
+      id: 'townships-line',
+      type: 'line',
+      source: 'townships',
+      'source-layer': 'townships',
+      paint: {
+        'line-color': ['case', ['boolean', ['feature-state', 'selected'], false], '#111', '#ffffff'],
+        'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3, 1.2],
+      },
+    },
+    {
+      id: 'parcels-fill',
+      type: 'fill',
+      source: 'parcels',
+      'source-layer': 'parcels',
+      minzoom: 15,
+      paint: { 'fill-color': '#fbf7e9', 'fill-opacity': 0.7 },
+    },
+    {
+      id: 'parcels-line',
+      type: 'line',
+      source: 'parcels',
+      'source-layer': 'parcels',
+      minzoom: 15,
+      paint: { 'line-color': '#b59f6b', 'line-width': 0.8, 'line-dasharray': [2, 1] },
+    },
+    {
+      id: 'villages',
+      type: 'circle',
+      source: 'villages',
+      'source-layer': 'villages',
+      minzoom: 10,
+      paint: { 'circle-radius': 3, 'circle-color': '#4e4e4e', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
+    },
+    {
+      id: 'houses-cluster',
+      type: 'circle',
+      source: 'farmhouses',
+      'source-layer': 'farmhouses',
+      maxzoom: 15,
+      filter: ['==', ['geometry-type'], 'Point'],
+      paint: {
+        'circle-color': clusterColour,
+        'circle-radius': ['interpolate', ['linear'], ['sqrt', ['get', 'houses']], 1, 4, 10, 14, 30, 24],
+        'circle-opacity': 0.85,
+        'circle-stroke-color': '#ffffff',
+        'circle-stroke-width': 1,
+      },
+    },
+    {
+      id: 'houses-fill',
+      type: 'fill',
+      source: 'farmhouses',
+      'source-layer': 'farmhouses',
+      minzoom: 15,
+      filter: ['==', ['geometry-type'], 'Polygon'],
+      paint: { 'fill-color': statusColour, 'fill-opacity': 0.9 },
+    },
+    {
+      id: 'houses-line',
+      type: 'line',
+      source: 'farmhouses',
+      'source-layer': 'farmhouses',
+      minzoom: 15,
+      filter: ['==', ['geometry-type'], 'Polygon'],
+      paint: {
+        'line-color': ['case', ['boolean', ['feature-state', 'selected'], false], '#000000', '#ffffff'],
+        'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3, 0.8],
+      },
+    },
+  );
+  return { version: 8, sources, layers };
+}
+
+/** The map, its tile version (bumped after writes) and the house shown as selected. */
+export class FarmMap {
+  constructor(container, site) {
+    this.version = Date.now();
+    this.selected = null;
+    this.selectedTownship = null;
+    this.townshipMarkers = [];
+    const bounds = site.bounds ?? [120.6, 29.75, 121.1, 30.3];
+    this.map = new maplibregl.Map({
+      container,
+      style: style(site, this.version),
+      bounds: [[bounds[0], bounds[1]], [bounds[2], bounds[3]]],
+      fitBoundsOptions: { padding: 20 },
+      maxZoom: 19,
+      attributionControl: false,
+      // Kept so the page (and its tests) can read what was drawn.
+      canvasContextAttributes: { preserveDrawingBuffer: true, antialias: true },
+    });
+    this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+    this.map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: '上虞区 · farmhouse' }));
+    this.map.getCanvas().setAttribute('aria-label', container.getAttribute('aria-label') ?? 'map');
+    for (const layer of ['houses-fill', 'houses-cluster', 'townships-fill', 'villages']) {
+      this.map.on('mouseenter', layer, () => { this.map.getCanvas().style.cursor = 'pointer'; });
+      this.map.on('mouseleave', layer, () => { this.map.getCanvas().style.cursor = ''; });
+    }
+  }
+
+  /** Resolves once the style is loaded. */
+  loaded() {
+    return this.map.loaded() ? Promise.resolve() : new Promise((r) => this.map.once('load', r));
+  }
+
+  /** Resolves when the map has drawn everything it is loading. */
+  idle() {
+    return new Promise((resolve) => {
+      if (this.map.loaded() && this.map.areTilesLoaded() && !this.map.isMoving()) {
+        this.map.once('idle', resolve);
+        this.map.triggerRepaint();
+      } else {
+        this.map.once('idle', resolve);
+      }
+    });
+  }
+
+  /** Asks for fresh house and township tiles (after a write), without reloading the page. */
+  refresh() {
+    this.version += 1;
+    for (const layer of ['farmhouses', 'townships']) {
+      this.map.getSource(layer)?.setTiles([tileUrl(layer, this.version)]);
+    }
+  }
+
+  /** Marks house `id` as selected (outline), unmarking the previous one. */
+  select(id) {
+    if (this.selected !== null) this.map.setFeatureState({ source: 'farmhouses', sourceLayer: 'farmhouses', id: this.selected }, { selected: false });
+    this.selected = id;
+    if (id !== null) this.map.setFeatureState({ source: 'farmhouses', sourceLayer: 'farmhouses', id }, { selected: true });
+  }
+
+  /** Outlines township `code` (a number id in the tiles), or none. */
+  selectTownship(code) {
+    if (this.selectedTownship !== null) this.map.setFeatureState({ source: 'townships', sourceLayer: 'townships', id: this.selectedTownship }, { selected: false });
+    this.selectedTownship = code === null ? null : Number(code);
+    if (code !== null) this.map.setFeatureState({ source: 'townships', sourceLayer: 'townships', id: Number(code) }, { selected: true });
+  }
+
+  /** Flies to a GeoJSON geometry. */
+  show(geometry, zoom = 17) {
+    this.map.flyTo({ center: centre(geometry), zoom, essential: true, duration: 600 });
+  }
+
+  /** The map extent as `min lon,min lat,max lon,max lat`. */
+  extent() {
+    const b = this.map.getBounds();
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(',');
+  }
+
+  /**
+   * Spreads the choropleth over the townships' range of activation (share of houses certified), so
+   * townships that differ look different; answers the range for the legend.
+   */
+  spreadChoropleth(townships) {
+    const shares = townships.filter((t) => t.houses_total > 0).map((t) => t.certified_houses / t.houses_total);
+    const range = shares.length ? [Math.min(...shares), Math.max(...shares)] : [0, 1];
+    this.map.setPaintProperty('townships-fill', 'fill-color', choropleth(range));
+    return range;
+  }
+
+  /** A small popup with `text` at `lngLat` (the one before it closes). */
+  popup(lngLat, text) {
+    this.currentPopup?.remove();
+    const content = document.createElement('p');
+    content.textContent = text;
+    this.currentPopup = new maplibregl.Popup({ closeButton: true, maxWidth: '260px' }).setLngLat(lngLat).setDOMContent(content).addTo(this.map);
+  }
+
+  /** Township names as HTML markers at the middle of each township (no glyph server needed). */
+  labelTownships(townships) {
+    for (const m of this.townshipMarkers) m.remove();
+    this.townshipMarkers = [];
+    for (const f of townships) {
+      const label = document.createElement('div');
+      label.className = 'township-label';
+      label.textContent = f.name;
+      label.setAttribute('aria-hidden', 'true');
+      const marker = new maplibregl.Marker({ element: label }).setLngLat(centre(f.geometry)).addTo(this.map);
+      this.townshipMarkers.push(marker);
+    }
+    const toggle = () => {
+      const hidden = this.map.getZoom() >= 12;
+      for (const m of this.townshipMarkers) m.getElement().classList.toggle('hidden', hidden);
+    };
+    this.map.on('zoomend', toggle);
+    toggle();
+  }
+}

@@ -1,0 +1,181 @@
+// Shared by the browser tests: Debian's Chromium driven by playwright-core (no browser download),
+// rendering WebGL2 with SwiftShader, and helpers that log in and wait for the map to be drawn.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { chromium, request } from 'playwright-core';
+export { centre } from '../app/geometry.js';
+
+export const BASE = process.env.FARMHOUSE_URL ?? 'http://127.0.0.1:8080';
+export const PASSWORD_SUFFIX = '-password';
+
+/** Chromium, as root in a container, offline: no sandbox, no background network, software WebGL. */
+export async function launch() {
+  const profile = mkdtempSync(join(tmpdir(), 'farmhouse-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    acceptDownloads: true,
+    args: [
+      '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader', '--use-angle=swiftshader',
+    ],
+  });
+  const close = async () => {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context: browser, close };
+}
+
+/** Opens the map in a new page and waits until the app is ready and the map has drawn. */
+export async function openMap(context, { viewport } = {}) {
+  const page = await context.newPage();
+  if (viewport) await page.setViewportSize(viewport);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  await page.goto(`${BASE}/`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+  await mapIdle(page);
+  return { page, problems };
+}
+
+/** Resolves when the map has loaded and drawn everything (MapLibre's idle event). */
+export async function mapIdle(page) {
+  await page.evaluate(() => new Promise((resolve) => {
+    const map = window.farmhouse.map;
+    if (map.loaded() && map.areTilesLoaded() && !map.isMoving()) {
+      map.once('idle', resolve);
+      map.triggerRepaint();
+    } else map.once('idle', resolve);
+  }));
+}
+
+/** The account of `role` the runner made: FARMHOUSE_<ROLE>=name:password. */
+export function account(role) {
+  const value = process.env[`FARMHOUSE_${role.toUpperCase()}`];
+  if (!value) throw new Error(`FARMHOUSE_${role.toUpperCase()} (name:password) is not set: run scripts/browser-tests.sh`);
+  const [username, ...rest] = value.split(':');
+  return { username, password: rest.join(':') };
+}
+
+/** Logs in through the page's own dialog and waits until the page is laid out for the role. */
+export async function logIn(page, role) {
+  const { username, password } = account(role);
+  await page.click('#login-button');
+  await page.fill('#login-form input[name=username]', username);
+  await page.fill('#login-form input[name=password]', password);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForFunction((r) => document.body.dataset.role === r, role, { timeout: 30_000 });
+  await mapIdle(page);
+}
+
+/** Where the screenshots of the three views are kept (committed under docs/). */
+export const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
+
+/** JSON from the service with the page's cookies (so as the logged-in role). */
+export async function getJson(page, path) {
+  const res = await page.request.get(`${BASE}${path}`, { headers: { Accept: 'application/json' } });
+  if (!res.ok()) throw new Error(`${path}: ${res.status()} ${await res.text()}`);
+  return res.json();
+}
+
+/**
+ * What the map drew at lon/lat: the house feature MapLibre rendered there (id, status, the fill colour
+ * it evaluated) and the colour of the canvas pixel, after moving there at `zoom` and waiting for idle.
+ */
+export async function drawnHouseAt(page, lngLat, zoom = 18) {
+  await page.evaluate(([c, z]) => window.farmhouse.map.jumpTo({ center: c, zoom: z }), [lngLat, zoom]);
+  await mapIdle(page);
+  return page.evaluate((c) => {
+    const map = window.farmhouse.map;
+    const p = map.project(c);
+    const [f] = map.queryRenderedFeatures(p, { layers: ['houses-fill'] });
+    const canvas = map.getCanvas();
+    const copy = document.createElement('canvas');
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const ctx = copy.getContext('2d');
+    ctx.drawImage(canvas, 0, 0);
+    const scale = canvas.width / canvas.clientWidth;
+    const [r, g, b] = ctx.getImageData(Math.round(p.x * scale), Math.round(p.y * scale), 1, 1).data;
+    const fill = f?.layer?.paint?.['fill-color'];
+    const hex = (v) => Math.round(v * 255).toString(16).padStart(2, '0');
+    return {
+      id: f?.id ?? null,
+      status: f?.properties?.status ?? null,
+      fill: fill ? `#${hex(fill.r)}${hex(fill.g)}${hex(fill.b)}` : null,
+      pixel: [r, g, b],
+    };
+  }, lngLat);
+}
+
+/** The status whose legend colour is nearest to an RGB pixel. */
+export async function nearestStatus(page, pixel) {
+  const colours = await page.evaluate(async () => (await import('/assets/app/map.js')).STATUS_COLOURS);
+  let best = null;
+  let bestDistance = Infinity;
+  for (const [status, hex] of Object.entries(colours)) {
+    const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const d = rgb.reduce((sum, v, i) => sum + (v - pixel[i]) ** 2, 0);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = status;
+    }
+  }
+  return best;
+}
+
+/** An API client logged in as `role` (outside any page), for facts a test checks the page against. */
+export async function apiAs(role) {
+  const client = await request.newContext({ baseURL: BASE });
+  const res = await client.post('/api/v1/session', { data: account(role) });
+  if (!res.ok()) throw new Error(`login as ${role}: ${res.status()} ${await res.text()}`);
+  return {
+    async get(path) {
+      const r = await client.get(path);
+      if (!r.ok()) throw new Error(`${path}: ${r.status()} ${await r.text()}`);
+      return r.json();
+    },
+    async post(path, data, headers = {}) {
+      const r = await client.post(path, { data, headers });
+      if (!r.ok()) throw new Error(`${path}: ${r.status()} ${await r.text()}`);
+      return r.json();
+    },
+    dispose: () => client.dispose(),
+  };
+}
+
+/** A small PNG of one colour (`width`×`height`, RGB), made here so no image file is needed. */
+export function png(width, height, [r, g, b]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const byte of buf) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'ascii');
+    data.copy(out, 8);
+    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => [r, g, b]).flat())]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header),
+    chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+}
