@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test deps test-deps build clean fuzz bench-tiles
+.PHONY: run test deps test-deps build clean fuzz bench-tiles load
 
 run: deps build
 	./target/release/farmhouse serve
@@ -31,3 +31,9 @@ clean:
 # Fuzz the parsers of user input for FUZZ_SECONDS each (default 60); not part of `make test`.
 fuzz:
 	scripts/fuzz.sh
+
+# 60 s at 64 connections mixing tiles, features, stats and writes; fails on any 5xx, client error,
+# lost write or growing memory (not part of `make test`; see scripts/load.sh).
+load:
+	scripts/install-deps.sh bench
+	scripts/load.sh
