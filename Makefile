@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test deps test-deps build clean fuzz bench-tiles load
+.PHONY: run test deps test-deps build clean fuzz bench-tiles bench-import load
 
 run: deps build
 	./target/release/farmhouse serve
@@ -21,6 +21,12 @@ test-deps:
 bench-tiles:
 	scripts/install-deps.sh bench
 	scripts/bench-tiles.sh
+
+# `farmhouse import` of 100,000 houses from an EPSG:4549 GeoJSON next to ogr2ogr loading the same file
+# (not part of `make test`; see scripts/bench-import.sh).
+bench-import:
+	scripts/install-deps.sh bench
+	scripts/bench-import.sh
 
 build:
 	$(CARGO) build --release --locked

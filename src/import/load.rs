@@ -187,7 +187,7 @@ async fn stage_parcels(conn: &mut PgConnection, rows: &[ParcelRow]) -> Result<Ve
             "select s.idx, 'geometry', '{}' from import_parcels s
              where s.township_code is null or not exists (
                  select 1 from districts d where d.county_code = left(s.parcel_code, 6)
-                 and st_coveredby(s.boundary, d.outline_tolerant))",
+                 and st_covers(d.outline_tolerant, s.boundary))",
             rule("inside_district")
         ),
         format!(
