@@ -53,6 +53,10 @@ async fn listen(pool: PgPool, cache: Weak<TileCache>) {
                 }
                 // The connection dropped; notifications sent meanwhile are lost.
                 Ok(None) | Err(_) => {
+                    // The service is shutting down: the pool was closed on purpose.
+                    if pool.is_closed() {
+                        return;
+                    }
                     tracing::warn!("tile invalidation: lost the notification connection; reconnecting");
                     if let Some(c) = cache.upgrade() {
                         c.set_listening(false);
