@@ -21,6 +21,11 @@
 //!   channel `map_tiles` at commit (`migrations/0032_map_notify.sql`); [`listener`] applies them within
 //!   moments. In-process writers get this too, so a forgotten call costs freshness for milliseconds, not
 //!   correctness for ever.
+//! - **With standbys** (`serve --read-database-url`): tiles may be rendered from a standby that has not
+//!   replayed a change yet. Before dropping its tiles a writer tells the cache the primary's WAL position
+//!   ([`TileCache::primary_reached`]; `AppState::changed_house` does), and the listener does the same for
+//!   what it hears; a tile read from a standby is kept only if the standby had replayed every change
+//!   to it ([`TileCache::insert_replayed`]).
 
 pub mod cache;
 pub mod encoding;
