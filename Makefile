@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test deps test-deps build clean fuzz bench-tiles bench-import load
+.PHONY: run test deps test-deps build clean fuzz bench-tiles bench-import load measure-scale
 
 run: deps build
 	./target/release/farmhouse serve
@@ -27,6 +27,12 @@ bench-tiles:
 bench-import:
 	scripts/install-deps.sh bench
 	scripts/bench-import.sh
+
+# The measured numbers of docs/SCALING.md: load speed, table sizes per 100k houses, certifications per
+# second (not part of `make test`; HOUSES, RUN_SECONDS tune it).
+measure-scale:
+	scripts/install-deps.sh bench
+	scripts/measure-scale.sh
 
 build:
 	$(CARGO) build --release --locked

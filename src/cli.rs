@@ -135,7 +135,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
     tracing::info!(addr = %listener.local_addr()?, "serving");
-    let mut state = crate::http::AppState::new(database.pool.clone());
+    let urls: Vec<String> =
+        args.read_database_urls.iter().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect();
+    let reads = crate::store::standbys::ReadPools::new(database.pool.clone(), &urls, &config)?;
+    for standby in reads.standbys() {
+        tracing::info!(standby = %standby.name, "tiles, features and the stats summary are read from this standby too");
+    }
+    let mut state = crate::http::AppState::with_reads(reads);
     state.session_lifetime = std::time::Duration::from_secs(args.session_hours.clamp(1, 24 * 30) * 3600);
     state.secure_cookies = args.secure_cookies;
     state.web = std::sync::Arc::new(crate::http::web::WebConfig {
@@ -146,9 +152,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         tracing::warn!(dir = %args.web_dir.display(), "no web map here (index.html): browsers get a notice at /");
     }
     let upkeep = tokio::spawn(end_expired_leases(state.clone()));
+    let reads = state.reads.clone();
     crate::http::serve(listener, state, crate::http::shutdown_signal()).await?;
     upkeep.abort();
     tracing::info!("stopped serving");
+    reads.close().await;
     database.close().await
 }
 

@@ -156,6 +156,11 @@ pub struct ServeArgs {
     /// Do not load the demo district into a database that has no district yet.
     #[arg(long, env = "FARMHOUSE_NO_DEMO")]
     pub no_demo: bool,
+    /// PostgreSQL URL of a streaming-replication standby of the database, to serve reads of tiles, OGC API
+    /// features and the stats summary (writes and everything else stay on the primary). Repeat the flag
+    /// for several standbys, taken in turn; the environment variable takes them comma-separated.
+    #[arg(long = "read-database-url", value_name = "URL", env = "FARMHOUSE_READ_DATABASE_URLS", value_delimiter = ',')]
+    pub read_database_urls: Vec<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -3,7 +3,8 @@
 //! links, `numberMatched`/`numberReturned`, equality filters) and `/collections/{id}/items/{featureId}`.
 //!
 //! The collections are the map's layers ([`Layer`]); their items carry the attributes the caller's role
-//! sees, in EPSG:4326 longitude/latitude (CRS84).
+//! sees, in EPSG:4326 longitude/latitude (CRS84). They are read from the standbys when the service has
+//! any ([`crate::store::standbys`]); the landing page and the web map are not.
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -158,7 +159,7 @@ pub async fn collections(
 ) -> Result<Response> {
     json_only(&pairs(&query))?;
     let base = base_url(&headers);
-    let extent = items::extent(&state.pool).await?;
+    let extent = items::extent(&mut *state.reads.acquire().await?.conn).await?;
     let list: Vec<Value> = COLLECTIONS.iter().map(|l| collection_json(*l, &base, extent)).collect();
     Ok(axum::Json(json!({
         "links": [link(format!("{base}/collections"), "self", JSON, "the collections")],
@@ -179,7 +180,7 @@ pub async fn collection(
 ) -> Result<Response> {
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
     json_only(&pairs(&query))?;
-    let extent = items::extent(&state.pool).await?;
+    let extent = items::extent(&mut *state.reads.acquire().await?.conn).await?;
     Ok(axum::Json(collection_json(layer, &base_url(&headers), extent)).into_response())
 }
 
@@ -295,8 +296,13 @@ pub async fn items(
     json_only(&pairs)?;
     let q = item_query(layer, &pairs)?;
     let audience = layer.audience(caller.role.audience());
-    let (page, matched) =
-        tokio::try_join!(items::page(&state.pool, layer, audience, &q), items::number_matched(&state.pool, layer, &q))?;
+    // Both from the same server, so the count and the page agree.
+    let mut read = state.reads.acquire().await?;
+    let (page, matched) = tokio::try_join!(
+        items::page(&mut *read.conn, layer, audience, &q),
+        items::number_matched(&read.pool, layer, &q)
+    )?;
+    drop(read);
 
     let base = base_url(&headers);
     let backwards = matches!(q.cursor, Some(Cursor::Before(_)));
@@ -346,7 +352,7 @@ pub async fn item(
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
     json_only(&pairs(&query))?;
     let audience = layer.audience(caller.role.audience());
-    let found = items::item(&state.pool, layer, audience, &feature).await?;
+    let found = items::item(&mut *state.reads.acquire().await?.conn, layer, audience, &feature).await?;
     let Some(text) = found else {
         return Err(Error::NoSuch(FieldError::new(
             "featureId",

@@ -39,13 +39,18 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::domain::roles::Role;
+use crate::store::standbys::ReadPools;
 pub use problem::{Error, Problem, Result};
 use routes::{Allow, Endpoint};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: every write, and every read not listed under `reads`.
     pub pool: PgPool,
+    /// Where the map's reads go (tiles, OGC API – Features, the stats summary): the standbys in turn
+    /// when there are any, else the primary.
+    pub reads: Arc<ReadPools>,
     /// Recently authenticated callers (see [`auth::Callers`]).
     pub callers: Arc<auth::Callers>,
     /// How long a login session lasts.
@@ -62,12 +67,19 @@ impl AppState {
     /// The state over `pool`, with an empty tile cache of the default size. Called inside a Tokio
     /// runtime, it also starts the task that drops tiles on the database's change notifications.
     pub fn new(pool: PgPool) -> Self {
+        Self::with_reads(ReadPools::primary_only(pool))
+    }
+
+    /// [`AppState::new`] with the map's reads shared by standbys (the primary is `reads.primary()`).
+    pub fn with_reads(reads: ReadPools) -> Self {
+        let pool = reads.primary().clone();
         let tiles = Arc::new(crate::tiles::TileCache::new(crate::tiles::cache::DEFAULT_BYTES));
         if tokio::runtime::Handle::try_current().is_ok() {
-            crate::tiles::listener::spawn(pool.clone(), &tiles);
+            crate::tiles::listener::spawn(pool.clone(), &tiles, reads.has_standbys());
         }
         Self {
             pool,
+            reads: Arc::new(reads),
             callers: Arc::default(),
             session_lifetime: Duration::from_secs(12 * 3600),
             secure_cookies: false,
@@ -81,13 +93,28 @@ impl AppState {
     /// notifications do the same for other processes a moment later.
     pub async fn changed_house(&self, id: i64) {
         let bbox = crate::store::farmhouses::bbox_3857(&self.pool, id).await;
+        self.note_primary_position().await;
         self.drop_tiles(bbox, &[crate::tiles::Layer::Farmhouses, crate::tiles::Layer::Townships]);
     }
 
     /// Drops the map tiles showing parcel `id` and the houses on it.
     pub async fn changed_parcel(&self, id: i64) {
         let bbox = crate::store::parcels::bbox_3857(&self.pool, id).await;
+        self.note_primary_position().await;
         self.drop_tiles(bbox, &[crate::tiles::Layer::Parcels, crate::tiles::Layer::Farmhouses]);
+    }
+
+    /// With standbys: tells the tile cache how far the primary's WAL is, after a write committed and
+    /// before its tiles are dropped, so a standby that has not replayed the write yet cannot have its
+    /// tile kept (see [`crate::tiles::TileCache::insert_replayed`]).
+    async fn note_primary_position(&self) {
+        if !self.reads.has_standbys() {
+            return;
+        }
+        match crate::store::standbys::primary_position(&self.pool).await {
+            Ok(wal) => self.tiles.primary_reached(wal),
+            Err(e) => tracing::warn!(error = %e, "could not read the primary's WAL position; notifications will"),
+        }
     }
 
     fn drop_tiles(&self, bbox: sqlx::Result<Option<[f64; 4]>>, layers: &[crate::tiles::Layer]) {

@@ -3,6 +3,7 @@
 //!
 //! Read from the aggregates that triggers keep (`stats_monthly`, `stats_township_status`, migration 0021),
 //! so the answer costs a few hundred rows however large the registry. Public figures: no private data.
+//! Read from a standby when the service has any ([`crate::store::standbys`]).
 
 use axum::Json;
 use axum::extract::State;
@@ -86,7 +87,8 @@ pub async fn summary(State(state): State<AppState>, Query(q): Query<SummaryQuery
         Some(code) if code.len() == 9 && code.bytes().all(|b| b.is_ascii_digit()) => Some(code.to_string()),
         Some(_) => return Err(Error::invalid("township", "must be a 9-digit township code")),
     };
-    let mut conn = state.pool.acquire().await?;
+    let mut read = state.reads.acquire().await?;
+    let conn: &mut sqlx::PgConnection = &mut read.conn;
     let rows: Vec<TownshipRow> = sqlx::query_as(
         "select t.code::text, t.name, coalesce(m.certified, 0), coalesce(m.area, 0)::float8,
                 coalesce(m.amount, 0), coalesce(m.transactions, 0),

@@ -3,7 +3,8 @@
 //! Tiles are answered from the in-memory [`TileCache`](crate::tiles::TileCache) when it holds them, with
 //! the compressed form the client accepts (made once, then cached), a strong ETag (304 on
 //! `If-None-Match`), and 204 when there is nothing to draw. Attributes depend on the caller's role, and a
-//! tile is cached per attribute set, so public and staff tiles never mix.
+//! tile is cached per attribute set, so public and staff tiles never mix. Tiles are read from the
+//! standbys when the service has any ([`crate::store::standbys`]).
 
 use std::sync::Arc;
 
@@ -61,9 +62,17 @@ pub async fn tile(
             (t, true)
         }
         None => {
-            let raw = tiles::render(&state.pool, &key).await?;
+            let mut read = state.reads.acquire().await?;
+            // From a standby: how far it had replayed before this render, so the cache can refuse a tile
+            // that misses a change it already knows of (see TileCache::insert_replayed).
+            let replayed = read.replayed().await?;
+            let raw = tiles::render(&mut read.conn, &key).await?;
+            drop(read);
             let t = Arc::new(Tile::new(raw).with(encoding));
-            cache.insert(ticket, key, t.clone());
+            match replayed {
+                None => cache.insert(ticket, key, t.clone()),
+                Some(position) => cache.insert_replayed(ticket, key, t.clone(), position),
+            };
             (t, false)
         }
     };
@@ -119,7 +128,9 @@ pub async fn tilejson(
     let layer = Layer::from_name(&layer).ok_or_else(|| unknown_layer(&layer))?;
     let audience = layer.audience(caller.role.audience());
     let base = base_url(&headers);
-    let bounds = tiles::items::extent(&state.pool).await?.unwrap_or([-180.0, -85.0, 180.0, 85.0]);
+    let mut read = state.reads.acquire().await?;
+    let bounds = tiles::items::extent(&mut *read.conn).await?.unwrap_or([-180.0, -85.0, 180.0, 85.0]);
+    drop(read);
     let (minzoom, maxzoom) = layer.zooms();
     let mut fields = serde_json::Map::new();
     for p in layer.visible(audience, true) {

@@ -11,6 +11,7 @@ pub mod history;
 pub mod parcels;
 pub mod parties;
 pub mod photos;
+pub mod standbys;
 pub mod townships;
 
 use std::path::{Path, PathBuf};

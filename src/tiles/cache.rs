@@ -8,6 +8,14 @@
 //! read the database before a change and finishes after it must not put its old tile back: each request
 //! takes a [`Ticket`] before it reads, and [`TileCache::insert`] refuses a tile if a change to that tile was
 //! recorded after the ticket was taken.
+//!
+//! # Tiles read from a standby
+//! A streaming-replication standby ([`crate::store::standbys`]) shows a change only once it has replayed
+//! the WAL that holds its commit, a moment after the primary committed and the change was recorded here.
+//! A tile rendered from a standby in that moment is stale although its ticket is newer than the change,
+//! and nothing would drop it again: the change was recorded already. So every change is stamped with
+//! the primary's WAL position at the time it was recorded, and [`TileCache::insert_replayed`] keeps a
+//! standby's tile only when the standby had replayed every change known here that alters the tile.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,6 +24,7 @@ use super::encoding::Tile;
 use super::grid::{Bbox, TileId};
 use super::layers::Layer;
 use crate::domain::roles::Audience;
+use crate::store::standbys::Lsn;
 
 /// What a cached tile is kept under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +51,9 @@ struct Change {
     /// `None`: every layer.
     layer: Option<Layer>,
     bbox: Bbox,
+    /// The newest primary WAL position the cache had been told of when the change was recorded: the
+    /// change is committed at or before it.
+    wal: Lsn,
 }
 
 impl Change {
@@ -54,6 +66,28 @@ impl Change {
 struct Changes {
     generation: u64,
     recent: VecDeque<Change>,
+    /// The newest primary WAL position the cache was told of ([`TileCache::primary_reached`]).
+    primary_wal: Lsn,
+    /// The newest position among the changes no longer remembered.
+    forgotten_wal: Lsn,
+}
+
+impl Changes {
+    /// Whether a change recorded after `ticket` may have altered `key` (or such a change is forgotten).
+    fn altered_since(&self, ticket: Ticket, key: &TileKey) -> bool {
+        if self.generation == ticket.0 {
+            return false;
+        }
+        let oldest_known = self.recent.front().map_or(u64::MAX, |c| c.generation);
+        let forgotten = oldest_known > ticket.0 + 1;
+        forgotten || self.recent.iter().rev().take_while(|c| c.generation > ticket.0).any(|c| c.alters(key))
+    }
+
+    /// Whether a server that replayed the primary's WAL up to `replayed` shows every change known here
+    /// that alters `key`, forgotten ones included.
+    fn replayed_all(&self, replayed: Lsn, key: &TileKey) -> bool {
+        self.forgotten_wal <= replayed && !self.recent.iter().any(|c| c.wal > replayed && c.alters(key))
+    }
 }
 
 pub struct TileCache {
@@ -95,20 +129,45 @@ impl TileCache {
         self.tiles.get(key)
     }
 
-    /// Keeps `tile` unless a change recorded since `ticket` may have altered it. Returns whether it was
-    /// kept.
+    /// Keeps `tile`, read from the primary, unless a change recorded since `ticket` may have altered it.
+    /// Returns whether it was kept.
     pub fn insert(&self, ticket: Ticket, key: TileKey, tile: Arc<Tile>) -> bool {
         let changes = self.lock();
-        if changes.generation != ticket.0 {
-            let oldest_known = changes.recent.front().map_or(u64::MAX, |c| c.generation);
-            let forgotten = oldest_known > ticket.0 + 1;
-            if forgotten || changes.recent.iter().rev().take_while(|c| c.generation > ticket.0).any(|c| c.alters(&key))
-            {
-                return false;
-            }
+        if changes.altered_since(ticket, &key) {
+            return false;
         }
         self.tiles.insert(key, tile);
         true
+    }
+
+    /// Keeps `tile`, read from a standby that had replayed the primary's WAL up to `replayed` before
+    /// the read began, unless a change since `ticket` may have altered it, or the standby had not yet
+    /// replayed a change known here that alters it. Returns whether it was kept.
+    ///
+    /// Why: the primary commits a change, then it is recorded here (dropping the cached tiles it alters),
+    /// and only then does a lagging standby replay it. A tile rendered from the standby in between is
+    /// stale although it was read after the change was recorded, so the ticket cannot tell; the WAL
+    /// positions can. Every change carries the primary's position at recording time, which is at or past
+    /// its commit ([`TileCache::primary_reached`]), and a standby shows every commit up to the position
+    /// it had replayed. A tile refused here is still served; the next request renders it again, and it
+    /// is kept once the standby has caught up.
+    pub fn insert_replayed(&self, ticket: Ticket, key: TileKey, tile: Arc<Tile>, replayed: Lsn) -> bool {
+        let changes = self.lock();
+        if changes.altered_since(ticket, &key) || !changes.replayed_all(replayed, &key) {
+            return false;
+        }
+        self.tiles.insert(key, tile);
+        true
+    }
+
+    /// Tells the cache the primary's WAL has reached `wal` (`pg_current_wal_insert_lsn()` read after a
+    /// commit). Changes recorded from now on are stamped with the newest position told, so a writer
+    /// whose tiles may be read from standbys calls this after its commit and before it drops its tiles.
+    /// (One that does not leaves its change stamped too early for a moment: the database's notification
+    /// of the same change is stamped by the listener and drops any tile cached meanwhile.)
+    pub fn primary_reached(&self, wal: Lsn) {
+        let mut changes = self.lock();
+        changes.primary_wal = changes.primary_wal.max(wal);
     }
 
     /// Drops every cached tile of `layer`, at every zoom and for every audience, that a change inside
@@ -141,10 +200,12 @@ impl TileCache {
     fn record(&self, layer: Option<Layer>, bbox: Bbox) {
         let mut changes = self.lock();
         changes.generation += 1;
-        let change = Change { generation: changes.generation, layer, bbox };
+        let change = Change { generation: changes.generation, layer, bbox, wal: changes.primary_wal };
         changes.recent.push_back(change);
-        if changes.recent.len() > REMEMBERED_CHANGES {
-            changes.recent.pop_front();
+        if changes.recent.len() > REMEMBERED_CHANGES
+            && let Some(gone) = changes.recent.pop_front()
+        {
+            changes.forgotten_wal = changes.forgotten_wal.max(gone.wal);
         }
         if layer.is_none() {
             self.tiles.invalidate_all();
@@ -224,6 +285,32 @@ mod tests {
             cache.invalidate_bbox(Layer::Parcels, around(0.0, 0.0));
         }
         assert!(!cache.insert(ticket, key(15, 120.9, 30.0), tile()));
+    }
+
+    #[test]
+    fn a_standby_tile_is_kept_only_once_the_standby_shows_every_change_to_it() {
+        let cache = TileCache::new(1 << 20);
+        cache.primary_reached(Lsn(1000));
+        cache.invalidate_bbox(Layer::Farmhouses, around(120.9, 30.0));
+        let ticket = cache.ticket();
+        let (here, there) = (key(15, 120.9, 30.0), key(15, 120.7, 29.8));
+        assert!(!cache.insert_replayed(ticket, here, tile(), Lsn(999)), "the standby has not replayed the change");
+        assert!(cache.get(&here).is_none());
+        assert!(cache.insert_replayed(ticket, there, tile(), Lsn(999)), "the change is elsewhere");
+        assert!(cache.insert_replayed(ticket, here, tile(), Lsn(1000)), "the standby has replayed the change");
+        assert!(cache.insert(ticket, here, tile()), "the primary is always current");
+    }
+
+    #[test]
+    fn a_standby_tile_is_judged_against_forgotten_changes_too() {
+        let cache = TileCache::new(1 << 20);
+        cache.primary_reached(Lsn(500));
+        for _ in 0..=REMEMBERED_CHANGES {
+            cache.invalidate_bbox(Layer::Parcels, around(0.0, 0.0));
+        }
+        let ticket = cache.ticket();
+        assert!(!cache.insert_replayed(ticket, key(15, 120.9, 30.0), tile(), Lsn(499)));
+        assert!(cache.insert_replayed(ticket, key(15, 120.9, 30.0), tile(), Lsn(500)));
     }
 
     #[test]

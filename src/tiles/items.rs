@@ -2,7 +2,7 @@
 //! keyset on the feature id (a page deep in a collection costs what the first one costs), and the count
 //! of matches taken from maintained counts where it can be.
 
-use sqlx::PgPool;
+use sqlx::PgExecutor;
 
 use super::layers::{Filter, IdKind, Kind, Layer, from_clause};
 use crate::domain::roles::Audience;
@@ -126,7 +126,12 @@ fn bind_all<'q>(
 type PageRow = (String, i64, Option<String>, Option<String>, bool);
 
 /// One page of `layer` for `audience`.
-pub async fn page(pool: &PgPool, layer: Layer, audience: Audience, q: &ItemQuery) -> Result<Page, sqlx::Error> {
+pub async fn page(
+    db: impl PgExecutor<'_>,
+    layer: Layer,
+    audience: Audience,
+    q: &ItemQuery,
+) -> Result<Page, sqlx::Error> {
     let s = layer.source();
     let mut args = Vec::new();
     let mut clauses = conditions(layer, q, &mut args);
@@ -171,13 +176,13 @@ pub async fn page(pool: &PgPool, layer: Layer, audience: Audience, q: &ItemQuery
         from = from_clause(layer, audience),
         where_ = if clauses.is_empty() { String::new() } else { format!("where {}", clauses.join(" and ")) },
     );
-    let (features, returned, first_id, last_id, more) = bind_all(sqlx::query_as(&sql), args).fetch_one(pool).await?;
+    let (features, returned, first_id, last_id, more) = bind_all(sqlx::query_as(&sql), args).fetch_one(db).await?;
     Ok(Page { features, returned, first_id, last_id, more })
 }
 
 /// How many features match `q` (paging aside): from the maintained counts when they can answer, else
 /// counted up to [`COUNT_CAP`]; `None` above that.
-pub async fn number_matched(pool: &PgPool, layer: Layer, q: &ItemQuery) -> Result<Option<i64>, sqlx::Error> {
+pub async fn number_matched(db: impl PgExecutor<'_>, layer: Layer, q: &ItemQuery) -> Result<Option<i64>, sqlx::Error> {
     let s = layer.source();
     if let Some(collection) = s.counted
         && q.bbox.is_none()
@@ -194,7 +199,7 @@ pub async fn number_matched(pool: &PgPool, layer: Layer, q: &ItemQuery) -> Resul
         for a in query_args {
             query = query.bind(a);
         }
-        return Ok(Some(query.fetch_one(pool).await?));
+        return Ok(Some(query.fetch_one(db).await?));
     }
     let mut args = Vec::new();
     let clauses = conditions(layer, q, &mut args);
@@ -212,12 +217,17 @@ pub async fn number_matched(pool: &PgPool, layer: Layer, q: &ItemQuery) -> Resul
             Arg::Int(v) => query.bind(v),
         };
     }
-    let n = query.fetch_one(pool).await?;
+    let n = query.fetch_one(db).await?;
     Ok((n <= COUNT_CAP).then_some(n))
 }
 
 /// Feature `id` of `layer` as GeoJSON, if there is one.
-pub async fn item(pool: &PgPool, layer: Layer, audience: Audience, id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn item(
+    db: impl PgExecutor<'_>,
+    layer: Layer,
+    audience: Audience,
+    id: &str,
+) -> Result<Option<String>, sqlx::Error> {
     if !is_id(layer, id) {
         return Ok(None);
     }
@@ -232,15 +242,15 @@ pub async fn item(pool: &PgPool, layer: Layer, audience: Audience, id: &str) -> 
         from = from_clause(layer, audience),
         id = s.id,
     );
-    sqlx::query_scalar(&sql).bind(id).fetch_optional(pool).await
+    sqlx::query_scalar(&sql).bind(id).fetch_optional(db).await
 }
 
 /// The longitude/latitude extent of the districts served: every collection's extent.
-pub async fn extent(pool: &PgPool) -> Result<Option<[f64; 4]>, sqlx::Error> {
+pub async fn extent(db: impl PgExecutor<'_>) -> Result<Option<[f64; 4]>, sqlx::Error> {
     let row: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(
         "select st_xmin(e), st_ymin(e), st_xmax(e), st_ymax(e) from (select st_extent(outline) as e from districts) s",
     )
-    .fetch_one(pool)
+    .fetch_one(db)
     .await?;
     Ok(match row {
         (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),

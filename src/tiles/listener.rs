@@ -10,6 +10,7 @@ use sqlx::postgres::PgListener;
 use super::cache::TileCache;
 use super::grid::Bbox;
 use super::layers::Layer;
+use crate::store::standbys::primary_position;
 
 /// The channel the triggers notify on.
 pub const CHANNEL: &str = "map_tiles";
@@ -17,15 +18,19 @@ pub const CHANNEL: &str = "map_tiles";
 /// Starts the listener on the current Tokio runtime. It holds the cache weakly and stops when the cache
 /// is gone. While it is not connected (at start, after the connection drops) nothing can tell it of
 /// changes, so each time it (re)connects it drops the whole cache.
-pub fn spawn(pool: PgPool, cache: &Arc<TileCache>) {
+///
+/// With `standbys` (tiles are also read from streaming-replication standbys), it tells the cache the
+/// primary's WAL position before it applies what it heard, so the changes are stamped with a position
+/// at or past their commits (see [`TileCache::insert_replayed`]).
+pub fn spawn(pool: PgPool, cache: &Arc<TileCache>, standbys: bool) {
     let cache = Arc::downgrade(cache);
-    tokio::spawn(async move { listen(pool, cache).await });
+    tokio::spawn(async move { listen(pool, cache, standbys).await });
 }
 
-async fn listen(pool: PgPool, cache: Weak<TileCache>) {
+async fn listen(pool: PgPool, cache: Weak<TileCache>, standbys: bool) {
     let mut pause = Duration::from_millis(200);
     loop {
-        let mut listener = match connect(&pool).await {
+        let mut listener = match connect(&pool, &cache, standbys).await {
             Ok(l) => l,
             Err(e) => {
                 if cache.strong_count() == 0 {
@@ -46,31 +51,50 @@ async fn listen(pool: PgPool, cache: Weak<TileCache>) {
             None => return,
         }
         loop {
-            match listener.try_recv().await {
-                Ok(Some(n)) => {
-                    let Some(cache) = cache.upgrade() else { return };
-                    apply(&cache, n.payload());
-                }
+            let heard = match listener.try_recv().await {
+                Ok(Some(n)) => n,
                 // The connection dropped; notifications sent meanwhile are lost.
-                Ok(None) | Err(_) => {
-                    // The service is shutting down: the pool was closed on purpose.
-                    if pool.is_closed() {
-                        return;
-                    }
-                    tracing::warn!("tile invalidation: lost the notification connection; reconnecting");
-                    if let Some(c) = cache.upgrade() {
-                        c.set_listening(false);
-                    }
-                    break;
-                }
+                Ok(None) | Err(_) => break,
+            };
+            let mut payloads = vec![heard.payload().to_owned()];
+            while let Some(n) = listener.next_buffered() {
+                payloads.push(n.payload().to_owned());
             }
+            // Read after the notifications arrived, so after the commits that sent them.
+            let position = if standbys { Some(primary_position(&mut listener).await) } else { None };
+            let Some(cache) = cache.upgrade() else { return };
+            if let Some(Ok(wal)) = position {
+                cache.primary_reached(wal);
+            }
+            for payload in &payloads {
+                apply(&cache, payload);
+            }
+            if let Some(Err(e)) = position {
+                // The connection is likely gone; reconnecting drops every tile, standbys' included.
+                tracing::warn!(error = %e, "tile invalidation: cannot read the primary's WAL position");
+                break;
+            }
+        }
+        // The service is shutting down: the pool was closed on purpose.
+        if pool.is_closed() {
+            return;
+        }
+        tracing::warn!("tile invalidation: lost the notification connection; reconnecting");
+        if let Some(c) = cache.upgrade() {
+            c.set_listening(false);
         }
     }
 }
 
-async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+async fn connect(pool: &PgPool, cache: &Weak<TileCache>, standbys: bool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
+    if standbys {
+        let wal = primary_position(&mut listener).await?;
+        if let Some(c) = cache.upgrade() {
+            c.primary_reached(wal);
+        }
+    }
     Ok(listener)
 }
 

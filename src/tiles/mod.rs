@@ -21,6 +21,11 @@
 //!   channel `map_tiles` at commit (`migrations/0032_map_notify.sql`); [`listener`] applies them within
 //!   moments. In-process writers get this too, so a forgotten call costs freshness for milliseconds, not
 //!   correctness for ever.
+//! - **With standbys** (`serve --read-database-url`): tiles may be rendered from a standby that has not
+//!   replayed a change yet. Before dropping its tiles a writer tells the cache the primary's WAL position
+//!   ([`TileCache::primary_reached`]; `AppState::changed_house` does), and the listener does the same for
+//!   what it hears; a tile read from a standby is kept only if the standby had replayed every change
+//!   to it ([`TileCache::insert_replayed`]).
 
 pub mod cache;
 pub mod encoding;
@@ -30,7 +35,7 @@ pub mod layers;
 pub mod listener;
 
 use bytes::Bytes;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 pub use cache::{TileCache, TileKey};
 pub use grid::{Bbox, TileId};
@@ -38,7 +43,7 @@ pub use layers::{Band, Layer};
 
 /// Builds the MVT of `key` from the database (empty when nothing is there, or the layer draws nothing at
 /// that zoom).
-pub async fn render(pool: &PgPool, key: &TileKey) -> Result<Bytes, sqlx::Error> {
+pub async fn render(conn: &mut PgConnection, key: &TileKey) -> Result<Bytes, sqlx::Error> {
     let band = key.layer.band(key.tile.z);
     let Some(sql) = key.layer.tile_sql(band, key.audience) else {
         return Ok(Bytes::new());
@@ -47,7 +52,7 @@ pub async fn render(pool: &PgPool, key: &TileKey) -> Result<Bytes, sqlx::Error> 
         .bind(i32::from(key.tile.z))
         .bind(key.tile.x as i32)
         .bind(key.tile.y as i32)
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await?;
     Ok(Bytes::from(mvt))
 }
