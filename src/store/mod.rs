@@ -84,6 +84,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     pub max_connections: u32,
+    /// Connections the pool keeps open however idle (`serve` opens them at start: `tiles::warm`);
+    /// commands that run and exit keep 0.
+    pub min_connections: u32,
     /// How long a request waits for a free connection (or a new one) before it fails with 503: short,
     /// so an outage answers within a second instead of hanging.
     pub acquire_timeout: Duration,
@@ -101,6 +104,7 @@ impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             max_connections: 16,
+            min_connections: 0,
             acquire_timeout: Duration::from_millis(1000),
             statement_timeout: Duration::from_secs(30),
             role: Some(SERVICE_ROLE),
@@ -126,7 +130,7 @@ pub fn pool(url: &str, config: &PoolConfig) -> Result<PgPool> {
     let role = config.role;
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections)
-        .min_connections(0)
+        .min_connections(config.min_connections.min(config.max_connections))
         .acquire_timeout(config.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
         .after_connect(move |conn, _| {
