@@ -129,6 +129,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let config = PoolConfig {
         max_connections: args.max_connections,
         min_connections: args.min_connections,
+        parallel_queries: false,
         ..PoolConfig::default()
     };
     let database = Database::open(&args.db, &config).await?;

@@ -94,6 +94,10 @@ pub struct PoolConfig {
     pub statement_timeout: Duration,
     /// The database role every connection works as (`set role`), when the login user may take it.
     pub role: Option<&'static str>,
+    /// Whether a query may run on parallel workers. The service's queries are small and many run at
+    /// once, so starting workers for one (which PostgreSQL does for a dense tile's few thousand rows)
+    /// costs more than it saves; bulk commands may gain from them.
+    pub parallel_queries: bool,
 }
 
 /// The role the service works as: it may read and append the history but never change it (see
@@ -108,6 +112,7 @@ impl Default for PoolConfig {
             acquire_timeout: Duration::from_millis(1000),
             statement_timeout: Duration::from_secs(30),
             role: Some(SERVICE_ROLE),
+            parallel_queries: true,
         }
     }
 }
@@ -122,10 +127,14 @@ impl PoolConfig {
 /// A pool for `url`. Connections are opened when first needed, so a service can start (and report 503
 /// on `/health`) while the database is down.
 pub fn pool(url: &str, config: &PoolConfig) -> Result<PgPool> {
+    let mut settings = vec![("statement_timeout", format!("{}ms", config.statement_timeout.as_millis()))];
+    if !config.parallel_queries {
+        settings.push(("max_parallel_workers_per_gather", "0".to_string()));
+    }
     let options = PgConnectOptions::from_str(url)
         .with_context(|| format!("bad database URL {}", redact(url)))?
         .application_name("farmhouse")
-        .options([("statement_timeout", format!("{}ms", config.statement_timeout.as_millis()))])
+        .options(settings)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
     let role = config.role;
     Ok(PgPoolOptions::new()
