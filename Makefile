@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test deps test-deps build clean fuzz bench-tiles bench-import load measure-scale
+.PHONY: run test deps test-deps build clean fuzz bench bench-import load measure-scale
 
 run: deps build
 	./target/release/farmhouse serve
@@ -17,10 +17,12 @@ deps:
 test-deps:
 	scripts/install-deps.sh test
 
-# Tiles against Martin, cold and warm (not part of `make test`; see scripts/bench-tiles.sh).
-bench-tiles:
+# The benchmark (not part of `make test`): a million seeded houses; tiles against Martin, OGC API
+# pages, the stats summary, bulk import against ogr2ogr, memory. Prints a table; see scripts/bench.sh
+# and docs/BENCHMARKS.md for the knobs (HOUSES, DURATION, BENCH_DIR …).
+bench:
 	scripts/install-deps.sh bench
-	scripts/bench-tiles.sh
+	scripts/bench.sh
 
 # `farmhouse import` of 100,000 houses from an EPSG:4549 GeoJSON next to ogr2ogr loading the same file
 # (not part of `make test`; see scripts/bench-import.sh).

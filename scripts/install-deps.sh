@@ -2,7 +2,7 @@
 # Installs the Debian packages the project needs, skipping those already installed.
 #   scripts/install-deps.sh          what building and running need (and the web map's npm packages)
 #   scripts/install-deps.sh test     and what the tests need (GDAL, Chromium, OWSLib, Playwright)
-#   scripts/install-deps.sh bench    and what the benchmarks need (wrk, ogr2ogr)
+#   scripts/install-deps.sh bench    and what the benchmark needs (wrk, GDAL's ogr2ogr)
 set -euo pipefail
 
 packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib libclang-dev libproj-dev pkg-config proj-bin)
@@ -10,7 +10,7 @@ if [[ "${1:-}" == "test" ]]; then
     packages+=(gdal-bin chromium fonts-noto-cjk python3-pip curl)
 fi
 if [[ "${1:-}" == "bench" ]]; then
-    packages+=(wrk curl gdal-bin)
+    packages+=(wrk curl gdal-bin python3)
 fi
 
 # The web map's packages come from npm: Node.js and npm themselves, if the machine has none.

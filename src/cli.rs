@@ -126,11 +126,17 @@ impl Database {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    let config = PoolConfig { max_connections: args.max_connections, ..PoolConfig::default() };
+    let config = PoolConfig {
+        max_connections: args.max_connections,
+        min_connections: args.min_connections,
+        parallel_queries: false,
+        ..PoolConfig::default()
+    };
     let database = Database::open(&args.db, &config).await?;
     if !args.no_demo {
         load_demo_if_empty(&database.pool).await?;
     }
+    crate::tiles::warm(&database.pool, config.min_connections.min(config.max_connections)).await;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;

@@ -140,6 +140,10 @@ pub struct ServeArgs {
     /// Most database connections the service holds.
     #[arg(long, env = "FARMHOUSE_MAX_CONNECTIONS", default_value_t = 16)]
     pub max_connections: u32,
+    /// Database connections opened at start and kept open (at most --max-connections), so the first
+    /// requests after a start do not wait for connections.
+    #[arg(long, env = "FARMHOUSE_MIN_CONNECTIONS", default_value_t = 16)]
+    pub min_connections: u32,
     /// How long a login session lasts, in hours.
     #[arg(long, env = "FARMHOUSE_SESSION_HOURS", default_value_t = 12)]
     pub session_hours: u64,

@@ -66,7 +66,7 @@ pub async fn tile(
             // From a standby: how far it had replayed before this render, so the cache can refuse a tile
             // that misses a change it already knows of (see TileCache::insert_replayed).
             let replayed = read.replayed().await?;
-            let raw = tiles::render(&mut read.conn, &key).await?;
+            let raw = tiles::render(&mut *read.conn, &key).await?;
             drop(read);
             let t = Arc::new(Tile::new(raw).with(encoding));
             match replayed {

@@ -85,6 +85,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     pub max_connections: u32,
+    /// Connections the pool keeps open however idle (`serve` opens them at start: `tiles::warm`);
+    /// commands that run and exit keep 0.
+    pub min_connections: u32,
     /// How long a request waits for a free connection (or a new one) before it fails with 503: short,
     /// so an outage answers within a second instead of hanging.
     pub acquire_timeout: Duration,
@@ -92,6 +95,10 @@ pub struct PoolConfig {
     pub statement_timeout: Duration,
     /// The database role every connection works as (`set role`), when the login user may take it.
     pub role: Option<&'static str>,
+    /// Whether a query may run on parallel workers. The service's queries are small and many run at
+    /// once, so starting workers for one (which PostgreSQL does for a dense tile's few thousand rows)
+    /// costs more than it saves; bulk commands may gain from them.
+    pub parallel_queries: bool,
 }
 
 /// The role the service works as: it may read and append the history but never change it (see
@@ -102,9 +109,11 @@ impl Default for PoolConfig {
     fn default() -> Self {
         Self {
             max_connections: 16,
+            min_connections: 0,
             acquire_timeout: Duration::from_millis(1000),
             statement_timeout: Duration::from_secs(30),
             role: Some(SERVICE_ROLE),
+            parallel_queries: true,
         }
     }
 }
@@ -119,15 +128,19 @@ impl PoolConfig {
 /// A pool for `url`. Connections are opened when first needed, so a service can start (and report 503
 /// on `/health`) while the database is down.
 pub fn pool(url: &str, config: &PoolConfig) -> Result<PgPool> {
+    let mut settings = vec![("statement_timeout", format!("{}ms", config.statement_timeout.as_millis()))];
+    if !config.parallel_queries {
+        settings.push(("max_parallel_workers_per_gather", "0".to_string()));
+    }
     let options = PgConnectOptions::from_str(url)
         .with_context(|| format!("bad database URL {}", redact(url)))?
         .application_name("farmhouse")
-        .options([("statement_timeout", format!("{}ms", config.statement_timeout.as_millis()))])
+        .options(settings)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2));
     let role = config.role;
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections)
-        .min_connections(0)
+        .min_connections(config.min_connections.min(config.max_connections))
         .acquire_timeout(config.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
         .after_connect(move |conn, _| {

@@ -241,9 +241,13 @@ pub const CLUSTER_FIELDS: &[(&str, &str)] = &[
 ];
 
 static FARMHOUSES: Source = Source {
+    // The open listing is looked up per house (at most one: `listings_one_open_per_house`); a plain left
+    // join let the planner hash every open listing of the district for a tile of a few hundred houses.
     from: "farmhouses f
            join parcels p on p.parcel_code = f.parcel_code
-           left join listings l on l.farmhouse_id = f.id and l.status = 'open'",
+           left join lateral (
+               select l.asking_rent_fen, l.allowed_uses from listings l
+               where l.farmhouse_id = f.id and l.status = 'open' limit 1) l on true",
     staff_joins: "left join lateral (
                select tx.lessee_party_id, tx.contract_no from transactions tx
                where tx.farmhouse_id = f.id and tx.status = 'signed'

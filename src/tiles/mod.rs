@@ -35,7 +35,7 @@ pub mod layers;
 pub mod listener;
 
 use bytes::Bytes;
-use sqlx::PgConnection;
+use sqlx::{PgExecutor, PgPool};
 
 pub use cache::{TileCache, TileKey};
 pub use grid::{Bbox, TileId};
@@ -43,7 +43,7 @@ pub use layers::{Band, Layer};
 
 /// Builds the MVT of `key` from the database (empty when nothing is there, or the layer draws nothing at
 /// that zoom).
-pub async fn render(conn: &mut PgConnection, key: &TileKey) -> Result<Bytes, sqlx::Error> {
+pub async fn render(db: impl PgExecutor<'_>, key: &TileKey) -> Result<Bytes, sqlx::Error> {
     let band = key.layer.band(key.tile.z);
     let Some(sql) = key.layer.tile_sql(band, key.audience) else {
         return Ok(Bytes::new());
@@ -52,7 +52,43 @@ pub async fn render(conn: &mut PgConnection, key: &TileKey) -> Result<Bytes, sql
         .bind(i32::from(key.tile.z))
         .bind(key.tile.x as i32)
         .bind(key.tile.y as i32)
-        .fetch_one(conn)
+        .fetch_one(db)
         .await?;
     Ok(Bytes::from(mvt))
+}
+
+/// Opens up to `connections` connections of `pool` and prepares the public tile statements on each, by
+/// building an empty tile of every layer and band. A new connection's first tile otherwise pays for
+/// connecting, for PostgreSQL loading PostGIS and the tables' catalog entries, and for planning: several
+/// times what a tile costs. Call it at start; the pool keeps the connections (its `min_connections`). A
+/// database that does not answer is left alone: requests report it.
+pub async fn warm(pool: &PgPool, connections: u32) {
+    let opened = futures_util::future::join_all((0..connections).map(|_| pool.acquire())).await;
+    let mut ready = 0;
+    for conn in opened {
+        let mut conn = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open a database connection at start");
+                continue;
+            }
+        };
+        // Zoom 22, column and row 0: far from any district, so every statement runs and finds nothing.
+        for (layer, z) in [
+            (Layer::Farmhouses, 22),
+            (Layer::Farmhouses, *layers::CLUSTER_ZOOMS.start()),
+            (Layer::Parcels, 22),
+            (Layer::Townships, 22),
+            (Layer::Villages, 22),
+        ] {
+            let key =
+                TileKey { layer, audience: crate::domain::roles::Audience::Public, tile: TileId { z, x: 0, y: 0 } };
+            if let Err(e) = render(&mut *conn, &key).await {
+                tracing::warn!(error = %e, "cannot prepare the tile statements at start");
+                break;
+            }
+        }
+        ready += 1;
+    }
+    tracing::debug!(connections = ready, "database connections ready for tiles");
 }

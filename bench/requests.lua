@@ -1,8 +1,8 @@
--- wrk script for scripts/bench-tiles.sh: requests the tile paths listed in the file PATHS names, with
--- Accept-Encoding: gzip. With ONCE=1 each path is requested once (the threads share the list): a cold
--- pass. A thread that is through its share stops and leaves a file DONE_DIR/done.<n>; wrk itself runs
--- until its -d ends, so the caller interrupts it (SIGINT) once every thread is done. Otherwise each
--- thread cycles through the list from its own offset.
+-- wrk script for scripts/bench.sh: requests the paths listed in the file PATHS names, with
+-- Accept-Encoding: ACCEPT_ENCODING when that is set (tiles: gzip). With ONCE=1 each path is requested once
+-- (the threads share the list): a cold pass. A thread that is through its share stops and leaves a file
+-- DONE_DIR/done.<n>; wrk itself runs until its -d ends, so the caller interrupts it (SIGINT) once every
+-- thread is done. Otherwise each thread cycles through the list from its own offset.
 -- Prints one line: RESULT requests seconds req/s p50_ms p99_ms errors.
 
 local paths = {}
@@ -10,6 +10,9 @@ for line in io.lines(os.getenv("PATHS")) do
     if #line > 0 then paths[#paths + 1] = line end
 end
 local once = os.getenv("ONCE") == "1"
+local headers = {}
+local accept_encoding = os.getenv("ACCEPT_ENCODING") or ""
+if #accept_encoding > 0 then headers["Accept-Encoding"] = accept_encoding end
 
 -- Each thread runs in a Lua state of its own: the thread count comes from the environment (THREADS,
 -- the same as wrk's -t), the thread's number from setup().
@@ -47,13 +50,17 @@ function request()
     end
     local path = paths[(index - 1) % #paths + 1]
     index = index + step
-    return wrk.format("GET", path, { ["Accept-Encoding"] = "gzip" })
+    return wrk.format("GET", path, headers)
 end
 
-function response(status, headers, body)
-    served = served + 1
-    if once and served >= share then
-        finish()
+-- Only a one-pass run counts responses: wrk hands every body to response() when the script has one,
+-- a copy that would cost the load generator more than the servers for large pages and tiles.
+if once then
+    function response(status, headers, body)
+        served = served + 1
+        if served >= share then
+            finish()
+        end
     end
 end
 
