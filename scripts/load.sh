@@ -108,7 +108,11 @@ printf 'service RSS MB: %s before, %s a third of the way in, %s at the end, peak
 printf 'database connections open at the end: %s\n' "$(cat "$work/connections.txt")"
 
 failed=0
-((s5 == 0)) || { echo "FAIL: $s5 responses were 5xx (see $work/service.log)" >&2; failed=1; }
+if ((s5 > 0)); then
+    echo "FAIL: $s5 responses were 5xx; the service's warnings and errors, last 20:" >&2
+    grep -E 'WARN|ERROR' "$work/service.log" | tail -n 20 >&2
+    failed=1
+fi
 ((s4 == 0)) || { echo "FAIL: $s4 responses were 4xx" >&2; failed=1; }
 ((client_errors == 0)) || { echo "FAIL: the client saw $client_errors socket errors or timeouts" >&2; failed=1; }
 ((stored >= created)) || { echo "FAIL: $created appraisals acknowledged but only $stored stored" >&2; failed=1; }

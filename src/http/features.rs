@@ -296,12 +296,11 @@ pub async fn items(
     json_only(&pairs)?;
     let q = item_query(layer, &pairs)?;
     let audience = layer.audience(caller.role.audience());
-    // Both from the same server, so the count and the page agree.
+    // Both on one connection: from the same server, so the count and the page agree, and never holding
+    // one connection while waiting for a second (under load, every request could hold one and wait).
     let mut read = state.reads.acquire().await?;
-    let (page, matched) = tokio::try_join!(
-        items::page(&mut *read.conn, layer, audience, &q),
-        items::number_matched(&read.pool, layer, &q)
-    )?;
+    let page = items::page(&mut *read.conn, layer, audience, &q).await?;
+    let matched = items::number_matched(&mut *read.conn, layer, &q).await?;
     drop(read);
 
     let base = base_url(&headers);

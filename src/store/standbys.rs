@@ -100,8 +100,6 @@ pub struct Standby {
 /// A connection to read from, and where it leads.
 pub struct Read {
     pub conn: PoolConnection<Postgres>,
-    /// The pool `conn` came from, for a second connection to the same server.
-    pub pool: PgPool,
     pub source: Source,
 }
 
@@ -157,7 +155,7 @@ impl ReadPools {
     pub async fn acquire(&self) -> sqlx::Result<Read> {
         if let Some((index, standby)) = self.next_standby() {
             match standby.pool.acquire().await {
-                Ok(conn) => return Ok(Read { conn, pool: standby.pool.clone(), source: Source::Standby(index) }),
+                Ok(conn) => return Ok(Read { conn, source: Source::Standby(index) }),
                 Err(e) => {
                     tracing::warn!(standby = %standby.name, error = %e,
                         "standby unavailable: this read goes to the primary, and so do its reads for {} s", REST.as_secs());
@@ -166,7 +164,7 @@ impl ReadPools {
             }
         }
         let conn = self.primary.acquire().await?;
-        Ok(Read { conn, pool: self.primary.clone(), source: Source::Primary })
+        Ok(Read { conn, source: Source::Primary })
     }
 
     fn next_standby(&self) -> Option<(usize, &Standby)> {
