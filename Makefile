@@ -21,8 +21,8 @@ test-deps:
 # pages, the stats summary, bulk import against ogr2ogr, memory. Prints a table; see scripts/bench.sh
 # and docs/BENCHMARKS.md for the knobs (HOUSES, DURATION, BENCH_DIR …).
 bench:
-	scripts/install-deps.sh bench
-	scripts/bench.sh
+	@scripts/install-deps.sh bench >&2
+	@scripts/bench.sh
 
 build:
 	$(CARGO) build --release --locked
