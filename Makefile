@@ -21,8 +21,8 @@ test-deps:
 # pages, the stats summary, bulk import against ogr2ogr, memory. Prints a table; see scripts/bench.sh
 # and docs/BENCHMARKS.md for the knobs (HOUSES, DURATION, BENCH_DIR …).
 bench:
-	scripts/install-deps.sh bench
-	scripts/bench.sh
+	@scripts/install-deps.sh bench >&2
+	@scripts/bench.sh
 
 # `farmhouse import` of 100,000 houses from an EPSG:4549 GeoJSON next to ogr2ogr loading the same file
 # (not part of `make test`; see scripts/bench-import.sh).
