@@ -11,6 +11,7 @@
 # shared_buffers 128 MB), removed afterwards. The service, PostgreSQL and wrk share this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/cluster.sh
 
 HOUSES=${HOUSES:-200000}
 RUN_SECONDS=${RUN_SECONDS:-10}
@@ -23,26 +24,11 @@ cargo build --release --locked --quiet
 farmhouse=./target/release/farmhouse
 
 step "throwaway PostgreSQL cluster"
-bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-dir=$(mktemp -d /tmp/farmhouse-measure.XXXXXX)
-chmod 755 "$dir"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pg_port=$(free_port)
-as_server=()
-if [[ $(id -u) -eq 0 ]]; then
-    chown postgres "$dir"
-    as_server=(runuser -u postgres --)
-fi
 pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    "${as_server[@]}" "$bin/pg_ctl" -D "$dir/pg" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-"${as_server[@]}" "$bin/initdb" -D "$dir/pg" -U postgres -A trust -E UTF8 --no-locale >/dev/null
-"${as_server[@]}" "$bin/pg_ctl" -D "$dir/pg" -l "$dir/postgres.log" -w -o \
-    "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+CLUSTER_NAME=measure start_cluster
+dir=$CLUSTER_DIR
+pg_port=$CLUSTER_PORT
 psql=(psql -X -q -At -h 127.0.0.1 -p "$pg_port" -U postgres)
 "${psql[@]}" -d postgres -c "create database measure" >/dev/null
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/measure"
