@@ -22,6 +22,7 @@
 # Servers, PostgreSQL and wrk share this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/cluster.sh
 
 HOUSES=${HOUSES:-1000000}
 DURATION=${DURATION:-10}
@@ -79,7 +80,6 @@ if [[ $(id -u) -eq 0 ]]; then
         exit 1
     fi
 fi
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pg_port=$(free_port)
 pids=()
 cleanup() {
@@ -124,26 +124,18 @@ ours_port=$(free_port)
 martin_port=$(free_port)
 ours=http://127.0.0.1:$ours_port
 theirs=http://127.0.0.1:$martin_port
-wait_for() {
-    for _ in $(seq 1 300); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "no answer from $1" >&2
-    exit 1
-}
 start_ours() {
     "$farmhouse" serve --bind "127.0.0.1:$ours_port" --no-demo >>"$work/ours.log" 2>&1 &
     ours_pid=$!
     pids+=("$ours_pid")
-    wait_for "$ours/health"
+    wait_for "$ours/health" 30
 }
 start_martin() {
     "$martin" --config bench/martin.yaml --route-prefix /tiles --listen-addresses "127.0.0.1:$martin_port" \
         >>"$work/martin.log" 2>&1 &
     martin_pid=$!
     pids+=("$martin_pid")
-    wait_for "$theirs/tiles/health"
+    wait_for "$theirs/tiles/health" 30
 }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 restart_ours() { [[ -z ${ours_pid:-} ]] || stop "$ours_pid"; start_ours; }

@@ -1,4 +1,5 @@
-# Shell helpers shared by the scripts that need a throwaway PostgreSQL cluster (test.sh, load.sh).
+# Shell helpers shared by the scripts that need a throwaway PostgreSQL cluster or a server to wait for
+# (test.sh, load.sh, bench-import.sh, measure-scale.sh, bench.sh).
 # Source it, then `start_cluster [extra postgres -c options…]`: initdb + pg_ctl start of the newest
 # installed PostgreSQL in a fresh folder under /tmp, on a free loopback port, trust authentication.
 # It sets CLUSTER_DIR, CLUSTER_PORT and CLUSTER_URL (the `postgres` database, superuser `postgres`) and
@@ -7,9 +8,9 @@
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# Waits until URL answers 2xx (10 s at most).
+# `wait_for URL [SECONDS]`: waits until URL answers 2xx (SECONDS at most, default 10).
 wait_for() {
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 $((${2:-10} * 10))); do
         curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
         sleep 0.1
     done
