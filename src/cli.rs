@@ -146,6 +146,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let reads = crate::store::standbys::ReadPools::new(database.pool.clone(), &urls, &config)?;
     for standby in reads.standbys() {
         tracing::info!(standby = %standby.name, "tiles, features and the stats summary are read from this standby too");
+        // Its connections serve tiles as the primary's do, so they are opened and prepared alike.
+        crate::tiles::warm(&standby.pool, standby.pool.options().get_max_connections()).await;
     }
     let mut state = crate::http::AppState::with_reads(reads);
     state.session_lifetime = std::time::Duration::from_secs(args.session_hours.clamp(1, 24 * 30) * 3600);

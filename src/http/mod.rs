@@ -113,7 +113,9 @@ impl AppState {
         }
         match crate::store::standbys::primary_position(&self.pool).await {
             Ok(wal) => self.tiles.primary_reached(wal),
-            Err(e) => tracing::warn!(error = %e, "could not read the primary's WAL position; notifications will"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the primary's WAL position; the change notifications will pass it on")
+            }
         }
     }
 
@@ -125,7 +127,9 @@ impl AppState {
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "could not find the tiles of a change; notifications will"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not find the tiles of a change; the change notifications will drop them")
+            }
         }
     }
 }
