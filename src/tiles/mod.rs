@@ -65,11 +65,12 @@ pub async fn render(db: impl PgExecutor<'_>, key: &TileKey) -> Result<Bytes, sql
 pub async fn warm(pool: &PgPool, connections: u32) {
     let opened = futures_util::future::join_all((0..connections).map(|_| pool.acquire())).await;
     let mut ready = 0;
+    let mut failed = None;
     for conn in opened {
         let mut conn = match conn {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot open a database connection at start");
+                failed = Some(e);
                 continue;
             }
         };
@@ -89,6 +90,10 @@ pub async fn warm(pool: &PgPool, connections: u32) {
             }
         }
         ready += 1;
+    }
+    // One warning for the server, not one per connection it refused.
+    if let Some(e) = failed {
+        tracing::warn!(error = %e, opened = ready, wanted = connections, "cannot open database connections at start");
     }
     tracing::debug!(connections = ready, "database connections ready for tiles");
 }
