@@ -1,10 +1,10 @@
 //! Hostile input: Schemathesis generates requests from the OpenAPI document (as an officer, who may call
 //! nearly everything) and checks that no answer is a server error or breaks its documented schema.
 
-mod common;
+use crate::common;
 
-use common::TestDb;
-use common::api::Api;
+use crate::common::TestDb;
+use crate::common::api::Api;
 use farmhouse::domain::roles::Role;
 
 /// Examples per operation: bounded so the suite stays quick; raise it by hand for a deeper run.

@@ -2,9 +2,9 @@
 //! figures follow — 3,535 certified houses, 1,154,900 m², 266,579,100 yuan — with every status of the
 //! lifecycle present and agreeing with the records.
 
-mod common;
+use crate::common;
 
-use common::TestDb;
+use crate::common::TestDb;
 use farmhouse::seed;
 use serde_json::Value;
 use sqlx::PgPool;

@@ -1,9 +1,9 @@
 //! The activation workflow through the JSON API: each rule of the lifecycle, concurrency, history.
 
-mod common;
+use crate::common;
 
-use common::TestDb;
-use common::api::{Api, house_feature, listing_body, transaction_body};
+use crate::common::TestDb;
+use crate::common::api::{Api, house_feature, listing_body, transaction_body};
 use farmhouse::domain::roles::Role;
 use serde_json::json;
 

@@ -1,13 +1,13 @@
 //! Faults: the database going away under load, and the service killed in the middle of certifying.
 //! Nothing acknowledged is lost, nothing half-done is kept.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::api::Api;
+use crate::common::api::Api;
 use farmhouse::domain::roles::Role;
 use farmhouse::store::{self, Cluster, PoolConfig};
 use serde_json::json;

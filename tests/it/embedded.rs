@@ -1,7 +1,7 @@
 //! `farmhouse serve` with no database configured starts a private PostGIS cluster under its data folder,
 //! answers `/health`, stops the cluster on SIGTERM, and finds its data again on the next start.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,10 +1,10 @@
 //! The web map's routes: the page for browsers at `/`, its files and MapLibre's from the web folder
 //! (never anything outside it), the map's settings, and the public certificate verification page.
 
-mod common;
+use crate::common;
 
-use common::TestDb;
-use common::api::Api;
+use crate::common::TestDb;
+use crate::common::api::Api;
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use farmhouse::http::web::WebConfig;

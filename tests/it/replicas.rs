@@ -5,13 +5,13 @@
 //! once replay resumes; a tile read from the lagging standby is not cached; and with the standby
 //! stopped, the same reads fall back to the primary and still answer.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::api::{Api, house_feature};
-use common::map_fixtures::{features, tile_at};
+use crate::common::api::{Api, house_feature};
+use crate::common::map_fixtures::{features, tile_at};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use farmhouse::store::standbys::{self, ReadPools};

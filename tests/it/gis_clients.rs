@@ -2,13 +2,13 @@
 //! collection, GDAL's MVT driver reads tiles of each layer, and OWSLib (Python) lists collections and
 //! items. Needs Debian's `gdal-bin` and PyPI's OWSLib (`scripts/install-deps.sh test` installs both).
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 
-use common::TestDb;
-use common::map_fixtures::{houses_grid, spawn_with, tile_at};
+use crate::common::TestDb;
+use crate::common::map_fixtures::{houses_grid, spawn_with, tile_at};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 

@@ -1,11 +1,11 @@
 //! The OpenAPI document is valid OpenAPI 3 and lists exactly the routes the router serves.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
-use common::TestDb;
-use common::api::Api;
+use crate::common::TestDb;
+use crate::common::api::Api;
 
 #[tokio::test]
 async fn the_openapi_document_is_valid_and_lists_every_route() {

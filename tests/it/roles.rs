@@ -1,12 +1,12 @@
 //! Who may do what: every route the router serves, called as every role, answers as its declaration
 //! says; logins, sessions, tokens, throttling and the privacy of parties.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::TestDb;
-use common::api::{Api, Reply};
+use crate::common::TestDb;
+use crate::common::api::{Api, Reply};
 use farmhouse::domain::roles::Role;
 use serde_json::json;
 

@@ -2,13 +2,13 @@
 //! walked by their `next`/`prev` links with exact counts, bbox and property filters, single items, and
 //! attributes by role.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
-use common::TestDb;
-use common::fixtures::{self, house};
-use common::map_fixtures::{houses_grid, leased_house, spawn_with};
+use crate::common::TestDb;
+use crate::common::fixtures::{self, house};
+use crate::common::map_fixtures::{houses_grid, leased_house, spawn_with};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use reqwest::header;

@@ -1,11 +1,11 @@
 //! `/health` follows the database: 503 within 2 s when PostgreSQL stops, 200 again when it is back,
 //! without restarting the service. Every error is problem+json.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::TestDb;
+use crate::common::TestDb;
 use farmhouse::store::{self, Cluster, PoolConfig};
 
 async fn status(client: &reqwest::Client, url: &str) -> Option<u16> {

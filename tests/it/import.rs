@@ -2,13 +2,13 @@
 //! (a shapefile with its .prj) land where PROJ's cs2cs puts them, within 1 mm, with the plane area of the
 //! survey within 0.01 m²; bad files import nothing and name every bad feature; a file is imported once.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use common::TestDb;
+use crate::common::TestDb;
 use farmhouse::domain::roles::Role;
 use farmhouse::geo::crs::Crs;
 use farmhouse::import::{Failure, Kind, Source, load};

@@ -3,12 +3,12 @@
 //! get (every API route they may call, every page of every list, every feature page, tiles of every
 //! layer at z10–z16 over the houses, certificate checks) and searches the bytes for the values.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, VecDeque};
 
-use common::TestDb;
-use common::api::{Api, house_feature};
+use crate::common::TestDb;
+use crate::common::api::{Api, house_feature};
 use farmhouse::domain::roles::Role;
 use serde_json::{Value, json};
 

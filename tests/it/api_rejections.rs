@@ -1,11 +1,11 @@
 //! Bad input gets a 4xx problem+json that names the field, and changes nothing: a corpus of bad
 //! requests, each checked against the row counts of every table before and after.
 
-mod common;
+use crate::common;
 
-use common::TestDb;
-use common::api::{Api, geometry, house_feature, listing_body, parcel_feature, transaction_body};
-use common::fixtures;
+use crate::common::TestDb;
+use crate::common::api::{Api, geometry, house_feature, listing_body, parcel_feature, transaction_body};
+use crate::common::fixtures;
 use farmhouse::domain::roles::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;

@@ -1,12 +1,12 @@
 //! Exports: for officials, officers and admins only; never any party data; in lon/lat or a survey CRS;
 //! a shapefile export imports back into another registry with the same parcels and areas.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
-use common::TestDb;
-use common::fixtures::{self, house, person};
+use crate::common::TestDb;
+use crate::common::fixtures::{self, house, person};
 use farmhouse::domain::roles::Role;
 use serde_json::Value;
 

@@ -2,13 +2,13 @@
 //! see; HTTP caching (ETag, 304), compression and CORS; tiles stay small at every zoom; and an edit shows
 //! in the next tile that covers it while tiles elsewhere stay cached.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::TestDb;
-use common::fixtures::{self, house};
-use common::map_fixtures::{features, houses_grid, leased_house, mercator, spawn_with, tag, tile_at};
+use crate::common::TestDb;
+use crate::common::fixtures::{self, house};
+use crate::common::map_fixtures::{features, houses_grid, leased_house, mercator, spawn_with, tag, tile_at};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use farmhouse::tiles::{Bbox, Layer, TileId};

@@ -2,10 +2,10 @@
 //! changes made through the API on top: the same records, the same statistics, the same hash-chained
 //! history.
 
-mod common;
+use crate::common;
 
-use common::TestDb;
-use common::api::Api;
+use crate::common::TestDb;
+use crate::common::api::Api;
 use farmhouse::domain::roles::Role;
 use serde_json::json;
 use sqlx::PgPool;

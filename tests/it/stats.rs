@@ -1,10 +1,10 @@
 //! The activation figures are kept by triggers in aggregate tables; whatever happens to the records, the
 //! aggregates equal a full recomputation from them, and `GET /api/v1/stats/summary` serves them.
 
-mod common;
+use crate::common;
 
-use common::TestDb;
-use common::fixtures::{self, house, person};
+use crate::common::TestDb;
+use crate::common::fixtures::{self, house, person};
 use serde_json::Value;
 use sqlx::PgPool;
 

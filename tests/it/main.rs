@@ -1,0 +1,25 @@
+//! The integration tests: one binary (linking a binary per file was most of the suite's build time),
+//! one module per area, each test against a real PostgreSQL + PostGIS database of its own.
+
+mod common;
+
+mod api_rejections;
+mod api_workflow;
+mod backup;
+mod embedded;
+mod export;
+mod features;
+mod gis_clients;
+mod health;
+mod import;
+mod openapi;
+mod privacy;
+mod reliability;
+mod replicas;
+mod roles;
+mod schema_rules;
+mod schemathesis;
+mod seed_demo;
+mod stats;
+mod tiles;
+mod web;
