@@ -1,4 +1,4 @@
-//! The life of a house in the programme (DESIGN.md §2):
+//! The life of a house in the programme (docs/DESIGN.md §2):
 //!
 //! ```text
 //! registered --list--> listed --sign--> contracted --certify--> certified

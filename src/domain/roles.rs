@@ -1,4 +1,4 @@
-//! Who may see and do what (DESIGN.md §5).
+//! Who may see and do what (docs/DESIGN.md §5).
 
 use std::fmt;
 use std::str::FromStr;
@@ -51,7 +51,7 @@ impl Role {
 /// The attribute set of map layers and feature collections a caller gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Audience {
-    /// Public facts only (DESIGN.md §5): never a party, a name, an ID number, a phone or an address.
+    /// Public facts only (docs/DESIGN.md §5): never a party, a name, an ID number, a phone or an address.
     Public,
     /// Public facts and the registry's own non-identity references (lessee party id, contract number).
     Staff,

@@ -1,4 +1,4 @@
-//! The coordinate reference systems survey files may use (DESIGN.md §3), and how a file declares one:
+//! The coordinate reference systems survey files may use (docs/DESIGN.md §3), and how a file declares one:
 //! a GeoJSON `crs` member, a shapefile's `.prj`, or a flag. Nothing is guessed: a declaration that does not
 //! match one of the four exactly is refused with what did not match.
 

@@ -1,4 +1,4 @@
-//! `GET /api/v1/stats/summary`: the activation figures (DESIGN.md §4), in total, by township and by
+//! `GET /api/v1/stats/summary`: the activation figures (docs/DESIGN.md §4), in total, by township and by
 //! month, optionally for one township (`?township=CODE`).
 //!
 //! Read from the aggregates that triggers keep (`stats_monthly`, `stats_township_status`, migration 0021),

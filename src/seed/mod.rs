@@ -1,7 +1,7 @@
 //! Generated registries: the Shangyu demo district (`farmhouse seed demo`, and `serve` on first start) and
 //! scale data of any size (`farmhouse seed scale --houses N`), both from one generator.
 //!
-//! The demo reproduces the figures the district reported (DESIGN.md §1) from its records: 3,535 houses
+//! The demo reproduces the figures the district reported (docs/DESIGN.md §1) from its records: 3,535 houses
 //! with a certificate in force, 1,154,900 m² of their floor area and 266,579,100 yuan of their
 //! transactions. Everything is written through the registry's own tables, constraints and triggers.
 

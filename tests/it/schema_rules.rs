@@ -1,4 +1,4 @@
-//! The rules of DESIGN.md §2 hold in the database itself: each test writes a row that breaks one rule
+//! The rules of docs/DESIGN.md §2 hold in the database itself: each test writes a row that breaks one rule
 //! straight in SQL and proves the database refuses it (by the constraint's name).
 
 
