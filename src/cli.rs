@@ -136,7 +136,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if !args.no_demo {
         load_demo_if_empty(&database.pool).await?;
     }
-    crate::tiles::warm(&database.pool, config.min_connections.min(config.max_connections)).await;
+    crate::map::warm(&database.pool, config.min_connections.min(config.max_connections)).await;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
@@ -147,7 +147,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     for standby in reads.standbys() {
         tracing::info!(standby = %standby.name, "tiles, features and the stats summary are read from this standby too");
         // Its connections serve tiles as the primary's do, so they are opened and prepared alike.
-        crate::tiles::warm(&standby.pool, standby.pool.options().get_max_connections()).await;
+        crate::map::warm(&standby.pool, standby.pool.options().get_max_connections()).await;
     }
     let mut state = crate::http::AppState::with_reads(reads);
     state.session_lifetime = std::time::Duration::from_secs(args.session_hours.clamp(1, 24 * 30) * 3600);

@@ -13,4 +13,4 @@ pub mod import;
 pub mod seed;
 pub mod store;
 pub mod telemetry;
-pub mod tiles;
+pub mod map;

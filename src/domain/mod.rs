@@ -8,6 +8,7 @@ pub mod identity;
 pub mod lifecycle;
 pub mod money;
 pub mod roles;
+pub mod township;
 pub mod unit_number;
 
 use serde::Serialize;

@@ -347,11 +347,7 @@ pub async fn create(
     let (Some(unit), Some(facts), Some(geometry), true) = (unit, facts, geometry, c.is_ok()) else {
         return Err(c.finish(|| ()).unwrap_err().into());
     };
-    let parcel_exists: bool = sqlx::query_scalar("select exists (select 1 from parcels where parcel_code = $1)")
-        .bind(unit.parcel_code().as_str())
-        .fetch_one(&state.pool)
-        .await?;
-    if !parcel_exists {
+    if !store::parcels::exists(&state.pool, &unit.parcel_code()).await? {
         return Err(Error::invalid(
             "properties.unit_number",
             format!("no parcel {} (the unit number's first 19 characters) is registered", unit.parcel_code()),

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::auth::Caller;
 use super::problem::FieldError;
 use super::{AppState, Error, Result};
-use crate::tiles::Layer;
-use crate::tiles::items::{self, Cursor, DEFAULT_LIMIT, ItemQuery, MAX_LIMIT};
+use crate::map::Layer;
+use crate::map::items::{self, Cursor, DEFAULT_LIMIT, ItemQuery, MAX_LIMIT};
 
 pub const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";

@@ -57,8 +57,8 @@ pub struct AppState {
     pub session_lifetime: Duration,
     /// Whether session cookies carry `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
-    /// Rendered map tiles. Writers drop what they change: see [`crate::tiles`] for the contract.
-    pub tiles: Arc<crate::tiles::TileCache>,
+    /// Rendered map tiles. Writers drop what they change: see [`crate::map`] for the contract.
+    pub tiles: Arc<crate::map::TileCache>,
     /// The web map's folder and basemap.
     pub web: Arc<web::WebConfig>,
 }
@@ -73,9 +73,9 @@ impl AppState {
     /// [`AppState::new`] with the map's reads shared by standbys (the primary is `reads.primary()`).
     pub fn with_reads(reads: ReadPools) -> Self {
         let pool = reads.primary().clone();
-        let tiles = Arc::new(crate::tiles::TileCache::new(crate::tiles::cache::DEFAULT_BYTES));
+        let tiles = Arc::new(crate::map::TileCache::new(crate::map::cache::DEFAULT_BYTES));
         if tokio::runtime::Handle::try_current().is_ok() {
-            crate::tiles::listener::spawn(pool.clone(), &tiles, reads.has_standbys());
+            crate::map::listener::spawn(pool.clone(), &tiles, reads.has_standbys());
         }
         Self {
             pool,
@@ -94,19 +94,19 @@ impl AppState {
     pub async fn changed_house(&self, id: i64) {
         let bbox = crate::store::farmhouses::bbox_3857(&self.pool, id).await;
         self.note_primary_position().await;
-        self.drop_tiles(bbox, &[crate::tiles::Layer::Farmhouses, crate::tiles::Layer::Townships]);
+        self.drop_tiles(bbox, &[crate::map::Layer::Farmhouses, crate::map::Layer::Townships]);
     }
 
     /// Drops the map tiles showing parcel `id` and the houses on it.
     pub async fn changed_parcel(&self, id: i64) {
         let bbox = crate::store::parcels::bbox_3857(&self.pool, id).await;
         self.note_primary_position().await;
-        self.drop_tiles(bbox, &[crate::tiles::Layer::Parcels, crate::tiles::Layer::Farmhouses]);
+        self.drop_tiles(bbox, &[crate::map::Layer::Parcels, crate::map::Layer::Farmhouses]);
     }
 
     /// With standbys: tells the tile cache how far the primary's WAL is, after a write committed and
     /// before its tiles are dropped, so a standby that has not replayed the write yet cannot have its
-    /// tile kept (see [`crate::tiles::TileCache::insert_replayed`]).
+    /// tile kept (see [`crate::map::TileCache::insert_replayed`]).
     async fn note_primary_position(&self) {
         if !self.reads.has_standbys() {
             return;
@@ -119,11 +119,11 @@ impl AppState {
         }
     }
 
-    fn drop_tiles(&self, bbox: sqlx::Result<Option<[f64; 4]>>, layers: &[crate::tiles::Layer]) {
+    fn drop_tiles(&self, bbox: sqlx::Result<Option<[f64; 4]>>, layers: &[crate::map::Layer]) {
         match bbox {
             Ok(Some([min_x, min_y, max_x, max_y])) => {
                 for layer in layers {
-                    self.tiles.invalidate_bbox(*layer, crate::tiles::Bbox { min_x, min_y, max_x, max_y });
+                    self.tiles.invalidate_bbox(*layer, crate::map::Bbox { min_x, min_y, max_x, max_y });
                 }
             }
             Ok(None) => {}

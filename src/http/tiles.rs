@@ -1,6 +1,6 @@
 //! `GET /tiles/{layer}/{z}/{x}/{y}`: Mapbox Vector Tiles, and `GET /tiles/{layer}`: their TileJSON.
 //!
-//! Tiles are answered from the in-memory [`TileCache`](crate::tiles::TileCache) when it holds them, with
+//! Tiles are answered from the in-memory [`TileCache`](crate::map::TileCache) when it holds them, with
 //! the compressed form the client accepts (made once, then cached), a strong ETag (304 on
 //! `If-None-Match`), and 204 when there is nothing to draw. Attributes depend on the caller's role, and a
 //! tile is cached per attribute set, so public and staff tiles never mix. Tiles are read from the
@@ -19,9 +19,9 @@ use super::features::base_url;
 use super::problem::FieldError;
 use super::{AppState, Error, Result};
 use crate::domain::roles::Audience;
-use crate::tiles::encoding::{self, Encoding, Tile};
-use crate::tiles::layers::CLUSTER_FIELDS;
-use crate::tiles::{self, Layer, TileId, TileKey};
+use crate::map::encoding::{self, Encoding, Tile};
+use crate::map::layers::CLUSTER_FIELDS;
+use crate::map::{self, Layer, TileId, TileKey};
 
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 
@@ -66,7 +66,7 @@ pub async fn tile(
             // From a standby: how far it had replayed before this render, so the cache can refuse a tile
             // that misses a change it already knows of (see TileCache::insert_replayed).
             let replayed = read.replayed().await?;
-            let raw = tiles::render(&mut *read.conn, &key).await?;
+            let raw = map::render(&mut *read.conn, &key).await?;
             drop(read);
             let t = Arc::new(Tile::new(raw).with(encoding));
             match replayed {
@@ -129,7 +129,7 @@ pub async fn tilejson(
     let audience = layer.audience(caller.role.audience());
     let base = base_url(&headers);
     let mut read = state.reads.acquire().await?;
-    let bounds = tiles::items::extent(&mut *read.conn).await?.unwrap_or([-180.0, -85.0, 180.0, 85.0]);
+    let bounds = map::items::extent(&mut *read.conn).await?.unwrap_or([-180.0, -85.0, 180.0, 85.0]);
     drop(read);
     let (minzoom, maxzoom) = layer.zooms();
     let mut fields = serde_json::Map::new();

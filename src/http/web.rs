@@ -186,11 +186,8 @@ pub struct Site {
 #[utoipa::path(get, path = "/api/v1/site", tag = "web",
     responses((status = 200, description = "the map's settings", body = Site)))]
 pub async fn site(State(state): State<AppState>) -> Result<axum::Json<Site>> {
-    let district: Option<(String, String)> =
-        sqlx::query_as("select name, county_code::text from districts order by county_code limit 1")
-            .fetch_optional(&state.pool)
-            .await?;
-    let bounds = crate::tiles::items::extent(&state.pool).await?;
+    let district = crate::store::townships::district(&state.pool).await?;
+    let bounds = crate::map::items::extent(&state.pool).await?;
     let (district, county_code) = district.unzip();
     Ok(axum::Json(Site { district, county_code, bounds, basemap_url: state.web.basemap_url.clone() }))
 }

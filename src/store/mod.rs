@@ -85,7 +85,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     pub max_connections: u32,
-    /// Connections the pool keeps open however idle (`serve` opens them at start: `tiles::warm`);
+    /// Connections the pool keeps open however idle (`serve` opens them at start: `map::warm`);
     /// commands that run and exit keep 0.
     pub min_connections: u32,
     /// How long a request waits for a free connection (or a new one) before it fails with 503: short,

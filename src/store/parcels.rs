@@ -6,6 +6,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgExecutor};
 
 use super::{Page, StoreError, StoreResult};
+use crate::domain::unit_number::ParcelCode;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ParcelRow {
@@ -54,6 +55,14 @@ pub async fn list(ex: impl PgExecutor<'_>, filter: &ParcelFilter, page: Page) ->
     .bind(page.limit + 1)
     .fetch_all(ex)
     .await
+}
+
+/// Whether a parcel with `code` is registered.
+pub async fn exists(ex: impl PgExecutor<'_>, code: &ParcelCode) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from parcels where parcel_code = $1)")
+        .bind(code.as_str())
+        .fetch_one(ex)
+        .await
 }
 
 pub async fn get(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ParcelRow>> {

@@ -10,7 +10,7 @@
 //! A standby lags the primary by the time it takes to ship and replay the WAL (milliseconds on a healthy
 //! network). What is read from it may therefore be a moment old; the tile cache must not keep such a
 //! tile past the change that made it stale, so a read tells how far its standby had replayed
-//! ([`Read::replayed`]; see [`crate::tiles::TileCache::insert_replayed`]).
+//! ([`Read::replayed`]; see [`crate::map::TileCache::insert_replayed`]).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -72,8 +72,8 @@ fn tiles() -> Vec<String> {
     let (east, north) = common::map_fixtures::mercator(800.0, 100.0);
     let mut out = Vec::new();
     for z in 10..=16u8 {
-        let a = farmhouse::tiles::TileId::containing(z, west, north);
-        let b = farmhouse::tiles::TileId::containing(z, east, south);
+        let a = farmhouse::map::TileId::containing(z, west, north);
+        let b = farmhouse::map::TileId::containing(z, east, south);
         for x in a.x..=b.x {
             for y in a.y..=b.y {
                 for layer in ["farmhouses", "parcels", "townships", "villages"] {

@@ -9,7 +9,7 @@ use crate::common::fixtures::{self, house};
 use crate::common::map_fixtures::{features, houses_grid, leased_house, mercator, spawn_with, tag, tile_at};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
-use farmhouse::tiles::{Bbox, Layer, TileId};
+use farmhouse::map::{Bbox, Layer, TileId};
 use reqwest::header;
 
 fn client() -> reqwest::Client {
@@ -338,9 +338,9 @@ async fn the_cluster_grid_is_the_same_in_sql_and_in_the_service() {
             .fetch_one(&db.pool)
             .await
             .unwrap();
-    let expected = farmhouse::tiles::layers::CLUSTER_ZOOMS;
+    let expected = farmhouse::map::layers::CLUSTER_ZOOMS;
     assert_eq!(zooms, format!("[{},{})", expected.start(), expected.end() + 1));
-    assert_eq!(cells as u32, farmhouse::tiles::layers::CLUSTER_CELLS);
+    assert_eq!(cells as u32, farmhouse::map::layers::CLUSTER_CELLS);
 }
 
 #[tokio::test]

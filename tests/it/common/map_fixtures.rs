@@ -82,13 +82,13 @@ async fn grid_functions(conn: &mut sqlx::PgConnection) {
 
 /// The Web Mercator point (metres) `east`/`north` metres from the centre.
 pub fn mercator(east: f64, north: f64) -> (f64, f64) {
-    farmhouse::tiles::grid::to_mercator(CENTRE.0 + east / M_PER_DEG_LON, CENTRE.1 + north / M_PER_DEG_LAT)
+    farmhouse::map::grid::to_mercator(CENTRE.0 + east / M_PER_DEG_LON, CENTRE.1 + north / M_PER_DEG_LAT)
 }
 
 /// The tile of zoom `z` holding the point `east`/`north` metres from the centre, as `z/x/y`.
 pub fn tile_at(z: u8, east: f64, north: f64) -> String {
     let (x, y) = mercator(east, north);
-    let t = farmhouse::tiles::TileId::containing(z, x, y);
+    let t = farmhouse::map::TileId::containing(z, x, y);
     format!("{}/{}/{}", t.z, t.x, t.y)
 }
 

@@ -33,6 +33,7 @@ pub mod grid;
 pub mod items;
 pub mod layers;
 pub mod listener;
+pub mod stats;
 
 use bytes::Bytes;
 use sqlx::{PgExecutor, PgPool};

@@ -224,7 +224,7 @@ impl TileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tiles::grid::to_mercator;
+    use crate::map::grid::to_mercator;
 
     fn key(z: u8, lon: f64, lat: f64) -> TileKey {
         let (x, y) = to_mercator(lon, lat);
