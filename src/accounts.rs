@@ -5,12 +5,12 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::{Context, Result, bail};
 use sqlx::PgPool;
 
-use crate::cli::say;
 use crate::config::UserAction;
+use crate::domain::accounts::{UserIn, check_user};
 use crate::domain::credentials::{check_password, hash_password};
-use crate::http::auth::{UserIn, check_user, issue_token};
 use crate::store::access::{self, UserChanges};
 use crate::store::{self};
+use crate::telemetry::say;
 
 /// Who the history records for changes made here.
 const ACTOR: &str = "admin:cli";
@@ -54,7 +54,7 @@ pub async fn run(pool: &PgPool, action: UserAction) -> Result<()> {
         }
         UserAction::Token { name, label } => {
             let id = user_id(pool, &name).await?;
-            let (token_id, token) = issue_token(pool, ACTOR, id, &label).await?;
+            let (token_id, token) = access::issue_token(pool, ACTOR, id, &label).await?;
             eprintln!("token {token_id} for {name} (shown only now; send it as `Authorization: Bearer <token>`):");
             say(&token);
         }
@@ -84,7 +84,7 @@ async fn change(pool: &PgPool, id: i64, changes: UserChanges) -> Result<()> {
 
 fn explain(e: sqlx::Error) -> anyhow::Error {
     if let sqlx::Error::Database(db) = &e
-        && let Some(rule) = db.constraint().and_then(crate::http::constraints::describe)
+        && let Some(rule) = db.constraint().and_then(crate::store::constraints::describe)
     {
         return anyhow::anyhow!("{}: {}", rule.field, rule.message);
     }

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use crate::config::{AuditAction, Cli, Command, DbArgs, ExportArgs, ImportArgs, ScaleArgs, SeedCommand, ServeArgs};
 use crate::geo::crs::Crs;
 use crate::store::{self, Cluster, PoolConfig};
+use crate::telemetry::say;
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -80,12 +81,6 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         }
     }
-}
-
-/// Prints a line of a command's result on standard output.
-pub fn say(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// The database a command works on: the configured URL, or the embedded cluster (started if needed,

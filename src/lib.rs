@@ -10,7 +10,7 @@ pub mod export;
 pub mod geo;
 pub mod http;
 pub mod import;
+pub mod map;
 pub mod seed;
 pub mod store;
 pub mod telemetry;
-pub mod map;

@@ -1,6 +1,7 @@
 //! The registry's own rules as plain Rust: unit numbers, money, lifecycle transitions, lease terms and the
 //! messages that name a bad field. No SQL, no HTTP, no async.
 
+pub mod accounts;
 pub mod checks;
 pub mod credentials;
 pub mod house;

@@ -23,11 +23,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::json::Json;
 use super::query::Query;
 use super::{AppState, Error, Problem, Result};
+use crate::domain::accounts::{UserIn, check_user};
 use crate::domain::checks::{Checks, text};
 use crate::domain::credentials::{self, check_password, decoy_hash, hash_password, new_secret, secret_digest};
 use crate::domain::identity::check_phone;
 use crate::domain::roles::Role;
-use crate::store::access::{self, Holder, NewUser, UserChanges, UserRow};
+use crate::store::access::{self, Holder, UserChanges, UserRow};
 use crate::store::{self};
 
 /// The name of the session cookie.
@@ -310,17 +311,8 @@ fn user_of(caller: &Caller) -> Result<i64> {
 pub async fn make_token(State(state): State<AppState>, caller: Caller, Json(input): Json<TokenIn>) -> Result<Response> {
     let user = user_of(&caller)?;
     let label = text(&input.label, 0, 100).map_err(|e| Error::invalid("label", e))?;
-    let (id, token) = issue_token(&state.pool, &caller.actor(), user, &label).await?;
+    let (id, token) = access::issue_token(&state.pool, &caller.actor(), user, &label).await?;
     Ok((StatusCode::CREATED, axum::Json(NewToken { id, token })).into_response())
-}
-
-/// Issues a new token for `user`; returns its id and the secret (shown once).
-pub async fn issue_token(pool: &sqlx::PgPool, actor: &str, user: i64, label: &str) -> sqlx::Result<(i64, String)> {
-    let token = new_secret("fh_");
-    let mut tx = store::begin_as(pool, actor).await?;
-    let id = access::add_token(&mut tx, user, &secret_digest(&token), label).await?;
-    tx.commit().await?;
-    Ok((id, token))
 }
 
 /// One's own tokens (never their secrets).
@@ -383,46 +375,6 @@ impl From<UserRow> for UserView {
 #[utoipa::path(get, path = "/api/v1/users", tag = "access", responses((status = 200, body = Vec<UserView>)))]
 pub async fn users(State(state): State<AppState>) -> Result<axum::Json<Vec<UserView>>> {
     Ok(axum::Json(access::users(&state.pool).await?.into_iter().map(Into::into).collect()))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserIn {
-    pub username: String,
-    /// investor, officer, official or admin.
-    pub role: String,
-    pub password: String,
-    #[serde(default)]
-    pub display_name: String,
-    /// For an investor: the party it acts for.
-    pub party_id: Option<i64>,
-}
-
-/// Checks a new account; `Ok` has the fields ready to store.
-pub fn check_user(u: &UserIn) -> std::result::Result<NewUser, Vec<crate::domain::FieldError>> {
-    let mut c = Checks::default();
-    let username = u.username.trim().to_lowercase();
-    let name_ok = (3..=40).contains(&username.len())
-        && username.chars().next().is_some_and(|ch| ch.is_ascii_alphanumeric())
-        && username.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "_.-".contains(ch));
-    if !name_ok {
-        c.fail("username", "3 to 40 lower-case letters, digits, _ . or -, starting with a letter or digit");
-    }
-    let role = c.check(
-        "role",
-        u.role.parse::<Role>().and_then(|r| {
-            if r == Role::Public { Err("public is the role of callers without an account".into()) } else { Ok(r) }
-        }),
-    );
-    c.check("password", check_password(&u.password));
-    let display_name = c.check("display_name", text(&u.display_name, 0, 100));
-    c.finish(|| NewUser {
-        username,
-        display_name: display_name.unwrap_or_default(),
-        role: role.map(|r| r.to_string()).unwrap_or_default(),
-        password_hash: hash_password(&u.password),
-        party_id: u.party_id,
-    })
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "access", request_body = UserIn,

@@ -2,7 +2,6 @@
 
 pub mod activation;
 pub mod auth;
-pub mod constraints;
 pub mod farmhouses;
 pub mod features;
 mod health;

@@ -223,7 +223,7 @@ fn from_database(e: sqlx::Error) -> Problem {
                     "a value contains a character that cannot be stored (NUL)",
                 );
             }
-            match db.constraint().and_then(crate::http::constraints::describe) {
+            match db.constraint().and_then(crate::store::constraints::describe) {
                 Some(rule) => {
                     let status = if rule.conflict { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
                     Problem::new(status, format!("{}: {}", rule.field, rule.message))

@@ -1,6 +1,6 @@
 //! Checking every feature of a file on its own, with the messages the API gives: unit numbers and parcel
 //! codes (`domain::unit_number`), polygons (`geo::shape`, after reprojection to lon/lat), and the ranges
-//! the database enforces (the constraint messages of `http::constraints`). Duplicates within the file are
+//! the database enforces (the constraint messages of `store::constraints`). Duplicates within the file are
 //! found here; what needs the database (existing records, parcels, overlaps) is checked by [`super::load`].
 
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ use crate::domain::unit_number::{ParcelCode, UnitNumber};
 use crate::geo::crs::Crs;
 use crate::geo::reproject::Transform;
 use crate::geo::shape::{self, Extent};
-use crate::http::constraints;
+use crate::store::constraints;
 
 #[derive(Debug, Clone)]
 pub struct ParcelRow {

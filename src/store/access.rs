@@ -4,6 +4,8 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 
 use super::{StoreError, StoreResult};
+pub use crate::domain::accounts::NewUser;
+use crate::domain::credentials::{new_secret, secret_digest};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {
@@ -31,13 +33,13 @@ pub async fn user_by_name(ex: impl PgExecutor<'_>, name: &str) -> sqlx::Result<O
     sqlx::query_as(&format!("{USERS} where username = $1")).bind(name).fetch_optional(ex).await
 }
 
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub username: String,
-    pub display_name: String,
-    pub role: String,
-    pub password_hash: String,
-    pub party_id: Option<i64>,
+/// Issues a new API token for `user`; returns its id and the secret (shown once, kept only as its digest).
+pub async fn issue_token(pool: &PgPool, actor: &str, user: i64, label: &str) -> sqlx::Result<(i64, String)> {
+    let token = new_secret("fh_");
+    let mut tx = super::begin_as(pool, actor).await?;
+    let id = add_token(&mut tx, user, &secret_digest(&token), label).await?;
+    tx.commit().await?;
+    Ok((id, token))
 }
 
 pub async fn add_user(conn: &mut PgConnection, u: &NewUser) -> sqlx::Result<i64> {

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod audit;
 pub mod backup;
 pub mod cluster;
+pub mod constraints;
 pub mod copy;
 pub mod farmhouses;
 pub mod history;

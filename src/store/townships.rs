@@ -58,5 +58,7 @@ pub async fn township_at(ex: impl PgExecutor<'_>, geojson: &str) -> sqlx::Result
 
 /// The district the registry serves (name, county code); `None` before one is loaded.
 pub async fn district(ex: impl PgExecutor<'_>) -> sqlx::Result<Option<(String, String)>> {
-    sqlx::query_as("select name, county_code::text from districts order by county_code limit 1").fetch_optional(ex).await
+    sqlx::query_as("select name, county_code::text from districts order by county_code limit 1")
+        .fetch_optional(ex)
+        .await
 }

@@ -492,7 +492,7 @@ async fn every_database_rule_has_a_message_for_clients() {
         }
     }
     let undescribed: Vec<&String> =
-        names.iter().filter(|n| farmhouse::http::constraints::describe(n).is_none()).collect();
+        names.iter().filter(|n| farmhouse::store::constraints::describe(n).is_none()).collect();
     assert!(undescribed.is_empty(), "constraints without a client message: {undescribed:?}");
     assert!(names.len() > 90, "found only {} rules", names.len());
 }

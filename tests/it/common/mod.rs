@@ -216,5 +216,5 @@ pub async fn account(pool: &PgPool, name: &str, role: Role) -> String {
     .fetch_one(pool)
     .await
     .expect("add account");
-    farmhouse::http::auth::issue_token(pool, "test", user, "test").await.expect("token").1
+    farmhouse::store::access::issue_token(pool, "test", user, "test").await.expect("token").1
 }
