@@ -13,6 +13,7 @@ use super::auth::Caller;
 use super::json::Json;
 use super::parties::{Identity, PartyView};
 use super::query::Query;
+use super::routes::{Allow, Endpoint, route};
 use super::shapes::{List, page};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::{Checks, one_of, text, within};
@@ -24,6 +25,7 @@ use crate::store::activation::{
     NewListing, NewTransaction, TransactionFilter, TransactionRow,
 };
 use crate::store::{self};
+use utoipa_axum::routes;
 
 /// Dates the registry accepts: nothing before the programme's records or absurdly far ahead.
 fn date(d: NaiveDate) -> std::result::Result<NaiveDate, String> {
@@ -86,6 +88,7 @@ pub struct ByHouse {
     pub after: Option<i64>,
 }
 
+/// Appraisals.
 #[utoipa::path(get, path = "/api/v1/appraisals", tag = "appraisals", params(ByHouse),
     responses((status = 200, body = List<AppraisalView>)))]
 pub async fn appraisals(
@@ -102,6 +105,7 @@ async fn fetch_appraisal(state: &AppState, id: i64) -> Result<AppraisalView> {
     records::appraisal(&state.pool, id).await?.map(Into::into).ok_or_else(|| Error::NotFound(format!("appraisal {id}")))
 }
 
+/// One appraisal.
 #[utoipa::path(get, path = "/api/v1/appraisals/{id}", tag = "appraisals", params(("id" = i64, Path)),
     responses((status = 200, body = AppraisalView), (status = 404, body = Problem)))]
 pub async fn appraisal(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<AppraisalView>> {
@@ -234,6 +238,7 @@ pub struct ListingQuery {
     pub after: Option<i64>,
 }
 
+/// Listings (open ones are on the exchange).
 #[utoipa::path(get, path = "/api/v1/listings", tag = "listings", params(ListingQuery),
     responses((status = 200, body = List<ListingView>), (status = 400, body = Problem)))]
 pub async fn listings(
@@ -255,6 +260,7 @@ async fn fetch_listing(state: &AppState, id: i64) -> Result<ListingView> {
     records::listing(&state.pool, id).await?.map(Into::into).ok_or_else(|| Error::NotFound(format!("listing {id}")))
 }
 
+/// One listing.
 #[utoipa::path(get, path = "/api/v1/listings/{id}", tag = "listings", params(("id" = i64, Path)),
     responses((status = 200, body = ListingView), (status = 404, body = Problem)))]
 pub async fn listing(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<ListingView>> {
@@ -434,6 +440,7 @@ pub struct TransactionQuery {
     pub after: Option<i64>,
 }
 
+/// Transactions.
 #[utoipa::path(get, path = "/api/v1/transactions", tag = "transactions", params(TransactionQuery),
     responses((status = 200, body = List<TransactionView>)))]
 pub async fn transactions(
@@ -461,6 +468,7 @@ async fn fetch_transaction(state: &AppState, id: i64, role: Role) -> Result<Tran
         .ok_or_else(|| Error::NotFound(format!("transaction {id}")))
 }
 
+/// One transaction.
 #[utoipa::path(get, path = "/api/v1/transactions/{id}", tag = "transactions", params(("id" = i64, Path)),
     responses((status = 200, body = TransactionView), (status = 404, body = Problem)))]
 pub async fn transaction(
@@ -632,6 +640,7 @@ pub struct CertificationQuery {
     pub after: Option<i64>,
 }
 
+/// Certifications.
 #[utoipa::path(get, path = "/api/v1/certifications", tag = "certifications", params(CertificationQuery),
     responses((status = 200, body = List<CertificationView>)))]
 pub async fn certifications(
@@ -652,6 +661,7 @@ async fn fetch_certification(state: &AppState, id: i64) -> Result<CertificationV
         .ok_or_else(|| Error::NotFound(format!("certification {id}")))
 }
 
+/// One certification.
 #[utoipa::path(get, path = "/api/v1/certifications/{id}", tag = "certifications", params(("id" = i64, Path)),
     responses((status = 200, body = CertificationView), (status = 404, body = Problem)))]
 pub async fn certification(
@@ -728,6 +738,7 @@ pub struct VerifyQuery {
     pub code: Option<String>,
 }
 
+/// Check a certificate (public facts only).
 #[utoipa::path(get, path = "/api/v1/verify/{certificate_no}", tag = "certifications",
     params(("certificate_no" = String, Path), VerifyQuery),
     responses((status = 200, body = Verification), (status = 404, body = Problem)))]
@@ -758,4 +769,26 @@ pub async fn verification(state: &AppState, no: &str, code: Option<&str>) -> Res
         intended_use: r.intended_use,
         code_matches: code.map(|c| c.trim().eq_ignore_ascii_case(&r.verification_code)),
     })
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(record_appraisal), Allow::OFFICERS),
+        route(routes!(list_house), Allow::OFFICERS),
+        route(routes!(appraisals), Allow::STAFF),
+        route(routes!(appraisal), Allow::STAFF),
+        route(routes!(listings), Allow::Everyone),
+        route(routes!(listing), Allow::Everyone),
+        route(routes!(withdraw), Allow::OFFICERS),
+        route(routes!(sign), Allow::OFFICERS),
+        route(routes!(transactions), Allow::STAFF),
+        route(routes!(transaction), Allow::STAFF),
+        route(routes!(certify), Allow::OFFICERS),
+        route(routes!(end_lease), Allow::OFFICERS),
+        route(routes!(certifications), Allow::STAFF),
+        route(routes!(certification), Allow::STAFF),
+        route(routes!(revoke), Allow::OFFICERS),
+        route(routes!(verify), Allow::Everyone),
+    ]
 }

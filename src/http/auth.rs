@@ -22,6 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::json::Json;
 use super::query::Query;
+use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::accounts::{UserIn, check_user};
 use crate::domain::checks::{Checks, text};
@@ -30,6 +31,7 @@ use crate::domain::identity::check_phone;
 use crate::domain::roles::Role;
 use crate::store::access::{self, Holder, UserChanges, UserRow};
 use crate::store::{self};
+use utoipa_axum::routes;
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "farmhouse_session";
@@ -372,11 +374,13 @@ impl From<UserRow> for UserView {
     }
 }
 
+/// Accounts.
 #[utoipa::path(get, path = "/api/v1/users", tag = "access", responses((status = 200, body = Vec<UserView>)))]
 pub async fn users(State(state): State<AppState>) -> Result<axum::Json<Vec<UserView>>> {
     Ok(axum::Json(access::users(&state.pool).await?.into_iter().map(Into::into).collect()))
 }
 
+/// Add an account.
 #[utoipa::path(post, path = "/api/v1/users", tag = "access", request_body = UserIn,
     responses((status = 201, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_user(State(state): State<AppState>, caller: Caller, Json(input): Json<UserIn>) -> Result<Response> {
@@ -532,4 +536,22 @@ pub async fn interests(
 ) -> Result<axum::Json<Vec<InterestView>>> {
     let only = if caller.role == Role::Officer { None } else { Some(user_of(&caller)?) };
     Ok(axum::Json(access::interests(&state.pool, q.listing, only).await?.into_iter().map(Into::into).collect()))
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(register_interest), Allow::INVESTORS),
+        route(routes!(listing_interests), Allow::OFFICERS),
+        route(routes!(interests), Allow::INVESTORS_AND_OFFICERS),
+        route(routes!(me), Allow::Everyone),
+        route(routes!(login), Allow::Everyone),
+        route(routes!(logout), Allow::Everyone),
+        route(routes!(tokens), Allow::SIGNED_IN),
+        route(routes!(make_token), Allow::SIGNED_IN),
+        route(routes!(revoke_token), Allow::SIGNED_IN),
+        route(routes!(users), Allow::ADMINS),
+        route(routes!(add_user), Allow::ADMINS),
+        route(routes!(change_user), Allow::ADMINS),
+    ]
 }

@@ -12,6 +12,7 @@ use super::auth::Caller;
 use super::json::Json;
 use super::parties::{Identity, PartyView};
 use super::query::Query;
+use super::routes::{Allow, Endpoint, route};
 use super::shapes::{Feature, FeatureCollection, FeatureIn, IfMatch, etag, page};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::Checks;
@@ -23,6 +24,7 @@ use crate::domain::unit_number::UnitNumber;
 use crate::geo::shape;
 use crate::store::farmhouses::{self, FarmhouseFilter, FarmhouseRow, HouseChanges, HouseFacts};
 use crate::store::{self, townships};
+use utoipa_axum::routes;
 
 /// The properties of a house feature.
 #[derive(Debug, Serialize, ToSchema)]
@@ -240,6 +242,7 @@ fn respond(status: StatusCode, row: FarmhouseRow, role: Role) -> Response {
     res
 }
 
+/// One house.
 #[utoipa::path(get, path = "/api/v1/farmhouses/{id}", tag = "farmhouses", params(("id" = i64, Path)),
     responses((status = 200, body = Feature<FarmhouseProps>, content_type = "application/geo+json"),
               (status = 404, body = Problem)))]
@@ -431,4 +434,14 @@ pub async fn update(
     tx.commit().await?;
     state.changed_house(id).await;
     Ok(respond(StatusCode::OK, fetch(&state, id).await?, caller.role))
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(list), Allow::Everyone),
+        route(routes!(create), Allow::OFFICERS),
+        route(routes!(get), Allow::Everyone),
+        route(routes!(update), Allow::OFFICERS),
+    ]
 }

@@ -14,9 +14,11 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::problem::FieldError;
+use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
 use crate::map::Layer;
 use crate::map::items::{self, Cursor, DEFAULT_LIMIT, ItemQuery, MAX_LIMIT};
+use utoipa_axum::routes;
 
 pub const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";
@@ -120,6 +122,7 @@ pub async fn landing(State(state): State<AppState>, headers: HeaderMap, RawQuery
     Ok(res)
 }
 
+/// OGC API conformance classes.
 #[utoipa::path(get, path = "/conformance", tag = "ogc-features",
     params(("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "the conformance classes", body = Object)))]
@@ -149,6 +152,7 @@ fn collection_json(layer: Layer, base: &str, extent: Option<[f64; 4]>) -> Value 
     c
 }
 
+/// OGC API feature collections.
 #[utoipa::path(get, path = "/collections", tag = "ogc-features",
     params(("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "the feature collections", body = Object)))]
@@ -168,6 +172,7 @@ pub async fn collections(
     .into_response())
 }
 
+/// One feature collection.
 #[utoipa::path(get, path = "/collections/{collection}", tag = "ogc-features",
     params(("collection" = String, Path, description = "farmhouses, parcels, townships or villages"),
            ("f" = Option<String>, Query, description = "json")),
@@ -273,6 +278,7 @@ fn page_href(base: &str, layer: Layer, q: &ItemQuery, cursor: Option<(&str, &str
     format!("{base}/collections/{}/items?{}", layer.name(), s.finish())
 }
 
+/// GeoJSON features: bbox, limit, keyset paging, filters; attributes by role.
 #[utoipa::path(get, path = "/collections/{collection}/items", tag = "ogc-features",
     params(("collection" = String, Path, description = "farmhouses, parcels, townships or villages"),
            ("bbox" = Option<String>, Query, description = "west,south,east,north (degrees, CRS84)"),
@@ -336,6 +342,7 @@ pub async fn items(
     Ok(json_response(StatusCode::OK, GEOJSON, body))
 }
 
+/// One GeoJSON feature; attributes by role.
 #[utoipa::path(get, path = "/collections/{collection}/items/{feature}", tag = "ogc-features",
     params(("collection" = String, Path, description = "farmhouses, parcels, townships or villages"),
            ("feature" = String, Path, description = "the feature id"),
@@ -369,4 +376,16 @@ pub async fn item(
     body.push_str(&links.to_string());
     body.push('}');
     Ok(json_response(StatusCode::OK, GEOJSON, body))
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(landing), Allow::Everyone),
+        route(routes!(conformance), Allow::Everyone),
+        route(routes!(collections), Allow::Everyone),
+        route(routes!(collection), Allow::Everyone),
+        route(routes!(items), Allow::Everyone),
+        route(routes!(item), Allow::Everyone),
+    ]
 }

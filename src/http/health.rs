@@ -8,8 +8,10 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
 use crate::store::standbys::{self, Lsn, Standby};
+use utoipa_axum::routes;
 
 /// How long the database may take to answer before the service reports itself unhealthy.
 const DATABASE_DEADLINE: Duration = Duration::from_millis(1000);
@@ -87,4 +89,9 @@ fn standby_json(n: usize, standby: &Standby, replayed: Result<Lsn, String>, prim
             json!({ "standby": n, "status": "down", "detail": detail })
         }
     }
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![route(routes!(health), Allow::Everyone)]
 }

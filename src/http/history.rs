@@ -8,9 +8,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
+use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Problem, Result};
 use crate::domain::roles::{Privacy, Role, mask_id_number};
 use crate::store::history;
+use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
@@ -71,7 +73,8 @@ async fn entries(state: &AppState, table: &str, id: i64, role: Role) -> Result<J
 
 /// One history route per kind of record.
 macro_rules! history_routes {
-    ($($name:ident => $path:literal, $table:literal, $tag:literal;)*) => {$(
+    ($($name:ident => $path:literal, $table:literal, $tag:literal, $summary:literal;)*) => {$(
+        #[doc = $summary]
         #[utoipa::path(get, path = $path, tag = $tag, params(("id" = i64, Path)),
             responses((status = 200, body = Vec<HistoryEntry>), (status = 403, body = Problem)))]
         pub async fn $name(
@@ -85,11 +88,24 @@ macro_rules! history_routes {
 }
 
 history_routes! {
-    farmhouse => "/api/v1/farmhouses/{id}/history", "farmhouses", "farmhouses";
-    parcel => "/api/v1/parcels/{id}/history", "parcels", "parcels";
-    party => "/api/v1/parties/{id}/history", "parties", "parties";
-    appraisal => "/api/v1/appraisals/{id}/history", "appraisals", "appraisals";
-    listing => "/api/v1/listings/{id}/history", "listings", "listings";
-    transaction => "/api/v1/transactions/{id}/history", "transactions", "transactions";
-    certification => "/api/v1/certifications/{id}/history", "certifications", "certifications";
+    farmhouse => "/api/v1/farmhouses/{id}/history", "farmhouses", "farmhouses", "Changes of a house.";
+    parcel => "/api/v1/parcels/{id}/history", "parcels", "parcels", "Changes of a parcel.";
+    party => "/api/v1/parties/{id}/history", "parties", "parties", "Changes of a party.";
+    appraisal => "/api/v1/appraisals/{id}/history", "appraisals", "appraisals", "Changes of an appraisal.";
+    listing => "/api/v1/listings/{id}/history", "listings", "listings", "Changes of a listing.";
+    transaction => "/api/v1/transactions/{id}/history", "transactions", "transactions", "Changes of a transaction.";
+    certification => "/api/v1/certifications/{id}/history", "certifications", "certifications", "Changes of a certification.";
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(parcel), Allow::STAFF),
+        route(routes!(farmhouse), Allow::STAFF),
+        route(routes!(party), Allow::STAFF),
+        route(routes!(appraisal), Allow::STAFF),
+        route(routes!(listing), Allow::STAFF),
+        route(routes!(transaction), Allow::STAFF),
+        route(routes!(certification), Allow::STAFF),
+    ]
 }

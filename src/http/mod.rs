@@ -37,10 +37,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::domain::roles::Role;
 use crate::store::standbys::ReadPools;
 pub use problem::{Error, Problem, Result};
-use routes::{Allow, Endpoint};
+use routes::Endpoint;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -140,104 +139,24 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Every route the service answers, with who may call it.
 pub fn endpoints() -> Vec<Endpoint> {
-    use routes::{delete, get, patch, post, put};
-    const E: Allow = Allow::Everyone;
-    const OFFICERS: Allow = Allow::OFFICERS;
-    const STAFF: Allow = Allow::STAFF;
-    const INVESTORS_OFFICERS: Allow = Allow::Roles(&[Role::Investor, Role::Officer]);
-    vec![
-        get("/health", E, "200 when the database answers, 503 when not", health::health),
-        get("/api/v1/openapi.json", E, "this API as an OpenAPI 3 document", openapi::document),
-        get("/api/v1/townships", E, "townships with their boundaries", parcels::townships),
-        get("/api/v1/townships/{code}", E, "one township", parcels::township),
-        get("/api/v1/parcels", E, "parcels as GeoJSON features", parcels::list),
-        post("/api/v1/parcels", OFFICERS, "register a parcel", parcels::create),
-        get("/api/v1/parcels/{id}", E, "one parcel", parcels::get),
-        patch("/api/v1/parcels/{id}", OFFICERS, "correct a parcel (If-Match)", parcels::update),
-        get("/api/v1/parcels/{id}/history", STAFF, "changes of a parcel", history::parcel),
-        get("/api/v1/farmhouses", E, "houses as GeoJSON features (public facts)", farmhouses::list),
-        post("/api/v1/farmhouses", OFFICERS, "register a house", farmhouses::create),
-        get("/api/v1/farmhouses/{id}", E, "one house", farmhouses::get),
-        patch("/api/v1/farmhouses/{id}", OFFICERS, "correct a house (If-Match)", farmhouses::update),
-        get("/api/v1/farmhouses/{id}/history", STAFF, "changes of a house", history::farmhouse),
-        get("/api/v1/farmhouses/{id}/photos", E, "photos of a house", photos::list),
-        post("/api/v1/farmhouses/{id}/photos", OFFICERS, "add a photo (JPEG or PNG body)", photos::upload)
-            .body_limit(photos::MAX_UPLOAD_BYTES),
-        get("/api/v1/farmhouses/{id}/photos/{photo}", E, "a photo's bytes", photos::get),
-        delete("/api/v1/farmhouses/{id}/photos/{photo}", OFFICERS, "remove a photo", photos::delete),
-        post("/api/v1/farmhouses/{id}/appraisals", OFFICERS, "record an appraisal", activation::record_appraisal),
-        post("/api/v1/farmhouses/{id}/listings", OFFICERS, "list a house (挂牌)", activation::list_house),
-        get("/api/v1/parties", STAFF, "owners and lessees (private data by role)", parties::list),
-        post("/api/v1/parties", OFFICERS, "register a party", parties::create),
-        get("/api/v1/parties/{id}", STAFF, "one party", parties::get),
-        put("/api/v1/parties/{id}", OFFICERS, "replace a party's details (If-Match)", parties::replace),
-        get("/api/v1/parties/{id}/history", STAFF, "changes of a party", history::party),
-        get("/api/v1/appraisals", STAFF, "appraisals", activation::appraisals),
-        get("/api/v1/appraisals/{id}", STAFF, "one appraisal", activation::appraisal),
-        get("/api/v1/appraisals/{id}/history", STAFF, "changes of an appraisal", history::appraisal),
-        get("/api/v1/listings", E, "listings (open ones are on the exchange)", activation::listings),
-        get("/api/v1/listings/{id}", E, "one listing", activation::listing),
-        post("/api/v1/listings/{id}/withdraw", OFFICERS, "withdraw a listing", activation::withdraw),
-        post("/api/v1/listings/{id}/transactions", OFFICERS, "record the deal of a listing (成交)", activation::sign),
-        get("/api/v1/listings/{id}/history", STAFF, "changes of a listing", history::listing),
-        get("/api/v1/transactions", STAFF, "transactions", activation::transactions),
-        get("/api/v1/transactions/{id}", STAFF, "one transaction", activation::transaction),
-        post("/api/v1/transactions/{id}/certify", OFFICERS, "certify a transaction (鉴证)", activation::certify),
-        post("/api/v1/transactions/{id}/end", OFFICERS, "record that a lease ended", activation::end_lease),
-        get("/api/v1/transactions/{id}/history", STAFF, "changes of a transaction", history::transaction),
-        get("/api/v1/certifications", STAFF, "certifications", activation::certifications),
-        get("/api/v1/certifications/{id}", STAFF, "one certification", activation::certification),
-        post("/api/v1/certifications/{id}/revoke", OFFICERS, "revoke a certificate", activation::revoke),
-        get("/api/v1/certifications/{id}/history", STAFF, "changes of a certification", history::certification),
-        get("/api/v1/verify/{certificate_no}", E, "check a certificate (public facts only)", activation::verify),
-        post(
-            "/api/v1/listings/{id}/interest",
-            Allow::INVESTORS,
-            "register interest in a listing",
-            auth::register_interest,
-        ),
-        get("/api/v1/listings/{id}/interests", OFFICERS, "interests in a listing", auth::listing_interests),
-        get("/api/v1/interests", INVESTORS_OFFICERS, "interests: one's own, or all for officers", auth::interests),
-        get("/api/v1/session", E, "who the caller is", auth::me),
-        post("/api/v1/session", E, "log in (sets a session cookie)", auth::login),
-        delete("/api/v1/session", E, "log out", auth::logout),
-        get("/api/v1/tokens", Allow::SIGNED_IN, "one's API tokens", auth::tokens),
-        post("/api/v1/tokens", Allow::SIGNED_IN, "make an API token (shown once)", auth::make_token),
-        delete("/api/v1/tokens/{id}", Allow::SIGNED_IN, "revoke an API token", auth::revoke_token),
-        get("/api/v1/users", Allow::ADMINS, "accounts", auth::users),
-        post("/api/v1/users", Allow::ADMINS, "add an account", auth::add_user),
-        patch("/api/v1/users/{id}", Allow::ADMINS, "change or disable an account", auth::change_user),
-        get("/", E, "the web map (browsers), or the OGC API – Features landing page (JSON)", features::landing),
-        get("/assets/{*path}", E, "the web map's scripts, style sheet and images", web::assets),
-        get("/vendor/maplibre-gl/{*path}", E, "MapLibre GL JS from its npm package", web::vendor),
-        get("/api/v1/site", E, "the map's settings: district, bounds, optional raster basemap", web::site),
-        get("/verify/{certificate_no}", E, "certificate verification page (HTML, public facts only)", web::verify_page),
-        get("/conformance", E, "OGC API conformance classes", features::conformance),
-        get("/collections", E, "OGC API feature collections", features::collections),
-        get("/collections/{collection}", E, "one feature collection", features::collection),
-        get(
-            "/collections/{collection}/items",
-            E,
-            "GeoJSON features: bbox, limit, keyset paging, filters; attributes by role",
-            features::items,
-        ),
-        get("/collections/{collection}/items/{feature}", E, "one GeoJSON feature; attributes by role", features::item),
-        get("/tiles/{layer}", E, "TileJSON 3.0 of a vector tile layer", tiles::tilejson),
-        get(
-            "/tiles/{layer}/{z}/{x}/{y}",
-            E,
-            "Mapbox Vector Tile (y may end in .pbf/.mvt); attributes by role",
-            tiles::tile,
-        ),
-        get(
-            "/api/v1/stats/summary",
-            E,
-            "activation figures in total, by township and by month (?township=CODE)",
-            stats::summary,
-        ),
+    [
+        health::routes(),
+        openapi::routes(),
+        parcels::routes(),
+        history::routes(),
+        farmhouses::routes(),
+        photos::routes(),
+        activation::routes(),
+        parties::routes(),
+        auth::routes(),
+        features::routes(),
+        web::routes(),
+        tiles::routes(),
+        stats::routes(),
+        transfer::routes(),
     ]
     .into_iter()
-    .chain(transfer::endpoints())
+    .flatten()
     .collect()
 }
 

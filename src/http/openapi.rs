@@ -1,14 +1,13 @@
-//! The OpenAPI 3 document of the service, generated from the handlers' annotations
-//! (`#[utoipa::path]`) and the types they take and return. A test proves it lists exactly the routes
-//! the router serves.
+//! The OpenAPI 3 document of the service, generated from the routes the modules declare
+//! ([`super::routes::route`]: each handler's `#[utoipa::path]` and the types it takes and returns), so
+//! it lists exactly the routes the router serves (a test proves it).
 
 use axum::Json;
 use utoipa::openapi::path::Operation;
 use utoipa::{Modify, OpenApi};
 
-use super::{
-    activation, auth, farmhouses, features, health, history, parcels, parties, photos, stats, tiles, transfer, web,
-};
+use super::routes::{Allow, Endpoint, route};
+use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,31 +18,6 @@ use super::{
         license(name = "proprietary"),
     ),
     components(schemas(super::Problem)),
-    paths(
-        health::health,
-        document,
-        parcels::townships, parcels::township,
-        parcels::list, parcels::create, parcels::get, parcels::update,
-        farmhouses::list, farmhouses::create, farmhouses::get, farmhouses::update,
-        photos::list, photos::upload, photos::get, photos::delete,
-        parties::list, parties::create, parties::get, parties::replace,
-        activation::appraisals, activation::appraisal, activation::record_appraisal,
-        activation::listings, activation::listing, activation::list_house, activation::withdraw,
-        activation::transactions, activation::transaction, activation::sign, activation::end_lease,
-        activation::certifications, activation::certification, activation::certify, activation::revoke,
-        activation::verify,
-        history::farmhouse, history::parcel, history::party, history::appraisal, history::listing,
-        history::transaction, history::certification,
-        auth::register_interest, auth::listing_interests, auth::interests,
-        auth::me, auth::login, auth::logout, auth::tokens, auth::make_token, auth::revoke_token,
-        auth::users, auth::add_user, auth::change_user,
-        features::landing, features::conformance, features::collections, features::collection,
-        features::items, features::item, tiles::tilejson, tiles::tile,
-        stats::summary, transfer::upload_parcels, transfer::upload_farmhouses, transfer::parcels_csv,
-        transfer::parcels_geojson, transfer::farmhouses_csv, transfer::farmhouses_geojson,
-        web::assets, web::vendor, web::site, web::verify_page,
-    ),
-    modifiers(&OperationIds),
     tags(
         (name = "service"), (name = "townships"), (name = "parcels"), (name = "farmhouses"), (name = "photos"),
         (name = "parties", description = "private data: officers see it, officials masked, nobody else"),
@@ -62,7 +36,17 @@ pub struct ApiDoc;
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service",
     responses((status = 200, description = "an OpenAPI 3 document", body = Object)))]
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(api().clone())
+}
+
+/// The document, made once from [`super::endpoints`].
+pub fn api() -> &'static utoipa::openapi::OpenApi {
+    static API: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    API.get_or_init(|| {
+        let mut doc = super::routes::document(ApiDoc::openapi(), super::endpoints());
+        OperationIds.modify(&mut doc);
+        doc
+    })
 }
 
 /// The conventions every operation shares, applied after the handlers' annotations:
@@ -129,4 +113,9 @@ fn operation_id(method: &str, path: &str) -> String {
         }
     }
     id
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![route(routes!(document), Allow::Everyone)]
 }

@@ -10,6 +10,7 @@ use super::auth::Caller;
 use super::farmhouses::geojson_response;
 use super::json::Json;
 use super::query::Query;
+use super::routes::{Allow, Endpoint, route};
 use super::shapes::{Feature, FeatureCollection, FeatureIn, IfMatch, etag, page};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::Checks;
@@ -19,6 +20,7 @@ use crate::geo::shape;
 use crate::store::parcels::{self, NewParcel, ParcelChanges, ParcelFilter, ParcelRow};
 use crate::store::townships::{self, Township};
 use crate::store::{self};
+use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParcelProps {
@@ -68,6 +70,7 @@ pub struct ParcelQuery {
     pub after: Option<i64>,
 }
 
+/// Parcels as GeoJSON features.
 #[utoipa::path(get, path = "/api/v1/parcels", tag = "parcels", params(ParcelQuery),
     responses((status = 200, body = FeatureCollection<ParcelProps>, content_type = "application/geo+json")))]
 pub async fn list(
@@ -98,6 +101,7 @@ fn respond(status: StatusCode, row: ParcelRow) -> Response {
     res
 }
 
+/// One parcel.
 #[utoipa::path(get, path = "/api/v1/parcels/{id}", tag = "parcels", params(("id" = i64, Path)),
     responses((status = 200, body = Feature<ParcelProps>, content_type = "application/geo+json"),
               (status = 404, body = Problem)))]
@@ -139,6 +143,7 @@ async fn boundary(
     })
 }
 
+/// Register a parcel.
 #[utoipa::path(post, path = "/api/v1/parcels", tag = "parcels",
     request_body(content = FeatureIn<ParcelIn>, content_type = "application/geo+json"),
     responses((status = 201, body = Feature<ParcelProps>, content_type = "application/geo+json"),
@@ -203,6 +208,7 @@ pub struct ParcelFeaturePatch {
     pub properties: ParcelPatch,
 }
 
+/// Correct a parcel (If-Match).
 #[utoipa::path(patch, path = "/api/v1/parcels/{id}", tag = "parcels",
     request_body(content = ParcelFeaturePatch, content_type = "application/geo+json"),
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "the ETag read")),
@@ -238,14 +244,28 @@ pub async fn update(
     Ok(respond(StatusCode::OK, fetch(&state, id).await?))
 }
 
+/// Townships with their boundaries.
 #[utoipa::path(get, path = "/api/v1/townships", tag = "townships",
     responses((status = 200, body = Vec<Township>)))]
 pub async fn townships(State(state): State<AppState>) -> Result<axum::Json<Vec<Township>>> {
     Ok(axum::Json(townships::list(&state.pool).await?))
 }
 
+/// One township.
 #[utoipa::path(get, path = "/api/v1/townships/{code}", tag = "townships", params(("code" = String, Path)),
     responses((status = 200, body = Township), (status = 404, body = Problem)))]
 pub async fn township(State(state): State<AppState>, Path(code): Path<String>) -> Result<axum::Json<Township>> {
     townships::get(&state.pool, &code).await?.map(axum::Json).ok_or_else(|| Error::NotFound(format!("township {code}")))
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(townships), Allow::Everyone),
+        route(routes!(township), Allow::Everyone),
+        route(routes!(list), Allow::Everyone),
+        route(routes!(create), Allow::OFFICERS),
+        route(routes!(get), Allow::Everyone),
+        route(routes!(update), Allow::OFFICERS),
+    ]
 }

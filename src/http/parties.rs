@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::json::Json;
 use super::query::Query;
+use super::routes::{Allow, Endpoint, route};
 use super::shapes::{IfMatch, List, etag, page};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::{Checks, one_of, text};
@@ -18,6 +19,7 @@ use crate::domain::identity;
 use crate::domain::roles::{Privacy, Role, mask_id_number};
 use crate::store::parties::{self, PartyFields, PartyFilter, PartyRow};
 use crate::store::{self, Page};
+use utoipa_axum::routes;
 
 /// A party as the caller may see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -181,12 +183,14 @@ pub async fn list(
     Ok(axum::Json(List::new(items, &uri, next)))
 }
 
+/// One party.
 #[utoipa::path(get, path = "/api/v1/parties/{id}", tag = "parties", params(("id" = i64, Path)),
     responses((status = 200, body = PartyView), (status = 404, body = Problem)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Response> {
     Ok(respond(StatusCode::OK, &fetch(&state, id).await?, caller.role))
 }
 
+/// Register a party.
 #[utoipa::path(post, path = "/api/v1/parties", tag = "parties", request_body = PartyIn,
     responses((status = 201, body = PartyView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(State(state): State<AppState>, caller: Caller, Json(input): Json<PartyIn>) -> Result<Response> {
@@ -199,6 +203,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(input): 
     Ok(res)
 }
 
+/// Replace a party's details (If-Match).
 #[utoipa::path(put, path = "/api/v1/parties/{id}", tag = "parties", request_body = PartyIn,
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "the ETag read")),
     responses((status = 200, body = PartyView), (status = 412, body = Problem), (status = 422, body = Problem),
@@ -216,4 +221,14 @@ pub async fn replace(
     parties::update(&mut tx, id, version, &fields).await?;
     tx.commit().await?;
     Ok(respond(StatusCode::OK, &fetch(&state, id).await?, caller.role))
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(list), Allow::STAFF),
+        route(routes!(create), Allow::OFFICERS),
+        route(routes!(get), Allow::STAFF),
+        route(routes!(replace), Allow::OFFICERS),
+    ]
 }

@@ -15,10 +15,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::query::Query;
+use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::text;
 use crate::store::photos::{self, NewPhoto, PhotoMeta};
 use crate::store::{self};
+use utoipa_axum::routes;
 
 /// The largest upload accepted.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
@@ -48,6 +50,7 @@ impl From<PhotoMeta> for PhotoView {
     }
 }
 
+/// Photos of a house.
 #[utoipa::path(get, path = "/api/v1/farmhouses/{id}/photos", tag = "photos", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<PhotoView>)))]
 pub async fn list(State(state): State<AppState>, Path(house): Path<i64>) -> Result<axum::Json<Vec<PhotoView>>> {
@@ -131,6 +134,7 @@ pub async fn upload(
     Ok((StatusCode::CREATED, [(header::LOCATION, view.url.clone())], axum::Json(view)).into_response())
 }
 
+/// Remove a photo.
 #[utoipa::path(delete, path = "/api/v1/farmhouses/{id}/photos/{photo}", tag = "photos",
     params(("id" = i64, Path), ("photo" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
@@ -180,4 +184,14 @@ pub fn prepare(bytes: &[u8]) -> Result<Prepared> {
         .encode(rgb.as_raw(), rgb.width(), rgb.height(), image::ExtendedColorType::Rgb8)
         .map_err(|e| Error::Internal(anyhow::anyhow!("encoding a photo failed: {e}")))?;
     Ok(Prepared { jpeg, width: rgb.width(), height: rgb.height() })
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(list), Allow::Everyone),
+        route(routes!(upload), Allow::OFFICERS).body_limit(MAX_UPLOAD_BYTES),
+        route(routes!(get), Allow::Everyone),
+        route(routes!(delete), Allow::OFFICERS),
+    ]
 }

@@ -1,15 +1,17 @@
-//! The route table: every route the service answers, with who may call it, declared in one place.
-//!
-//! The router is built from this table, and the same table prints as `farmhouse routes` and drives the
-//! test that calls every route as every role. A route cannot be served without a declaration.
+//! The route table: every route the service answers, with who may call it. Each resource module
+//! declares its own routes once, in a `routes()` function of [`route`]s; the router, the OpenAPI
+//! document, `farmhouse routes` and the test that calls every route as every role are all built from
+//! them. A route cannot be served without a declaration.
 
 use axum::Router;
 use axum::extract::Request;
-use axum::handler::Handler;
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, MethodRouter, on};
+use axum::routing::MethodRouter;
+use utoipa::openapi::path::Paths;
+use utoipa::openapi::{OpenApi, RefOr, Schema};
+use utoipa_axum::router::UtoipaMethodRouter;
 
 use super::auth::Caller;
 use super::{AppState, Error};
@@ -29,6 +31,7 @@ impl Allow {
     pub const STAFF: Allow = Allow::Roles(&[Role::Officer, Role::Official, Role::Admin]);
     pub const OFFICIALS: Allow = Allow::Roles(&[Role::Official, Role::Officer, Role::Admin]);
     pub const INVESTORS: Allow = Allow::Roles(&[Role::Investor]);
+    pub const INVESTORS_AND_OFFICERS: Allow = Allow::Roles(&[Role::Investor, Role::Officer]);
     pub const SIGNED_IN: Allow = Allow::Roles(&[Role::Investor, Role::Officer, Role::Official, Role::Admin]);
     pub const ADMINS: Allow = Allow::Roles(&[Role::Admin]);
 
@@ -48,39 +51,40 @@ impl Allow {
     }
 }
 
-/// One route: method, path (axum syntax, `{id}` for parameters), who may call it, and its handler.
+/// One route: method, path (axum syntax, `{id}` for parameters), who may call it, and its handler, with
+/// its OpenAPI operation and the schemas that operation refers to.
 pub struct Endpoint {
     pub method: Method,
-    pub path: &'static str,
+    pub path: String,
     pub allow: Allow,
-    pub summary: &'static str,
+    /// What it does: the first line of the handler's doc comment.
+    pub summary: String,
     handler: MethodRouter<AppState>,
+    paths: Paths,
+    schemas: Vec<(String, RefOr<Schema>)>,
 }
 
-impl Endpoint {
-    pub fn new<H, T>(method: Method, path: &'static str, allow: Allow, summary: &'static str, handler: H) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
-        Self { method, path, allow, summary, handler: on(filter, handler) }
-    }
+/// Declares a route once. `routes!(handler)` (utoipa-axum) reads the method, the path and the
+/// documentation from the handler's `#[utoipa::path]`; `allow` says who may call it. The router, the
+/// OpenAPI document, `farmhouse routes` and the route × role test are all made from these.
+pub fn route((schemas, paths, handler): UtoipaMethodRouter<AppState>, allow: Allow) -> Endpoint {
+    let (method, path, summary) = {
+        let (path, item) = paths.paths.iter().next().expect("routes! documents one path");
+        let operations = [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ];
+        let mut documented = operations.into_iter().filter_map(|(m, op)| op.as_ref().map(|op| (m, op)));
+        let (method, operation) = documented.next().expect("the handler's #[utoipa::path] names its method");
+        assert!(documented.next().is_none(), "declare one method per route: {path}");
+        let summary = operation.summary.clone().or_else(|| operation.description.clone()).unwrap_or_default();
+        (method, path.clone(), summary)
+    };
+    Endpoint { method, path, allow, summary, handler, paths, schemas }
 }
-
-macro_rules! endpoint_constructors {
-    ($($name:ident => $method:ident),*) => {$(
-        pub fn $name<H, T>(path: &'static str, allow: Allow, summary: &'static str, handler: H) -> Endpoint
-        where
-            H: Handler<T, AppState>,
-            T: 'static,
-        {
-            Endpoint::new(Method::$method, path, allow, summary, handler)
-        }
-    )*};
-}
-
-endpoint_constructors!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE);
 
 impl Endpoint {
     /// Accepts request bodies up to `bytes` on this route (the service's default is smaller).
@@ -88,6 +92,30 @@ impl Endpoint {
         self.handler = self.handler.layer(axum::extract::DefaultBodyLimit::max(bytes));
         self
     }
+
+    /// The route's last parameter takes the rest of the path (`/assets/{path}` serves
+    /// `/assets/a/b.js`); the document keeps the plain parameter, as OpenAPI has no wildcards.
+    pub fn rest_of_path(mut self) -> Self {
+        if let Some(open) = self.path.rfind('{') {
+            self.path.insert(open + 1, '*');
+        }
+        self
+    }
+
+    /// The path as the OpenAPI document writes it.
+    pub fn documented_path(&self) -> String {
+        self.path.replace("{*", "{")
+    }
+}
+
+/// The OpenAPI paths and schemas of `endpoints`, merged into `doc`.
+pub fn document(mut doc: OpenApi, endpoints: Vec<Endpoint>) -> OpenApi {
+    let components = doc.components.get_or_insert_with(Default::default);
+    for e in endpoints {
+        components.schemas.extend(e.schemas);
+        doc.paths.merge(e.paths);
+    }
+    doc
 }
 
 /// The router of `endpoints`, each behind its permission check.
@@ -97,7 +125,7 @@ pub fn router(endpoints: Vec<Endpoint>) -> Router<AppState> {
         let allow = e.allow;
         let guarded =
             e.handler.route_layer(middleware::from_fn(move |req: Request, next: Next| permit(allow, req, next)));
-        router = router.route(e.path, guarded);
+        router = router.route(&e.path, guarded);
     }
     router
 }

@@ -9,10 +9,12 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::query::Query;
+use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
 use crate::domain::money::Yuan;
 use crate::domain::township::TownshipCode;
 use crate::map;
+use utoipa_axum::routes;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -134,4 +136,9 @@ pub async fn summary(State(state): State<AppState>, Query(q): Query<SummaryQuery
 /// Floor areas are kept to the hundredth of a square metre; sums of them read back as such.
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![route(routes!(summary), Allow::Everyone)]
 }

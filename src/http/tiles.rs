@@ -17,11 +17,13 @@ use serde_json::{Value, json};
 use super::auth::Caller;
 use super::features::base_url;
 use super::problem::FieldError;
+use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
 use crate::domain::roles::Audience;
 use crate::map::encoding::{self, Encoding, Tile};
 use crate::map::layers::CLUSTER_FIELDS;
 use crate::map::{self, Layer, TileId, TileKey};
+use utoipa_axum::routes;
 
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 
@@ -31,6 +33,7 @@ fn unknown_layer(name: &str) -> Error {
     Error::NoSuch(FieldError::new("layer", format!("no layer {name:?}; the layers are {}", names.join(", "))))
 }
 
+/// Mapbox Vector Tile (y may end in .pbf/.mvt); attributes by role.
 #[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}", tag = "tiles",
     params(("layer" = String, Path, description = "farmhouses, parcels, townships or villages"),
            ("z" = u8, Path), ("x" = u32, Path), ("y" = String, Path, description = "may end in .pbf or .mvt")),
@@ -163,4 +166,9 @@ pub async fn tilejson(
     let mut res = axum::Json(body).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(res)
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![route(routes!(tilejson), Allow::Everyone), route(routes!(tile), Allow::Everyone)]
 }

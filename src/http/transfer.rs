@@ -3,52 +3,32 @@
 //! the same code as the command line; exports hold no party data at all.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::handler::Handler;
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::query::Query;
-use super::routes::{self, Allow, Endpoint};
+use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
 use crate::export;
 use crate::geo::crs::Crs;
 use crate::import::{self, Failure, Format, Kind, Source};
+use utoipa_axum::routes;
 
 /// Uploads may be large survey files.
 const UPLOAD_LIMIT: usize = 256 * 1024 * 1024;
 
-pub fn endpoints() -> Vec<Endpoint> {
-    let limit = DefaultBodyLimit::max(UPLOAD_LIMIT);
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
     vec![
-        routes::post(
-            "/api/v1/import/parcels",
-            Allow::OFFICERS,
-            "import a survey file of parcels (multipart: file(s), optional crs)",
-            upload_parcels.layer(limit),
-        ),
-        routes::post(
-            "/api/v1/import/farmhouses",
-            Allow::OFFICERS,
-            "import a survey file of farmhouses (multipart: file(s), optional crs)",
-            upload_farmhouses.layer(limit),
-        ),
-        routes::get("/api/v1/export/parcels.csv", Allow::OFFICIALS, "parcels as CSV with WKT", parcels_csv),
-        routes::get("/api/v1/export/parcels.geojson", Allow::OFFICIALS, "parcels as GeoJSON", parcels_geojson),
-        routes::get(
-            "/api/v1/export/farmhouses.csv",
-            Allow::OFFICIALS,
-            "farmhouses as CSV with WKT (no owner data)",
-            farmhouses_csv,
-        ),
-        routes::get(
-            "/api/v1/export/farmhouses.geojson",
-            Allow::OFFICIALS,
-            "farmhouses as GeoJSON (no owner data)",
-            farmhouses_geojson,
-        ),
+        route(routes!(upload_parcels), Allow::OFFICERS).body_limit(UPLOAD_LIMIT),
+        route(routes!(upload_farmhouses), Allow::OFFICERS).body_limit(UPLOAD_LIMIT),
+        route(routes!(parcels_csv), Allow::OFFICIALS),
+        route(routes!(parcels_geojson), Allow::OFFICIALS),
+        route(routes!(farmhouses_csv), Allow::OFFICIALS),
+        route(routes!(farmhouses_geojson), Allow::OFFICIALS),
     ]
 }
 
@@ -73,7 +53,8 @@ pub async fn upload_farmhouses(state: State<AppState>, caller: Caller, multipart
 
 /// One export route per kind and format.
 macro_rules! export_routes {
-    ($($name:ident => $path:literal, $kind:expr, $format:expr, $content:literal, $body:ty;)*) => {$(
+    ($($name:ident => $path:literal, $kind:expr, $format:expr, $content:literal, $body:ty, $summary:literal;)*) => {$(
+        #[doc = $summary]
         #[utoipa::path(get, path = $path, tag = "import-export", params(ExportQuery),
             responses((status = 200, description = "the export, streamed", content_type = $content, body = $body)))]
         pub async fn $name(state: State<AppState>, q: Query<ExportQuery>) -> Result<Response> {
@@ -83,12 +64,14 @@ macro_rules! export_routes {
 }
 
 export_routes! {
-    parcels_csv => "/api/v1/export/parcels.csv", Kind::Parcels, export::Format::Csv, "text/csv", String;
+    parcels_csv => "/api/v1/export/parcels.csv", Kind::Parcels, export::Format::Csv, "text/csv", String,
+        "Parcels as CSV with WKT.";
     parcels_geojson => "/api/v1/export/parcels.geojson", Kind::Parcels, export::Format::GeoJson,
-        "application/geo+json", Object;
-    farmhouses_csv => "/api/v1/export/farmhouses.csv", Kind::Farmhouses, export::Format::Csv, "text/csv", String;
+        "application/geo+json", Object, "Parcels as GeoJSON.";
+    farmhouses_csv => "/api/v1/export/farmhouses.csv", Kind::Farmhouses, export::Format::Csv, "text/csv", String,
+        "Farmhouses as CSV with WKT (no owner data).";
     farmhouses_geojson => "/api/v1/export/farmhouses.geojson", Kind::Farmhouses, export::Format::GeoJson,
-        "application/geo+json", Object;
+        "application/geo+json", Object, "Farmhouses as GeoJSON (no owner data).";
 }
 
 /// Reads the upload: the survey file (a .geojson/.json, .csv, or a .shp with its .dbf, .prj and .cpg, each

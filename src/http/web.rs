@@ -22,7 +22,9 @@ use utoipa::ToSchema;
 use super::activation::{self, VerifyQuery};
 use super::problem::FieldError;
 use super::query::Query;
+use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
+use utoipa_axum::routes;
 
 /// Where the page's files are and what the map draws under its own layers.
 #[derive(Debug, Clone)]
@@ -183,6 +185,7 @@ pub struct Site {
     pub basemap_url: Option<String>,
 }
 
+/// The map's settings: district, bounds, optional raster basemap.
 #[utoipa::path(get, path = "/api/v1/site", tag = "web",
     responses((status = 200, description = "the map's settings", body = Site)))]
 pub async fn site(State(state): State<AppState>) -> Result<axum::Json<Site>> {
@@ -343,4 +346,14 @@ mod tests {
         assert_eq!(url_path_segment("SY-JZ-2020-000001"), "SY-JZ-2020-000001");
         assert_eq!(url_path_segment("a/b?c"), "a%2Fb%3Fc");
     }
+}
+
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(assets), Allow::Everyone).rest_of_path(),
+        route(routes!(vendor), Allow::Everyone).rest_of_path(),
+        route(routes!(site), Allow::Everyone),
+        route(routes!(verify_page), Allow::Everyone),
+    ]
 }

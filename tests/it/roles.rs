@@ -34,7 +34,7 @@ async fn every_route_answers_every_role_as_declared() {
     let mut checked = 0;
     for e in &endpoints {
         for (role, token) in &tokens {
-            let url = format!("{}{}", api.base, concrete(e.path));
+            let url = format!("{}{}", api.base, concrete(&e.path));
             let mut req =
                 api.client.request(e.method.clone(), url).header("content-type", "application/json").body("{}");
             if let Some(t) = token {
