@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cluster;
 pub mod copy;
 pub mod farmhouses;
+pub mod geometry;
 pub mod history;
 pub mod parcels;
 pub mod parties;
