@@ -99,6 +99,15 @@ pub const RULES: &[(&str, Rule)] = &[
     ("listings_status_check", bad("status", "must be open, withdrawn or closed")),
     ("listings_terms", bad("max_term_months", "must not be below min_term_months")),
     ("listings_notice_period", bad("notice_end", "the notice period (公示) lasts at least 7 days")),
+    (
+        "listings_notice_not_past",
+        bad(
+            "notice_start",
+            "the notice period (公示) starts no earlier than the day it is recorded (Asia/Shanghai); \
+             an admin records a listing of the past at POST /api/v1/farmhouses/{id}/listings/historical",
+        ),
+    ),
+    ("listings_historical_reason_check", bad("reason", "must have 1 to 500 characters")),
     ("listings_id_farmhouse_id_key", taken("id", "listing and house do not match")),
     ("listings_farmhouse_id_fkey", bad("farmhouse_id", "no such farmhouse")),
     ("listings_one_open_per_house", taken("farmhouse_id", "the house already has an open listing")),

@@ -168,6 +168,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         delete("/api/v1/farmhouses/{id}/photos/{photo}", OFFICERS, "remove a photo", photos::delete),
         post("/api/v1/farmhouses/{id}/appraisals", OFFICERS, "record an appraisal", activation::record_appraisal),
         post("/api/v1/farmhouses/{id}/listings", OFFICERS, "list a house (挂牌)", activation::list_house),
+        post("/api/v1/farmhouses/{id}/listings/historical", Allow::ADMINS, "backdated listing", activation::list_past),
         get("/api/v1/parties", STAFF, "owners and lessees (private data by role)", parties::list),
         post("/api/v1/parties", OFFICERS, "register a party", parties::create),
         get("/api/v1/parties/{id}", STAFF, "one party", parties::get),

@@ -28,7 +28,7 @@ use super::{
         photos::list, photos::upload, photos::get, photos::delete,
         parties::list, parties::create, parties::get, parties::replace,
         activation::appraisals, activation::appraisal, activation::record_appraisal,
-        activation::listings, activation::listing, activation::list_house, activation::withdraw,
+        activation::listings, activation::listing, activation::list_house, activation::list_past, activation::withdraw,
         activation::transactions, activation::transaction, activation::sign, activation::end_lease,
         activation::certifications, activation::certification, activation::certify, activation::revoke,
         activation::verify,

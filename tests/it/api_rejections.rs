@@ -608,3 +608,32 @@ async fn polygons_beyond_the_vertex_cap_are_refused_naming_geometry() {
     house["geometry"] = fixtures::round_polygon(200.0, 5.0, 4_000, 100, 10);
     api.post("/api/v1/farmhouses", &house).await.expect(201);
 }
+
+#[tokio::test]
+async fn a_listing_whose_notice_began_before_today_is_refused_naming_notice_start() {
+    let (db, api, house) = officer_with_a_house().await;
+    let before = counts(&db.pool).await;
+    let listings = format!("/api/v1/farmhouses/{house}/listings");
+    // The review's listing: notice 2026-09-01..2026-09-10, sent after it had ended.
+    let body = with(with(listing_body(), "/notice_start", json!("2026-09-01")), "/notice_end", json!("2026-09-10"));
+    let reply = api.post(&listings, &body).await;
+    assert_refused(&db, reply, 422, "notice_start", "no earlier than the day it is recorded", &before).await;
+    // Yesterday in Shangyu is past as well.
+    let yesterday = fixtures::shanghai_today() - chrono::Duration::days(1);
+    let body = with(
+        with(listing_body(), "/notice_start", json!(yesterday)),
+        "/notice_end",
+        json!(yesterday + chrono::Duration::days(10)),
+    );
+    let reply = api.post(&listings, &body).await;
+    assert_refused(&db, reply, 422, "notice_start", "no earlier than the day it is recorded", &before).await;
+    assert_eq!(api.get(&format!("/api/v1/farmhouses/{house}")).await.body["properties"]["status"], "registered");
+    // From tomorrow on, it is listed.
+    let tomorrow = fixtures::shanghai_today() + chrono::Duration::days(1);
+    let body = with(
+        with(listing_body(), "/notice_start", json!(tomorrow)),
+        "/notice_end",
+        json!(tomorrow + chrono::Duration::days(14)),
+    );
+    api.post(&listings, &body).await.expect(201);
+}

@@ -334,7 +334,7 @@ async fn a_listing_gives_at_least_seven_days_notice_and_a_house_has_one_open_lis
     let r = sqlx::query(
         "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
                                notice_start, notice_end)
-         values ($1, 100, 12, 24, '{民宿}', '2020-01-01', '2020-01-07')",
+         values ($1, 100, 12, 24, '{民宿}', current_date + 30, current_date + 36)",
     )
     .bind(h)
     .execute(&db.pool)
@@ -344,12 +344,71 @@ async fn a_listing_gives_at_least_seven_days_notice_and_a_house_has_one_open_lis
     let r = sqlx::query(
         "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
                                notice_start, notice_end)
-         values ($1, 100, 12, 24, '{民宿}', '2020-01-01', '2020-01-08')",
+         values ($1, 100, 12, 24, '{民宿}', current_date + 30, current_date + 37)",
     )
     .bind(h)
     .execute(&db.pool)
     .await;
     assert_eq!(broken_constraint(r), "listings_one_open_per_house");
+}
+
+/// A listing of house `h` whose notice runs from `start` (SQL) for 14 days.
+async fn insert_listing(conn: impl sqlx::PgExecutor<'_>, h: i64, start: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
+                               notice_start, notice_end)
+         values ($1, 100, 12, 24, '{{民宿}}', {start}, {start} + 14) returning id"
+    ))
+    .bind(h)
+    .fetch_one(conn)
+    .await
+}
+
+#[tokio::test]
+async fn a_listing_notice_starts_no_earlier_than_the_day_it_is_recorded() {
+    let db = TestDb::with_district().await;
+    let h = house(&db.pool, 1).await;
+    let shanghai_today = "(now() at time zone 'Asia/Shanghai')::date";
+    // The notice the review found: 2026-09-01..2026-09-10, recorded after it had ended.
+    let r = sqlx::query(
+        "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
+                               notice_start, notice_end)
+         values ($1, 100, 12, 24, '{民宿}', '2026-09-01', '2026-09-10')",
+    )
+    .bind(h)
+    .execute(&db.pool)
+    .await;
+    assert_eq!(broken_constraint(r), "listings_notice_not_past");
+    let r = insert_listing(&db.pool, h, &format!("{shanghai_today} - 1")).await;
+    assert_eq!(broken_constraint(r), "listings_notice_not_past", "yesterday in Shangyu is past");
+    let l = insert_listing(&db.pool, h, shanghai_today).await.unwrap();
+    // Moving an open listing's notice into the past is refused too.
+    let r = sqlx::query("update listings set notice_start = notice_start - 3 where id = $1").bind(l).execute(&db.pool);
+    assert_eq!(broken_constraint(r.await), "listings_notice_not_past");
+    sqlx::query("update listings set status = 'withdrawn' where id = $1").bind(l).execute(&db.pool).await.unwrap();
+
+    // The explicit path for records of the past: allowed for this transaction only, with the reason kept.
+    let mut tx = db.pool.begin().await.unwrap();
+    farmhouse::store::activation::record_historical(&mut tx, "录入2019年纸质挂牌记录").await.unwrap();
+    let old = insert_listing(&mut *tx, h, "date '2019-03-01'").await.unwrap();
+    tx.commit().await.unwrap();
+    let reason: Option<String> = sqlx::query_scalar("select historical_reason from listings where id = $1")
+        .bind(old)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(reason.as_deref(), Some("录入2019年纸质挂牌记录"));
+    let kept: String = sqlx::query_scalar(
+        "select after ->> 'historical_reason' from history where table_name = 'listings' and record_id = $1",
+    )
+    .bind(old)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, "录入2019年纸质挂牌记录", "the history says why");
+    sqlx::query("update listings set status = 'withdrawn' where id = $1").bind(old).execute(&db.pool).await.unwrap();
+    let r = insert_listing(&db.pool, h, "date '2019-03-01'").await;
+    assert_eq!(broken_constraint(r), "listings_notice_not_past", "the setting ended with its transaction");
 }
 
 #[tokio::test]

@@ -92,17 +92,28 @@ pub fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-/// An open listing of `house` with a notice period of 2020-01-01..2020-01-15.
+/// An open listing of `house` with a notice period of 2020-01-01..2020-01-15: a listing of the past, so
+/// it is written the way the registry records one from paper (`farmhouse.historical_record` set in its
+/// transaction, as `POST …/listings/historical` does).
 pub async fn listing(pool: &PgPool, house: i64) -> i64 {
-    sqlx::query_scalar(
+    let mut tx = pool.begin().await.unwrap();
+    farmhouse::store::activation::record_historical(&mut tx, "test fixture: a listing of 2020").await.unwrap();
+    let id = sqlx::query_scalar(
         "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
                                notice_start, notice_end)
          values ($1, 1200000, 12, 240, '{民宿,康养}', '2020-01-01', '2020-01-15') returning id",
     )
     .bind(house)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
-    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// Today in Shangyu (Asia/Shanghai, UTC+8 all year): the calendar day the registry dates notices by.
+pub fn shanghai_today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
 }
 
 /// A GeoJSON Polygon (lon/lat) centred `east` metres east of [`CENTRE`]: a circle of `radius` metres drawn
