@@ -60,6 +60,11 @@ pub const RULES: &[(&str, Rule)] = &[
     ("parcels_parcel_code_key", taken("properties.parcel_code", "a parcel with this code exists")),
     ("parcels_township_code_fkey", bad("properties.township_code", "no such township")),
     ("parcels_no_overlap", taken("geometry", "overlaps another parcel of the township")),
+    (
+        "parcels_within_township",
+        bad("properties.township_code", "the parcel does not lie in this township (10 m tolerance at its border)"),
+    ),
+    ("parcels_houses_within", taken("geometry", "the boundary would leave a house of the parcel outside it")),
     ("farmhouses_owner_party_id_fkey", bad("properties.owner_party_id", "no such party")),
     ("farmhouses_footprint_check", bad("geometry", "must be a valid, non-empty polygon")),
     ("farmhouses_floor_area_m2_check", bad("properties.floor_area_m2", "must be above 0 and below 100000")),

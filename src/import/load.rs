@@ -1,5 +1,5 @@
 //! The database half of an import: the checks that need the database (polygon validity, records that
-//! exist, parcels, the district outline, overlaps), then COPY into a staging table and one
+//! exist, parcels, townships, the district outline, overlaps), then COPY into a staging table and one
 //! INSERT per file, all in one transaction that also records the file in `imports`. Bad features are
 //! reported all at once and the transaction is rolled back, so a refused file changes nothing.
 
@@ -186,6 +186,11 @@ async fn stage_parcels(conn: &mut PgConnection, rows: &[ParcelRow]) -> Result<Ve
             "select s.idx, 'properties.township_code', '{}' from import_parcels s
              where s.township_code is not null and not exists (select 1 from townships t where t.code = s.township_code)",
             rule("parcels_township_code_fkey")
+        ),
+        format!(
+            "select s.idx, 'properties.township_code', '{}' from import_parcels s
+             join townships t on t.code = s.township_code where not st_covers(t.boundary_tolerant, s.boundary)",
+            rule("parcels_within_township")
         ),
         format!(
             "select s.idx, 'geometry', '{}' from import_parcels s

@@ -2,7 +2,7 @@
 //! codes (`domain::unit_number`), polygons (`geo::shape`: the caps on positions and holes before anything
 //! else, then rings and extent after reprojection to lon/lat), and the ranges the database enforces (the
 //! constraint messages of `http::constraints`). Duplicates within the file are found here; what needs the
-//! database (polygon validity, existing records, parcels, overlaps) is checked by [`super::load`].
+//! database (polygon validity, existing records, parcels, townships, overlaps) is checked by [`super::load`].
 
 use std::collections::HashMap;
 

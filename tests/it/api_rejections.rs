@@ -637,3 +637,32 @@ async fn a_listing_whose_notice_began_before_today_is_refused_naming_notice_star
     );
     api.post(&listings, &body).await.expect(201);
 }
+
+#[tokio::test]
+async fn a_parcel_change_that_leaves_its_houses_outside_or_a_township_that_does_not_hold_it_is_refused() {
+    let (db, api, _) = officer_with_a_house().await;
+    let read = api.get("/api/v1/parcels?code=330604001001JC00001").await.expect(200);
+    let parcel = read.body["features"][0].clone();
+    let id = parcel["id"].as_i64().unwrap();
+    let tag = api.get(&format!("/api/v1/parcels/{id}")).await.header("etag").to_string();
+    let before = counts(&db.pool).await;
+    // The review's case: shrunk to a 4 m square, which leaves its house outside.
+    let shrunk = json!({"geometry": geometry(&fixtures::square(100.0, 0.0, 4.0))});
+    let reply = api.patch(&format!("/api/v1/parcels/{id}"), &shrunk, Some(&tag)).await;
+    assert_refused(&db, reply, 409, "geometry", "house", &before).await;
+    let after = api.get(&format!("/api/v1/parcels/{id}")).await.expect(200);
+    assert_eq!(after.body["geometry"], parcel["geometry"], "the boundary is unchanged");
+
+    // A parcel of the district's north, 4 km from township 330604202's square: not under that code.
+    sqlx::query(
+        "insert into townships (code, name, kind, boundary)
+         values ('330604202', '岭南乡', '乡', st_multi(st_makeenvelope(120.89, 30.04, 120.91, 30.06, 4326)))",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let before = counts(&db.pool).await;
+    let elsewhere = with(parcel_feature(5), "/properties/township_code", json!("330604202"));
+    let reply = api.post("/api/v1/parcels", &elsewhere).await;
+    assert_refused(&db, reply, 422, "properties.township_code", "township", &before).await;
+}

@@ -535,3 +535,38 @@ async fn a_polygon_beyond_the_vertex_cap_is_refused_naming_the_feature() {
     let count: i64 = sqlx::query_scalar("select count(*) from parcels").fetch_one(&db.pool).await.unwrap();
     assert_eq!(count, 0, "a refused file changes nothing");
 }
+
+#[tokio::test]
+async fn an_imported_parcel_must_lie_in_the_township_it_names() {
+    let db = district().await;
+    let (here, elsewhere): (String, String) = sqlx::query_as(
+        "select (select code::text from townships where st_intersects(boundary, p)),
+                (select code::text from townships where not st_dwithin(boundary, p, 0.02) order by code limit 1)
+         from (select st_transform(st_setsrid(st_makepoint(587000, 3325000), 4549), 4326) as p) s",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let mut doc: Value = serde_json::from_slice(&geojson_4549(&survey(1, 2))).unwrap();
+    doc["features"][1]["properties"]["township_code"] = json!(elsewhere);
+    let Err(Failure::Invalid(errors)) =
+        import(&db.pool, Kind::Parcels, source("t.geojson", serde_json::to_vec(&doc).unwrap()), None).await
+    else {
+        panic!("a parcel outside the township it names must be refused")
+    };
+    let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+    assert_eq!(
+        found,
+        [(
+            "features[1].properties.township_code",
+            farmhouse::http::constraints::describe("parcels_within_township")
+                .map(|r| r.message)
+                .unwrap_or("no rule parcels_within_township")
+        )]
+    );
+    let count: i64 = sqlx::query_scalar("select count(*) from parcels").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(count, 0);
+    // Named as the township it lies in, the same parcels are imported.
+    doc["features"][1]["properties"]["township_code"] = json!(here);
+    import(&db.pool, Kind::Parcels, source("t2.geojson", serde_json::to_vec(&doc).unwrap()), None).await.unwrap();
+}
