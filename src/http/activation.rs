@@ -335,6 +335,72 @@ pub async fn list_house(
     Ok(created(format!("/api/v1/listings/{id}"), fetch_listing(&state, id).await?))
 }
 
+/// A listing of the past — one whose notice period began before today, copied from the exchange's paper
+/// register — with why it is recorded now. The fields are those of [`ListingIn`].
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoricalListingIn {
+    /// Why the listing is recorded after its notice began (e.g. the register it is copied from): 1 to 500
+    /// characters, kept on the listing and in its history. (Read as empty when left out, so the answer
+    /// names `reason` rather than the body.)
+    #[serde(default)]
+    #[schema(required = true)]
+    pub reason: String,
+    pub title: Option<String>,
+    #[schema(value_type = f64)]
+    pub asking_rent_yuan: Yuan,
+    pub min_term_months: i64,
+    pub max_term_months: i64,
+    pub allowed_uses: Vec<String>,
+    pub notice_start: NaiveDate,
+    pub notice_end: NaiveDate,
+}
+
+impl HistoricalListingIn {
+    fn listing(&self) -> ListingIn {
+        ListingIn {
+            title: self.title.clone(),
+            asking_rent_yuan: self.asking_rent_yuan,
+            min_term_months: self.min_term_months,
+            max_term_months: self.max_term_months,
+            allowed_uses: self.allowed_uses.clone(),
+            notice_start: self.notice_start,
+            notice_end: self.notice_end,
+        }
+    }
+}
+
+/// Records a listing of the past (admins only): the house becomes listed, as with `POST …/listings`, but
+/// the notice may have begun before today. The database refuses such a notice on every other path; this
+/// one sets `farmhouse.historical_record` for its own transaction, so the reason is kept on the listing
+/// and the history shows who recorded it and why.
+#[utoipa::path(post, path = "/api/v1/farmhouses/{id}/listings/historical", tag = "listings",
+    request_body = HistoricalListingIn, params(("id" = i64, Path)),
+    responses((status = 201, body = ListingView), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_past(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(house): Path<i64>,
+    Json(input): Json<HistoricalListingIn>,
+) -> Result<Response> {
+    let (reason, new) = match (text(&input.reason, 1, 500), check_listing(&input.listing())) {
+        (Ok(reason), Ok(new)) => (reason, new),
+        (reason, listing) => {
+            let mut errors: Vec<crate::domain::FieldError> =
+                reason.err().map(|m| crate::domain::FieldError::new("reason", m)).into_iter().collect();
+            errors.extend(listing.err().unwrap_or_default());
+            return Err(errors.into());
+        }
+    };
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    records::record_historical(&mut tx, &reason).await?;
+    let id = records::list_house(&mut tx, house, &new).await?;
+    tx.commit().await?;
+    state.changed_house(house).await;
+    Ok(created(format!("/api/v1/listings/{id}"), fetch_listing(&state, id).await?))
+}
+
 /// Withdraws an open listing: the house returns to registered.
 #[utoipa::path(post, path = "/api/v1/listings/{id}/withdraw", tag = "listings", params(("id" = i64, Path)),
     responses((status = 200, body = ListingView), (status = 404, body = Problem), (status = 409, body = Problem)))]
@@ -776,6 +842,7 @@ pub fn routes() -> Vec<Endpoint> {
     vec![
         route(routes!(record_appraisal), Allow::OFFICERS),
         route(routes!(list_house), Allow::OFFICERS),
+        route(routes!(list_past), Allow::ADMINS),
         route(routes!(appraisals), Allow::STAFF),
         route(routes!(appraisal), Allow::STAFF),
         route(routes!(listings), Allow::Everyone),

@@ -21,7 +21,6 @@ use crate::domain::lifecycle::Status;
 use crate::domain::money::Yuan;
 use crate::domain::roles::Role;
 use crate::domain::unit_number::UnitNumber;
-use crate::geo::shape;
 use crate::store::farmhouses::{self, FarmhouseFilter, FarmhouseRow, HouseChanges, HouseFacts};
 use crate::store::{self, townships};
 use utoipa_axum::routes;
@@ -307,13 +306,7 @@ async fn footprint(state: &AppState, c: &mut Checks, county: &str, g: &geojson::
         c.fail("properties.unit_number.county_code", format!("no district {county} is kept in this registry"));
         return Ok(None);
     };
-    Ok(match shape::polygon(g, "geometry", Some(&extent)) {
-        Ok(p) => Some(shape::to_geojson(&p)),
-        Err(errors) => {
-            c.extend(errors);
-            None
-        }
-    })
+    super::shapes::polygon(&state.pool, c, g, &extent).await
 }
 
 /// Registers a house on an existing parcel (the one its unit number's first 19 characters name).

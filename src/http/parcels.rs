@@ -16,7 +16,6 @@ use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::Checks;
 use crate::domain::house;
 use crate::domain::unit_number::ParcelCode;
-use crate::geo::shape;
 use crate::store::parcels::{self, NewParcel, ParcelChanges, ParcelFilter, ParcelRow};
 use crate::store::townships::{self, Township};
 use crate::store::{self};
@@ -134,13 +133,7 @@ async fn boundary(
         c.fail("properties.parcel_code.county_code", format!("no district {county} is kept in this registry"));
         return Ok(None);
     };
-    Ok(match shape::polygon(g, "geometry", Some(&extent)) {
-        Ok(p) => Some(shape::to_geojson(&p)),
-        Err(errors) => {
-            c.extend(errors);
-            None
-        }
-    })
+    super::shapes::polygon(&state.pool, c, g, &extent).await
 }
 
 /// Register a parcel.

@@ -127,6 +127,34 @@ impl<P> FeatureIn<P> {
     }
 }
 
+/// `g` as a polygon of the district of `extent` that the database may store, as GeoJSON for
+/// `ST_GeomFromGeoJSON`; or `None`, with what is wrong recorded in `c` under `geometry`. The caps on
+/// positions and holes come first (counting, before anything is built); then rings and the extent, in
+/// linear time; then validity, which the database decides (`store::geometry::polygon_fault`), so no
+/// request handler spends its thread on a polygon's edges.
+pub async fn polygon(
+    pool: &sqlx::PgPool,
+    c: &mut crate::domain::checks::Checks,
+    g: &geojson::Geometry,
+    extent: &crate::geo::shape::Extent,
+) -> Result<Option<String>> {
+    let polygon = match crate::geo::shape::polygon(g, "geometry", Some(extent)) {
+        Ok(p) => p,
+        Err(errors) => {
+            c.extend(errors);
+            return Ok(None);
+        }
+    };
+    let geojson = crate::geo::shape::to_geojson(&polygon);
+    match crate::store::geometry::polygon_fault(pool, &geojson).await? {
+        Some(fault) => {
+            c.fail("geometry", fault);
+            Ok(None)
+        }
+        None => Ok(Some(geojson)),
+    }
+}
+
 /// The ETag of version `version` of record `id` of `kind`: strong, changes with every update.
 pub fn etag(kind: &str, id: i64, version: i32) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{kind}-{id}-v{version}\"")).expect("an ASCII tag")

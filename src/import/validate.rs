@@ -1,7 +1,8 @@
 //! Checking every feature of a file on its own, with the messages the API gives: unit numbers and parcel
-//! codes (`domain::unit_number`), polygons (`geo::shape`, after reprojection to lon/lat), and the ranges
-//! the database enforces (the constraint messages of `store::constraints`). Duplicates within the file are
-//! found here; what needs the database (existing records, parcels, overlaps) is checked by [`super::load`].
+//! codes (`domain::unit_number`), polygons (`geo::shape`: the caps on positions and holes before anything
+//! else, then rings and extent after reprojection to lon/lat), and the ranges the database enforces (the
+//! constraint messages of `store::constraints`). Duplicates within the file are found here; what needs the
+//! database (polygon validity, existing records, parcels, townships, overlaps) is checked by [`super::load`].
 
 use std::collections::HashMap;
 
@@ -204,6 +205,8 @@ fn polygon(f: &RawFeature, to_lonlat: &Transform, cx: &Context, at: &str) -> Res
         Ok(None) => return Err(vec![FieldError::new(field, "is missing: every feature needs a polygon")]),
         Ok(Some(value)) => value,
     };
+    // Counting first: a polygon over the caps costs no reprojection.
+    shape::within_caps(value, &field)?;
     let crs = to_lonlat.from();
     let convert = |rings: &[Vec<Vec<f64>>]| -> Result<Vec<Vec<Vec<f64>>>, String> {
         rings

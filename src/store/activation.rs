@@ -155,6 +155,14 @@ pub struct NewListing {
     pub notice_end: NaiveDate,
 }
 
+/// Marks the rest of the transaction as recording listings of the past (from paper, or generated): the
+/// database refuses a notice period that began before today (Asia/Shanghai) unless this is set, and keeps
+/// `reason` on each listing written meanwhile, so the history shows why (migration 0037).
+pub async fn record_historical(conn: &mut PgConnection, reason: &str) -> sqlx::Result<()> {
+    sqlx::query("select set_config('farmhouse.historical_record', $1, true)").bind(reason).execute(conn).await?;
+    Ok(())
+}
+
 /// Lists house `house` (挂牌): registered → listed.
 pub async fn list_house(conn: &mut PgConnection, house: i64, l: &NewListing) -> StoreResult<i64> {
     let status = farmhouses::lock(conn, house).await?;

@@ -60,6 +60,11 @@ pub const RULES: &[(&str, Rule)] = &[
     ("parcels_parcel_code_key", taken("properties.parcel_code", "a parcel with this code exists")),
     ("parcels_township_code_fkey", bad("properties.township_code", "no such township")),
     ("parcels_no_overlap", taken("geometry", "overlaps another parcel of the township")),
+    (
+        "parcels_within_township",
+        bad("properties.township_code", "the parcel does not lie in this township (10 m tolerance at its border)"),
+    ),
+    ("parcels_houses_within", taken("geometry", "the boundary would leave a house of the parcel outside it")),
     ("farmhouses_owner_party_id_fkey", bad("properties.owner_party_id", "no such party")),
     ("farmhouses_footprint_check", bad("geometry", "must be a valid, non-empty polygon")),
     ("farmhouses_floor_area_m2_check", bad("properties.floor_area_m2", "must be above 0 and below 100000")),
@@ -99,6 +104,15 @@ pub const RULES: &[(&str, Rule)] = &[
     ("listings_status_check", bad("status", "must be open, withdrawn or closed")),
     ("listings_terms", bad("max_term_months", "must not be below min_term_months")),
     ("listings_notice_period", bad("notice_end", "the notice period (公示) lasts at least 7 days")),
+    (
+        "listings_notice_not_past",
+        bad(
+            "notice_start",
+            "the notice period (公示) starts no earlier than the day it is recorded (Asia/Shanghai); \
+             an admin records a listing of the past at POST /api/v1/farmhouses/{id}/listings/historical",
+        ),
+    ),
+    ("listings_historical_reason_check", bad("reason", "must have 1 to 500 characters")),
     ("listings_id_farmhouse_id_key", taken("id", "listing and house do not match")),
     ("listings_farmhouse_id_fkey", bad("farmhouse_id", "no such farmhouse")),
     ("listings_one_open_per_house", taken("farmhouse_id", "the house already has an open listing")),

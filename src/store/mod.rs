@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod constraints;
 pub mod copy;
 pub mod farmhouses;
+pub mod geometry;
 pub mod history;
 pub mod parcels;
 pub mod parties;

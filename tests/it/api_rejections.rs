@@ -553,3 +553,116 @@ async fn a_nul_character_in_a_query_is_refused_naming_the_parameter() {
         assert_eq!(reply.body["field"], field, "{path}: {}", reply.body);
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Geometry cost and the rules of parcels and listings (issue 13, rows 2, 5 and 6).
+
+/// An officer's service over a district with house 1 (on parcel 1) registered.
+async fn officer_with_a_house() -> (TestDb, Api, i64) {
+    let db = TestDb::with_district().await;
+    let api = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    let house = api.house(1).await;
+    (db, api, house)
+}
+
+/// Asserts a problem+json of `status` naming `field` whose detail says `says`, and that no table changed.
+async fn assert_refused(db: &TestDb, reply: common::api::Reply, status: u16, field: &str, says: &str, before: &[i64]) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), "application/problem+json");
+    assert_eq!(reply.body["field"], field, "{}", reply.body);
+    assert_eq!(reply.body["errors"][0]["field"], field, "{}", reply.body);
+    let detail = reply.body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains(says), "{detail}");
+    assert_eq!(counts(&db.pool).await, before, "a refused request changes nothing");
+}
+
+#[tokio::test]
+async fn polygons_beyond_the_vertex_cap_are_refused_naming_geometry() {
+    let (db, api, _) = officer_with_a_house().await;
+    api.parcel(2).await;
+    let before = counts(&db.pool).await;
+    // The review's polygon: 40,000 vertices for one house, in under 1 MB (coordinates to about 1 cm).
+    let mut house = house_feature(2);
+    let rings: Vec<Vec<[f64; 2]>> =
+        serde_json::from_value(fixtures::round_polygon(200.0, 5.0, 40_000, 0, 0)["coordinates"].clone()).unwrap();
+    let cm = |x: f64| (x * 1e7).round() / 1e7;
+    let rings: Vec<Vec<[f64; 2]>> = rings.iter().map(|r| r.iter().map(|p| [cm(p[0]), cm(p[1])]).collect()).collect();
+    house["geometry"] = json!({"type": "Polygon", "coordinates": rings});
+    assert!(house.to_string().len() < 1_000_000, "{} bytes", house.to_string().len());
+    let reply = api.post("/api/v1/farmhouses", &house).await;
+    assert_refused(&db, reply, 422, "geometry", "5000 positions", &before).await;
+    // One position over the cap, for a parcel.
+    let mut parcel = parcel_feature(3);
+    parcel["geometry"] = fixtures::round_polygon(300.0, 15.0, 5_001, 0, 0);
+    let reply = api.post("/api/v1/parcels", &parcel).await;
+    assert_refused(&db, reply, 422, "geometry", "5000 positions", &before).await;
+    // 101 holes (few positions in all), as a correction of parcel 2.
+    let read = api.get("/api/v1/parcels?code=330604001001JC00002").await.expect(200);
+    let (id, version) =
+        (read.body["features"][0]["id"].as_i64().unwrap(), &read.body["features"][0]["properties"]["version"]);
+    let patch =
+        json!({"geometry": fixtures::round_polygon(200.0, 19.0, 40, 101, 4), "properties": {"version": version}});
+    let reply = api.patch(&format!("/api/v1/parcels/{id}"), &patch, None).await;
+    assert_refused(&db, reply, 422, "geometry", "100 holes", &before).await;
+    // At the cap (4,000 positions in the outer ring and 100 holes of 10) a house is registered.
+    house["geometry"] = fixtures::round_polygon(200.0, 5.0, 4_000, 100, 10);
+    api.post("/api/v1/farmhouses", &house).await.expect(201);
+}
+
+#[tokio::test]
+async fn a_listing_whose_notice_began_before_today_is_refused_naming_notice_start() {
+    let (db, api, house) = officer_with_a_house().await;
+    let before = counts(&db.pool).await;
+    let listings = format!("/api/v1/farmhouses/{house}/listings");
+    // The review's listing: notice 2026-09-01..2026-09-10, sent after it had ended.
+    let body = with(with(listing_body(), "/notice_start", json!("2026-09-01")), "/notice_end", json!("2026-09-10"));
+    let reply = api.post(&listings, &body).await;
+    assert_refused(&db, reply, 422, "notice_start", "no earlier than the day it is recorded", &before).await;
+    // Yesterday in Shangyu is past as well.
+    let yesterday = fixtures::shanghai_today() - chrono::Duration::days(1);
+    let body = with(
+        with(listing_body(), "/notice_start", json!(yesterday)),
+        "/notice_end",
+        json!(yesterday + chrono::Duration::days(10)),
+    );
+    let reply = api.post(&listings, &body).await;
+    assert_refused(&db, reply, 422, "notice_start", "no earlier than the day it is recorded", &before).await;
+    assert_eq!(api.get(&format!("/api/v1/farmhouses/{house}")).await.body["properties"]["status"], "registered");
+    // From tomorrow on, it is listed.
+    let tomorrow = fixtures::shanghai_today() + chrono::Duration::days(1);
+    let body = with(
+        with(listing_body(), "/notice_start", json!(tomorrow)),
+        "/notice_end",
+        json!(tomorrow + chrono::Duration::days(14)),
+    );
+    api.post(&listings, &body).await.expect(201);
+}
+
+#[tokio::test]
+async fn a_parcel_change_that_leaves_its_houses_outside_or_a_township_that_does_not_hold_it_is_refused() {
+    let (db, api, _) = officer_with_a_house().await;
+    let read = api.get("/api/v1/parcels?code=330604001001JC00001").await.expect(200);
+    let parcel = read.body["features"][0].clone();
+    let id = parcel["id"].as_i64().unwrap();
+    let tag = api.get(&format!("/api/v1/parcels/{id}")).await.header("etag").to_string();
+    let before = counts(&db.pool).await;
+    // The review's case: shrunk to a 4 m square, which leaves its house outside.
+    let shrunk = json!({"geometry": geometry(&fixtures::square(100.0, 0.0, 4.0))});
+    let reply = api.patch(&format!("/api/v1/parcels/{id}"), &shrunk, Some(&tag)).await;
+    assert_refused(&db, reply, 409, "geometry", "house", &before).await;
+    let after = api.get(&format!("/api/v1/parcels/{id}")).await.expect(200);
+    assert_eq!(after.body["geometry"], parcel["geometry"], "the boundary is unchanged");
+
+    // A parcel of the district's north, 4 km from township 330604202's square: not under that code.
+    sqlx::query(
+        "insert into townships (code, name, kind, boundary)
+         values ('330604202', '岭南乡', '乡', st_multi(st_makeenvelope(120.89, 30.04, 120.91, 30.06, 4326)))",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let before = counts(&db.pool).await;
+    let elsewhere = with(parcel_feature(5), "/properties/township_code", json!("330604202"));
+    let reply = api.post("/api/v1/parcels", &elsewhere).await;
+    assert_refused(&db, reply, 422, "properties.township_code", "township", &before).await;
+}

@@ -283,3 +283,45 @@ async fn a_nul_byte_in_a_query_is_a_bad_request_not_a_fault() {
     let r = api.get("/api/v1/parties?q=%00").await.expect(400);
     assert_eq!(r.header("content-type"), "application/problem+json");
 }
+
+#[tokio::test]
+async fn an_admin_records_a_listing_of_the_past_with_a_reason_the_history_keeps() {
+    let db = TestDb::with_district().await;
+    let house = common::fixtures::house(&db.pool, 1).await;
+    let admin = Api::new(common::spawn_app_as(db.pool.clone(), Role::Admin).await);
+    let officer = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    let path = format!("/api/v1/farmhouses/{house}/listings/historical");
+    let mut body = listing_body();
+    body["notice_start"] = json!("2026-09-01");
+    body["notice_end"] = json!("2026-09-10");
+
+    // Officers list houses from today on; the record of a past listing is an admin's.
+    let r = officer.post(&path, &with_reason(&body, "录入纸质挂牌记录")).await.expect(403);
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    let r = admin.post(&path, &body).await.expect(422);
+    assert_eq!(r.body["field"], "reason", "{}", r.body);
+    let r = admin.post(&path, &with_reason(&body, "  ")).await.expect(422);
+    assert_eq!(r.body["field"], "reason", "{}", r.body);
+    let listings: i64 = sqlx::query_scalar("select count(*) from listings").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(listings, 0);
+
+    let reason = "2026年9月纸质挂牌记录补录（产权交易所档案 SY-GP-2026-0042）";
+    let r = admin.post(&path, &with_reason(&body, reason)).await.expect(201);
+    assert_eq!(r.body["notice_start"], "2026-09-01");
+    assert_eq!(r.body["status"], "open");
+    let listing = r.body["id"].as_i64().unwrap();
+    assert_eq!(officer.get(&format!("/api/v1/farmhouses/{house}")).await.body["properties"]["status"], "listed");
+    let history = admin.get(&format!("/api/v1/listings/{listing}/history")).await.expect(200);
+    let entries = history.body.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{}", history.body);
+    assert_eq!(entries[0]["action"], "insert");
+    assert_eq!(entries[0]["actor"], "admin:test-admin");
+    assert_eq!(entries[0]["after"]["historical_reason"], reason);
+    assert_eq!(entries[0]["after"]["notice_start"], "2026-09-01");
+}
+
+fn with_reason(body: &serde_json::Value, reason: &str) -> serde_json::Value {
+    let mut body = body.clone();
+    body["reason"] = json!(reason);
+    body
+}

@@ -463,3 +463,110 @@ async fn officers_upload_survey_files_over_http_with_the_same_report() {
     let res = reqwest::Client::new().post(&url).multipart(csv().text("crs", "EPSG:4549")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+/// A ring on the plane: a circle of `radius` metres around (`east`, `north`) drawn with `positions`
+/// positions (the closing one included), counter-clockwise or clockwise (for holes).
+fn circle(east: f64, north: f64, radius: f64, positions: usize, clockwise: bool) -> Vec<[f64; 2]> {
+    let sides = positions - 1;
+    let mut ring: Vec<[f64; 2]> = (0..sides)
+        .map(|k| {
+            let a = std::f64::consts::TAU * k as f64 / sides as f64 * if clockwise { -1.0 } else { 1.0 };
+            [east + radius * a.cos(), north + radius * a.sin()]
+        })
+        .collect();
+    ring.push(ring[0]);
+    ring
+}
+
+/// A GeoJSON file (EPSG:4549) of parcels `330604001900JC<k>`, one per polygon (rings of plane positions).
+fn geojson_polygons_4549(first: u32, polygons: Vec<Vec<Vec<[f64; 2]>>>) -> Vec<u8> {
+    let features: Vec<Value> = polygons
+        .into_iter()
+        .zip(first..)
+        .map(|(rings, k)| {
+            json!({"type": "Feature",
+                   "properties": {"parcel_code": format!("330604001900JC{k:05}"), "village": "青山村"},
+                   "geometry": {"type": "Polygon", "coordinates": rings}})
+        })
+        .collect();
+    serde_json::to_vec(&json!({"type": "FeatureCollection",
+                               "crs": {"type": "name", "properties": {"name": "EPSG:4549"}},
+                               "features": features}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_polygon_beyond_the_vertex_cap_is_refused_naming_the_feature() {
+    let db = district().await;
+    let (e, n) = (587_000.0, 3_325_000.0);
+    let holes = |count: usize, at: f64| -> Vec<Vec<[f64; 2]>> {
+        let mut rings = vec![circle(at, n, 15.0, 40, false)];
+        rings.extend((0..count).map(|h| {
+            let (i, j) = ((h % 11) as f64, (h / 11) as f64);
+            circle(at - 8.0 + 1.6 * i, n - 8.0 + 1.6 * j, 0.3, 5, true)
+        }));
+        rings
+    };
+    let file = geojson_polygons_4549(
+        1,
+        vec![
+            vec![circle(e, n, 15.0, 100, false)],
+            vec![circle(e + 60.0, n, 15.0, 5_001, false)],
+            holes(101, e + 120.0),
+            // At the cap: 4,500 positions in the shell and 100 holes of 5.
+            {
+                let mut at_cap = holes(100, e + 180.0);
+                at_cap[0] = circle(e + 180.0, n, 15.0, 4_500, false);
+                at_cap
+            },
+        ],
+    );
+    let Err(Failure::Invalid(errors)) = import(&db.pool, Kind::Parcels, source("big.geojson", file), None).await else {
+        panic!("polygons beyond the cap must be refused")
+    };
+    let found: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(found, ["features[1].geometry", "features[2].geometry"], "{errors:#?}");
+    assert!(
+        errors[0].message.contains("5001 positions") && errors[0].message.contains("5000"),
+        "{}",
+        errors[0].message
+    );
+    assert!(errors[1].message.contains("101 holes") && errors[1].message.contains("100"), "{}", errors[1].message);
+    let count: i64 = sqlx::query_scalar("select count(*) from parcels").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(count, 0, "a refused file changes nothing");
+}
+
+#[tokio::test]
+async fn an_imported_parcel_must_lie_in_the_township_it_names() {
+    let db = district().await;
+    let (here, elsewhere): (String, String) = sqlx::query_as(
+        "select (select code::text from townships where st_intersects(boundary, p)),
+                (select code::text from townships where not st_dwithin(boundary, p, 0.02) order by code limit 1)
+         from (select st_transform(st_setsrid(st_makepoint(587000, 3325000), 4549), 4326) as p) s",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let mut doc: Value = serde_json::from_slice(&geojson_4549(&survey(1, 2))).unwrap();
+    doc["features"][1]["properties"]["township_code"] = json!(elsewhere);
+    let Err(Failure::Invalid(errors)) =
+        import(&db.pool, Kind::Parcels, source("t.geojson", serde_json::to_vec(&doc).unwrap()), None).await
+    else {
+        panic!("a parcel outside the township it names must be refused")
+    };
+    let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+    assert_eq!(
+        found,
+        [(
+            "features[1].properties.township_code",
+            farmhouse::store::constraints::describe("parcels_within_township")
+                .map(|r| r.message)
+                .unwrap_or("no rule parcels_within_township")
+        )]
+    );
+    let count: i64 = sqlx::query_scalar("select count(*) from parcels").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(count, 0);
+    // Named as the township it lies in, the same parcels are imported.
+    doc["features"][1]["properties"]["township_code"] = json!(here);
+    import(&db.pool, Kind::Parcels, source("t2.geojson", serde_json::to_vec(&doc).unwrap()), None).await.unwrap();
+}

@@ -252,3 +252,70 @@ async fn an_import_killed_half_way_leaves_no_partial_rows() {
     .unwrap();
     assert_eq!((parcels, imports, history), (0, 0, 0));
 }
+
+#[tokio::test]
+async fn health_answers_within_a_second_while_ten_polygons_at_the_cap_are_checked() {
+    let db = common::TestDb::with_district().await;
+    for k in 1..=10u32 {
+        common::fixtures::parcel(&db.pool, &format!("330604001001JC{k:05}"), f64::from(k) * 100.0).await;
+    }
+    let token = common::account(&db.pool, "officer.cap", Role::Officer).await;
+    let port = common::free_port();
+    let mut service = std::process::Command::new(env!("CARGO_BIN_EXE_farmhouse"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &db.url])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    let started = Instant::now();
+    while client.get(format!("{base}/health")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Ten houses, each at the cap: 4,000 positions in the shell and 100 holes of 10 positions.
+    let bodies: Vec<serde_json::Value> = (1..=10u32)
+        .map(|k| {
+            let mut house = common::api::house_feature(k);
+            house["geometry"] = common::fixtures::round_polygon(f64::from(k) * 100.0, 5.0, 4_000, 100, 10);
+            house
+        })
+        .collect();
+    let sent = Instant::now();
+    let calls: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let req = client.post(format!("{base}/api/v1/farmhouses")).bearer_auth(&token).json(&body);
+            tokio::spawn(async move {
+                let res = req.send().await.unwrap();
+                (res.status().as_u16(), Instant::now())
+            })
+        })
+        .collect();
+    // /health, every 50 ms, until the last of the ten is answered.
+    let mut probes = Vec::new();
+    while calls.iter().any(|c| !c.is_finished()) {
+        let asked = Instant::now();
+        let status = client.get(format!("{base}/health")).send().await.unwrap().status().as_u16();
+        probes.push((status, asked.elapsed()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut answered = Vec::new();
+    for c in calls {
+        answered.push(c.await.unwrap());
+    }
+    service.kill().unwrap();
+    service.wait().unwrap();
+
+    let slowest = probes.iter().map(|p| p.1).max().unwrap_or_default();
+    let last = answered.iter().map(|a| a.1 - sent).max().unwrap_or_default();
+    eprintln!(
+        "ten houses at the cap answered within {last:?}; {} health probes meanwhile, slowest {slowest:?}",
+        probes.len()
+    );
+    assert!(answered.iter().all(|a| a.0 == 201), "{answered:?}");
+    assert!(!probes.is_empty(), "/health was asked while the houses were checked");
+    assert!(probes.iter().all(|p| p.0 == 200), "{probes:?}");
+    assert!(slowest < Duration::from_secs(1), "/health took {slowest:?} while polygons were checked");
+}

@@ -334,7 +334,7 @@ async fn a_listing_gives_at_least_seven_days_notice_and_a_house_has_one_open_lis
     let r = sqlx::query(
         "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
                                notice_start, notice_end)
-         values ($1, 100, 12, 24, '{民宿}', '2020-01-01', '2020-01-07')",
+         values ($1, 100, 12, 24, '{民宿}', current_date + 30, current_date + 36)",
     )
     .bind(h)
     .execute(&db.pool)
@@ -344,12 +344,152 @@ async fn a_listing_gives_at_least_seven_days_notice_and_a_house_has_one_open_lis
     let r = sqlx::query(
         "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
                                notice_start, notice_end)
-         values ($1, 100, 12, 24, '{民宿}', '2020-01-01', '2020-01-08')",
+         values ($1, 100, 12, 24, '{民宿}', current_date + 30, current_date + 37)",
     )
     .bind(h)
     .execute(&db.pool)
     .await;
     assert_eq!(broken_constraint(r), "listings_one_open_per_house");
+}
+
+/// A listing of house `h` whose notice runs from `start` (SQL) for 14 days.
+async fn insert_listing(conn: impl sqlx::PgExecutor<'_>, h: i64, start: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
+                               notice_start, notice_end)
+         values ($1, 100, 12, 24, '{{民宿}}', {start}, {start} + 14) returning id"
+    ))
+    .bind(h)
+    .fetch_one(conn)
+    .await
+}
+
+#[tokio::test]
+async fn a_listing_notice_starts_no_earlier_than_the_day_it_is_recorded() {
+    let db = TestDb::with_district().await;
+    let h = house(&db.pool, 1).await;
+    let shanghai_today = "(now() at time zone 'Asia/Shanghai')::date";
+    // The notice the review found: 2026-09-01..2026-09-10, recorded after it had ended.
+    let r = sqlx::query(
+        "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
+                               notice_start, notice_end)
+         values ($1, 100, 12, 24, '{民宿}', '2026-09-01', '2026-09-10')",
+    )
+    .bind(h)
+    .execute(&db.pool)
+    .await;
+    assert_eq!(broken_constraint(r), "listings_notice_not_past");
+    let r = insert_listing(&db.pool, h, &format!("{shanghai_today} - 1")).await;
+    assert_eq!(broken_constraint(r), "listings_notice_not_past", "yesterday in Shangyu is past");
+    let l = insert_listing(&db.pool, h, shanghai_today).await.unwrap();
+    // Moving an open listing's notice into the past is refused too.
+    let r = sqlx::query("update listings set notice_start = notice_start - 3 where id = $1").bind(l).execute(&db.pool);
+    assert_eq!(broken_constraint(r.await), "listings_notice_not_past");
+    sqlx::query("update listings set status = 'withdrawn' where id = $1").bind(l).execute(&db.pool).await.unwrap();
+
+    // The explicit path for records of the past: allowed for this transaction only, with the reason kept.
+    let mut tx = db.pool.begin().await.unwrap();
+    farmhouse::store::activation::record_historical(&mut tx, "录入2019年纸质挂牌记录").await.unwrap();
+    let old = insert_listing(&mut *tx, h, "date '2019-03-01'").await.unwrap();
+    tx.commit().await.unwrap();
+    let reason: Option<String> = sqlx::query_scalar("select historical_reason from listings where id = $1")
+        .bind(old)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(reason.as_deref(), Some("录入2019年纸质挂牌记录"));
+    let kept: String = sqlx::query_scalar(
+        "select after ->> 'historical_reason' from history where table_name = 'listings' and record_id = $1",
+    )
+    .bind(old)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, "录入2019年纸质挂牌记录", "the history says why");
+    sqlx::query("update listings set status = 'withdrawn' where id = $1").bind(old).execute(&db.pool).await.unwrap();
+    let r = insert_listing(&db.pool, h, "date '2019-03-01'").await;
+    assert_eq!(broken_constraint(r), "listings_notice_not_past", "the setting ended with its transaction");
+}
+
+#[tokio::test]
+async fn a_parcel_keeps_its_houses_within_it_when_its_boundary_changes() {
+    let db = TestDb::with_district().await;
+    let h = house(&db.pool, 1).await;
+    let parcel = "330604001001JC00001";
+    // The review's case: the 40 m parcel shrunk to a 4 m square, its 12 m house now outside it.
+    let r = sqlx::query("update parcels set boundary = st_geomfromtext($1, 4326) where parcel_code = $2")
+        .bind(fixtures::square(100.0, 0.0, 4.0))
+        .bind(parcel)
+        .execute(&db.pool)
+        .await;
+    assert_eq!(broken_constraint(r), "parcels_houses_within");
+    // Moved away whole: refused too.
+    let r = sqlx::query("update parcels set boundary = st_geomfromtext($1, 4326) where parcel_code = $2")
+        .bind(fixtures::square(1000.0, 0.0, 40.0))
+        .bind(parcel)
+        .execute(&db.pool)
+        .await;
+    assert_eq!(broken_constraint(r), "parcels_houses_within");
+    // Shrunk to 14 m, the house still inside: accepted.
+    sqlx::query("update parcels set boundary = st_geomfromtext($1, 4326) where parcel_code = $2")
+        .bind(fixtures::square(100.0, 0.0, 14.0))
+        .bind(parcel)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let inside: bool = sqlx::query_scalar(
+        "select st_coveredby(f.footprint, st_buffer(p.boundary, footprint_tolerance()))
+         from farmhouses f join parcels p using (parcel_code) where f.id = $1",
+    )
+    .bind(h)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(inside);
+}
+
+#[tokio::test]
+async fn a_parcel_lies_within_its_township() {
+    let db = TestDb::with_district().await;
+    // A second township: a 2 km square 5 km north of the centre (the fixture's 330604001 covers all).
+    sqlx::query(
+        "insert into townships (code, name, kind, boundary)
+         values ('330604202', '岭南乡', '乡', st_multi(st_makeenvelope(120.89, 30.04, 120.91, 30.06, 4326)))",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let insert = |township: &'static str, wkt: String| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query(
+                "insert into parcels (parcel_code, township_code, village, land_use, boundary)
+                 values ('330604001001JC00001', $1, '测试村', '0702', st_geomfromtext($2, 4326))",
+            )
+            .bind(township)
+            .bind(wkt)
+            .execute(&pool)
+            .await
+        }
+    };
+    // At the centre, 4 km south of 330604202: refused under that township's code.
+    assert_eq!(
+        broken_constraint(insert("330604202", fixtures::square(0.0, 0.0, 40.0)).await),
+        "parcels_within_township"
+    );
+    // Straddling its border by 20 m: refused; by half a metre (survey tolerance): accepted.
+    let border = (30.04 - fixtures::CENTRE.1) * fixtures::M_PER_DEG_LAT;
+    let r = insert("330604202", fixtures::square(0.0, border, 40.0)).await;
+    assert_eq!(broken_constraint(r), "parcels_within_township");
+    insert("330604202", fixtures::square(0.0, border + 19.5, 40.0)).await.unwrap();
+    // Moving it out by an update is refused as well.
+    let r = sqlx::query(
+        "update parcels set boundary = st_geomfromtext($1, 4326) where parcel_code = '330604001001JC00001'",
+    )
+    .bind(fixtures::square(0.0, 0.0, 40.0))
+    .execute(&db.pool)
+    .await;
+    assert_eq!(broken_constraint(r), "parcels_within_township");
 }
 
 #[tokio::test]
@@ -366,7 +506,8 @@ async fn every_geometry_column_has_a_gist_index() {
                join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any (i.indkey)
                where i.indrelid = (g.f_table_schema || '.' || g.f_table_name)::regclass
                  and a.attname = g.f_geometry_column and am.amname = 'gist')
-           and g.f_geometry_column not in ('outline_tolerant', 'seat')",
+           -- Widened outlines are read by key, never searched.
+           and g.f_geometry_column not in ('outline_tolerant', 'boundary_tolerant', 'seat')",
     )
     .fetch_all(&db.pool)
     .await

@@ -104,9 +104,18 @@ impl Api {
         r.body["id"].as_i64().unwrap()
     }
 
-    /// Lists house `house` with notice 2020-01-01..2020-01-15; returns the listing id.
+    /// Lists house `house` with notice 2020-01-01..2020-01-15; returns the listing id. A notice of the past
+    /// is an admin's record (`…/listings/historical`, with a reason), so the call acts as an admin: it needs
+    /// a service of [`super::spawn_app_as`].
     pub async fn list(&self, house: i64) -> i64 {
-        let r = self.post(&format!("/api/v1/farmhouses/{house}/listings"), &listing_body()).await.expect(201);
+        let mut body = listing_body();
+        body["reason"] = json!("test: a listing of 2020");
+        let req = self
+            .client
+            .post(format!("{}/api/v1/farmhouses/{house}/listings/historical", self.base))
+            .header(super::TEST_ROLE, "admin")
+            .json(&body);
+        let r = self.send(req).await.expect(201);
         r.body["id"].as_i64().unwrap()
     }
 

@@ -92,17 +92,58 @@ pub fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-/// An open listing of `house` with a notice period of 2020-01-01..2020-01-15.
+/// An open listing of `house` with a notice period of 2020-01-01..2020-01-15: a listing of the past, so
+/// it is written the way the registry records one from paper (`farmhouse.historical_record` set in its
+/// transaction, as `POST …/listings/historical` does).
 pub async fn listing(pool: &PgPool, house: i64) -> i64 {
-    sqlx::query_scalar(
+    let mut tx = pool.begin().await.unwrap();
+    farmhouse::store::activation::record_historical(&mut tx, "test fixture: a listing of 2020").await.unwrap();
+    let id = sqlx::query_scalar(
         "insert into listings (farmhouse_id, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
                                notice_start, notice_end)
          values ($1, 1200000, 12, 240, '{民宿,康养}', '2020-01-01', '2020-01-15') returning id",
     )
     .bind(house)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
-    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// Today in Shangyu (Asia/Shanghai, UTC+8 all year): the calendar day the registry dates notices by.
+pub fn shanghai_today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// A GeoJSON Polygon (lon/lat) centred `east` metres east of [`CENTRE`]: a circle of `radius` metres drawn
+/// with `outer` positions (the closing one included), with `holes` small holes of `per_hole` positions each
+/// on a grid inside it. The positions of all rings add up to `outer + holes * per_hole`.
+pub fn round_polygon(east: f64, radius: f64, outer: usize, holes: usize, per_hole: usize) -> serde_json::Value {
+    let (cx, cy) = (CENTRE.0 + east / M_PER_DEG_LON, CENTRE.1);
+    let ring = |x: f64, y: f64, r: f64, n: usize, clockwise: bool| -> Vec<[f64; 2]> {
+        let sides = n - 1;
+        let mut ring: Vec<[f64; 2]> = (0..sides)
+            .map(|k| {
+                let turn = std::f64::consts::TAU * k as f64 / sides as f64;
+                let a = if clockwise { -turn } else { turn };
+                [cx + (x + r * a.cos()) / M_PER_DEG_LON, cy + (y + r * a.sin()) / M_PER_DEG_LAT]
+            })
+            .collect();
+        ring.push(ring[0]);
+        ring
+    };
+    let mut rings = vec![ring(0.0, 0.0, radius, outer, false)];
+    // Holes on a k × k grid across the square inscribed in the circle, each well inside its cell.
+    let k = (holes as f64).sqrt().ceil().max(1.0) as usize;
+    let side = radius * std::f64::consts::SQRT_2 * 0.9;
+    let cell = side / k as f64;
+    for h in 0..holes {
+        let (i, j) = ((h % k) as f64, (h / k) as f64);
+        let (x, y) = (-side / 2.0 + (i + 0.5) * cell, -side / 2.0 + (j + 0.5) * cell);
+        rings.push(ring(x, y, cell / 4.0, per_hole, true));
+    }
+    serde_json::json!({"type": "Polygon", "coordinates": rings})
 }
 
 /// A signed lease of the house of `listing` for [start, end), contract number `contract`.

@@ -192,13 +192,26 @@ pub async fn spawn_app(pool: PgPool) -> SocketAddr {
     addr
 }
 
-/// The service where every request acts as a logged-in user of `role` (named `test-<role>`).
+/// The header with which a request to [`spawn_app_as`]'s service acts as another role, e.g. an admin's
+/// step (a listing of the past) in an officer's workflow.
+pub const TEST_ROLE: &str = "x-test-role";
+
+/// The service where every request acts as a logged-in user of `role` (named `test-<role>`), or of the
+/// role its [`TEST_ROLE`] header names.
 pub async fn spawn_app_as(pool: PgPool, role: Role) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = farmhouse::http::AppState::new(pool);
-    let caller = Caller { role, user_id: None, username: Some(format!("test-{role}")), party_id: None };
-    let app = farmhouse::http::app(state).layer(axum::Extension(caller));
+    let act_as = move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+        let role = match req.headers().get(TEST_ROLE).and_then(|v| v.to_str().ok()) {
+            Some(name) => name.parse::<Role>().expect("a role"),
+            None => role,
+        };
+        let caller = Caller { role, user_id: None, username: Some(format!("test-{role}")), party_id: None };
+        req.extensions_mut().insert(caller);
+        next.run(req).await
+    };
+    let app = farmhouse::http::app(state).layer(axum::middleware::from_fn(act_as));
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
