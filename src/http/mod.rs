@@ -61,6 +61,10 @@ pub struct AppState {
     pub tiles: Arc<crate::tiles::TileCache>,
     /// The web map's folder and basemap.
     pub web: Arc<web::WebConfig>,
+    /// The service's own URL for links and the same-origin check, and the proxies whose forwarded headers
+    /// are believed (see [`features::PublicUrl`]). Unconfigured (the default here; `serve` always sets
+    /// it), links name the request's `Host`.
+    pub public_url: Arc<features::PublicUrl>,
 }
 
 impl AppState {
@@ -85,6 +89,7 @@ impl AppState {
             secure_cookies: false,
             tiles,
             web: Arc::default(),
+            public_url: Arc::default(),
         }
     }
 
