@@ -127,7 +127,8 @@ fn credential(headers: &HeaderMap) -> Option<Credential> {
     session_cookie(headers).map(Credential::Cookie)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The secret of the session cookie the request carries, if any.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod constraints;
 pub mod farmhouses;
 pub mod features;
+pub mod guard;
 mod health;
 pub mod history;
 pub mod json;
@@ -251,6 +252,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 pub fn app(state: AppState) -> Router {
     routes::router(endpoints())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
