@@ -1,5 +1,6 @@
 //! Writes made with the session cookie must come from the service's own page (Origin or Sec-Fetch-Site)
-//! with a body the route takes; bearer-token calls are not affected.
+//! with a body the route takes; bearer-token calls are not affected. Answers vary on the credentials, and
+//! answers to a signed-in caller stay out of shared caches.
 
 use crate::common;
 
@@ -169,4 +170,50 @@ async fn the_pages_own_cookie_writes_work() {
         .header("cookie", &s.cookie)
         .header("origin", &s.api.base);
     s.api.send(out).await.expect(204);
+}
+
+#[tokio::test]
+async fn staff_answers_are_private_and_every_answer_varies_on_the_credentials() {
+    let s = setup().await;
+    let vary = |r: &Reply| {
+        r.headers
+            .get_all("vary")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let house = format!("{}/api/v1/farmhouses/{}", s.api.base, s.house);
+    let staff = s.api.send(s.api.client.get(&house).header("cookie", &s.cookie)).await.expect(200);
+    assert_eq!(staff.header("cache-control"), "private, no-store");
+    assert!(vary(&staff).contains("cookie") && vary(&staff).contains("authorization"), "{}", vary(&staff));
+    let scripted = s.api.send(s.api.client.get(&house).bearer_auth(&s.token)).await.expect(200);
+    assert_eq!(scripted.header("cache-control"), "private, no-store");
+    let public = s.api.send(s.api.client.get(&house)).await.expect(200);
+    assert!(!public.header("cache-control").contains("private"), "{}", public.header("cache-control"));
+    assert!(vary(&public).contains("cookie") && vary(&public).contains("authorization"), "{}", vary(&public));
+
+    // A tile keeps its public caching for the public, with Vary; a signed-in caller's is private.
+    let tile = format!("{}/tiles/farmhouses/0/0/0", s.api.base);
+    let open = s.api.send(s.api.client.get(&tile).header("accept-encoding", "gzip")).await;
+    assert_eq!(open.header("cache-control"), "public, no-cache");
+    let v = vary(&open);
+    assert!(v.contains("accept-encoding") && v.contains("cookie") && v.contains("authorization"), "{v}");
+    let mine = s.api.send(s.api.client.get(&tile).header("cookie", &s.cookie)).await;
+    assert_eq!(mine.header("cache-control"), "private, no-cache");
+
+    // A photo is cached a year by the public, and only privately by a signed-in caller.
+    let photo = s
+        .api
+        .client
+        .post(format!("{}/api/v1/farmhouses/{}/photos", s.api.base, s.house))
+        .bearer_auth(&s.token)
+        .header("content-type", "image/png")
+        .body(png());
+    let url = s.api.send(photo).await.expect(201).body["url"].as_str().unwrap().to_string();
+    let open = s.api.send(s.api.client.get(format!("{}{url}", s.api.base))).await.expect(200);
+    assert!(open.header("cache-control").starts_with("public"), "{}", open.header("cache-control"));
+    let mine = s.api.send(s.api.client.get(format!("{}{url}", s.api.base)).header("cookie", &s.cookie)).await;
+    let cache = mine.expect(200).header("cache-control").to_string();
+    assert!(cache.starts_with("private") && !cache.contains("public") && cache.contains("max-age"), "{cache}");
 }
