@@ -127,6 +127,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         parallel_queries: false,
         ..PoolConfig::default()
     };
+    // Checked before anything starts, so a mistyped URL fails at once.
+    crate::http::features::PublicUrl::new(args.public_url.as_deref(), Vec::new()).map_err(anyhow::Error::msg)?;
     let database = Database::open(&args.db, &config).await?;
     if !args.no_demo {
         load_demo_if_empty(&database.pool).await?;
@@ -135,7 +137,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.bind))?;
-    tracing::info!(addr = %listener.local_addr()?, "serving");
+    let bound = listener.local_addr()?;
+    tracing::info!(addr = %bound, "serving");
+    if args.public_url.is_none() && bound.ip().is_unspecified() {
+        tracing::warn!(addr = %bound, "links name http://{bound}, which clients cannot reach: set --public-url");
+    }
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let public_url = crate::http::features::PublicUrl::new(Some(&public_url), args.trusted_proxies.clone())
+        .map_err(anyhow::Error::msg)?;
     let urls: Vec<String> =
         args.read_database_urls.iter().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect();
     let reads = crate::store::standbys::ReadPools::new(database.pool.clone(), &urls, &config)?;
@@ -147,6 +156,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let mut state = crate::http::AppState::with_reads(reads);
     state.session_lifetime = std::time::Duration::from_secs(args.session_hours.clamp(1, 24 * 30) * 3600);
     state.secure_cookies = args.secure_cookies;
+    state.public_url = std::sync::Arc::new(public_url);
     state.web = std::sync::Arc::new(crate::http::web::WebConfig {
         dir: args.web_dir.clone(),
         basemap_url: args.basemap_url.clone().filter(|u| !u.trim().is_empty()),

@@ -1,7 +1,7 @@
 //! The command line. Flags fall back to environment variables (listed in `farmhouse.env.example`);
 //! nothing else in the program reads the environment.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -165,6 +165,16 @@ pub struct ServeArgs {
     /// for several standbys, taken in turn; the environment variable takes them comma-separated.
     #[arg(long = "read-database-url", value_name = "URL", env = "FARMHOUSE_READ_DATABASE_URLS", value_delimiter = ',')]
     pub read_database_urls: Vec<String>,
+    /// The service's URL as its users reach it (scheme, host, port; a path prefix if a proxy adds one):
+    /// the base of the absolute links in OGC API answers and TileJSON, and the origin the web page writes
+    /// from. Default: http://<bind address>.
+    #[arg(long, env = "FARMHOUSE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// A reverse proxy (its address as the service sees it) whose Forwarded, X-Forwarded-Host and
+    /// X-Forwarded-Proto headers are believed for links; nobody else's are. Repeat the flag for several;
+    /// the environment variable takes them comma-separated.
+    #[arg(long = "trusted-proxy", value_name = "ADDR", env = "FARMHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
     #[command(flatten)]
     pub db: DbArgs,
 }

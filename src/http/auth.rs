@@ -4,7 +4,7 @@
 //!
 //! Sessions are HttpOnly, SameSite=Strict cookies that expire; tokens are revocable. Both are random
 //! secrets kept in the database only as their SHA-256. Failed logins are slowed down per account and per
-//! address (see `store::access::login_failed`), never locked out for good.
+//! address (see `store::access::take_login_attempt`), never locked out for good.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -130,7 +130,8 @@ fn credential(headers: &HeaderMap) -> Option<Credential> {
     session_cookie(headers).map(Credential::Cookie)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The secret of the session cookie the request carries, if any.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -227,11 +228,17 @@ pub async fn login(
     if let Some(ip) = peer {
         keys.push(format!("addr:{ip}"));
     }
-    if let Some(wait) = access::login_wait(&state.pool, &keys).await? {
-        let mut res = Error::TooManyRequests(format!("too many failed logins; try again in {wait} s")).into_response();
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
-        return Ok(res);
-    }
+    // The attempt counts as a failure before its password is checked, so parallel guesses cannot all
+    // pass the count; a success takes it back below.
+    let at = match access::take_login_attempt(&state.pool, &keys).await? {
+        access::LoginAttempt::Counted { at } => at,
+        access::LoginAttempt::Refused { wait_seconds } => {
+            let mut res = Error::TooManyRequests(format!("too many failed logins; try again in {wait_seconds} s"))
+                .into_response();
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_seconds));
+            return Ok(res);
+        }
+    };
     let record = access::login_record(&state.pool, &username).await?;
     let password = input.password.clone();
     let hash = record.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| decoy_hash().to_string());
@@ -239,10 +246,9 @@ pub async fn login(
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("password check failed: {e}")))?;
     let Some((user, _)) = record.filter(|_| matches) else {
-        access::login_failed(&state.pool, &keys).await?;
         return Err(Error::Unauthorized("wrong user name or password".into()));
     };
-    access::login_succeeded(&state.pool, &keys[0]).await?;
+    access::login_succeeded(&state.pool, &keys[0], &keys[1..], at).await?;
     let secret = new_secret("");
     let lifetime = chrono::Duration::from_std(state.session_lifetime).unwrap_or(chrono::Duration::hours(12));
     let address = peer.map(|p| p.to_string()).unwrap_or_default();

@@ -6,8 +6,11 @@
 //! sees, in EPSG:4326 longitude/latitude (CRS84). They are read from the standbys when the service has
 //! any ([`crate::store::standbys`]); the landing page and the web map are not.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -34,18 +37,120 @@ const CONFORMANCE: &[&str] = &[
 /// The collections served, in the order they are listed.
 const COLLECTIONS: [Layer; 4] = Layer::ALL;
 
-/// The service's own address as the client used it (`Host`, and `X-Forwarded-Proto` behind a proxy),
-/// for the absolute links OGC clients follow.
-pub fn base_url(headers: &HeaderMap) -> String {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    let host = text("x-forwarded-host").or_else(|| text("host")).unwrap_or("localhost");
-    let host: String =
-        host.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_')).collect();
-    let scheme = match text("x-forwarded-proto") {
-        Some("https") => "https",
-        _ => "http",
+/// Where the service is reached from outside: the base of the absolute links it writes (OGC links,
+/// TileJSON) and the origin its own page writes from (see [`super::guard`]).
+///
+/// Links never follow what an arbitrary client says (`Host`, `X-Forwarded-Host`): an answer a cache keeps
+/// could then send the next reader to another site. Forwarded headers (`Forwarded`, `X-Forwarded-Host`,
+/// `X-Forwarded-Proto`) are believed only from the proxies named here.
+#[derive(Debug, Clone, Default)]
+pub struct PublicUrl {
+    /// `serve --public-url` (by default `http://<bind address>`), without a trailing slash. `None` only
+    /// in a state built without configuration (tests, embedding), which names the request's own `Host`.
+    base: Option<String>,
+    /// `serve --trusted-proxy`: peers whose forwarded headers say where the client reached the service.
+    trusted_proxies: Vec<IpAddr>,
+}
+
+impl PublicUrl {
+    /// Checks `base` (an http or https URL, optionally with a path prefix; no query or fragment).
+    pub fn new(base: Option<&str>, trusted_proxies: Vec<IpAddr>) -> std::result::Result<Self, String> {
+        let base = match base.map(str::trim).filter(|b| !b.is_empty()) {
+            None => None,
+            Some(text) => {
+                let url = url::Url::parse(text).map_err(|e| format!("public URL {text:?}: {e}"))?;
+                let plain = matches!(url.scheme(), "http" | "https")
+                    && url.has_host()
+                    && url.username().is_empty()
+                    && url.password().is_none()
+                    && url.query().is_none()
+                    && url.fragment().is_none();
+                if !plain {
+                    return Err(format!(
+                        "public URL {text:?}: must be http(s)://host[:port][/prefix], without user, query or fragment"
+                    ));
+                }
+                Some(url.as_str().trim_end_matches('/').to_string())
+            }
+        };
+        let trusted_proxies = trusted_proxies.into_iter().map(|ip| ip.to_canonical()).collect();
+        Ok(Self { base, trusted_proxies })
+    }
+
+    /// The configured base URL, if any.
+    pub fn configured(&self) -> Option<&str> {
+        self.base.as_deref()
+    }
+
+    /// The base URL (no trailing slash) of the links in an answer to `peer`'s request with `headers`:
+    /// what a trusted proxy forwards, else the configured URL, else (unconfigured) the request's `Host`.
+    pub fn base_for(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> String {
+        let trusted = peer.is_some_and(|p| self.trusted_proxies.contains(&p.to_canonical()));
+        if trusted && let Some(origin) = forwarded_origin(headers) {
+            // The proxy says which site the client used; a configured path prefix is where it mounts us.
+            let prefix = self.base.as_deref().and_then(|b| url::Url::parse(b).ok()).map(|u| u.path().to_string());
+            return format!("{origin}{}", prefix.unwrap_or_default().trim_end_matches('/'));
+        }
+        if let Some(base) = &self.base {
+            return base.clone();
+        }
+        header_text(headers, header::HOST.as_str())
+            .and_then(|host| origin_of("http", host))
+            .unwrap_or_else(|| "http://localhost".to_string())
+    }
+}
+
+/// The last value of header `name` (a proxy appends its own to a list the client may have started).
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let value = headers.get_all(name).iter().next_back()?.to_str().ok()?;
+    value.rsplit(',').next().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `scheme://host[:port]` if `host` is a host and port and nothing more (no path, no user).
+fn origin_of(scheme: &str, host: &str) -> Option<String> {
+    if !matches!(scheme, "http" | "https") || host.contains(['/', '?', '#', '@', '\\']) {
+        return None;
+    }
+    let url = url::Url::parse(&format!("{scheme}://{host}")).ok()?;
+    url.has_host().then(|| url.origin().ascii_serialization())
+}
+
+/// The origin a proxy forwards: the last element of `Forwarded` (RFC 7239), else `X-Forwarded-Host` and
+/// `X-Forwarded-Proto`; the proxy's `Host` stands in for a missing host, `http` for a missing scheme.
+fn forwarded_origin(headers: &HeaderMap) -> Option<String> {
+    let unquote = |v: &str| v.trim().trim_matches('"').to_string();
+    let (host, proto) = match header_text_whole(headers, "forwarded")
+        .and_then(|v| rfc7239::parse(v).next_back())
+        .and_then(|element| element.ok())
+    {
+        Some(f) => (f.host.map(unquote), f.protocol.map(unquote)),
+        None => (
+            header_text(headers, "x-forwarded-host").map(str::to_string),
+            header_text(headers, "x-forwarded-proto").map(str::to_string),
+        ),
     };
-    format!("{scheme}://{host}")
+    if host.is_none() && proto.is_none() {
+        return None;
+    }
+    let host = host.or_else(|| header_text(headers, header::HOST.as_str()).map(str::to_string))?;
+    origin_of(&proto.unwrap_or_else(|| "http".into()).to_ascii_lowercase(), &host)
+}
+
+/// The last line of header `name`, whole (its elements are parsed by the caller).
+fn header_text_whole<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(name).iter().next_back()?.to_str().ok()
+}
+
+/// The base URL of this request's links (see [`PublicUrl::base_for`]).
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<AppState> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(BaseUrl(state.public_url.base_for(&parts.headers, peer)))
+    }
 }
 
 fn bad_param(field: &str, message: impl Into<String>) -> Error {
@@ -90,7 +195,12 @@ fn json_only(pairs: &[(String, String)]) -> Result<()> {
     params(("f" = Option<String>, Query, description = "json or html")),
     responses((status = 200, description = "the landing page, or the web map for browsers",
                content((Object = "application/json"), (String = "text/html")))))]
-pub async fn landing(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Response> {
+pub async fn landing(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
     let pairs = pairs(&query);
     let f = pairs.iter().find(|(k, _)| k == "f").map(|(_, v)| v.as_str());
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -104,7 +214,6 @@ pub async fn landing(State(state): State<AppState>, headers: HeaderMap, RawQuery
     if !wants_json {
         return Ok(super::web::page(&state).await);
     }
-    let base = base_url(&headers);
     let body = json!({
         "title": "Shangyu idle-farmhouse registry (上虞区闲置农房激活)",
         "description": "Farmhouses, parcels, townships and villages of the idle-farmhouse activation programme, \
@@ -158,11 +267,10 @@ fn collection_json(layer: Layer, base: &str, extent: Option<[f64; 4]>) -> Value 
     responses((status = 200, description = "the feature collections", body = Object)))]
 pub async fn collections(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     json_only(&pairs(&query))?;
-    let base = base_url(&headers);
     let extent = items::extent(&mut *state.reads.acquire().await?.conn).await?;
     let list: Vec<Value> = COLLECTIONS.iter().map(|l| collection_json(*l, &base, extent)).collect();
     Ok(axum::Json(json!({
@@ -180,13 +288,13 @@ pub async fn collections(
 pub async fn collection(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
     json_only(&pairs(&query))?;
     let extent = items::extent(&mut *state.reads.acquire().await?.conn).await?;
-    Ok(axum::Json(collection_json(layer, &base_url(&headers), extent)).into_response())
+    Ok(axum::Json(collection_json(layer, &base, extent)).into_response())
 }
 
 /// Reads an items request; every parameter it does not know is refused, naming it.
@@ -294,7 +402,7 @@ pub async fn items(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
@@ -309,7 +417,6 @@ pub async fn items(
     let matched = items::number_matched(&mut *read.conn, layer, &q).await?;
     drop(read);
 
-    let base = base_url(&headers);
     let backwards = matches!(q.cursor, Some(Cursor::Before(_)));
     let mut links = vec![
         link(page_href(&base, layer, &q, None), "self", GEOJSON, "this page"),
@@ -352,7 +459,7 @@ pub async fn item(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, feature)): Path<(String, String)>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
@@ -365,7 +472,6 @@ pub async fn item(
             format!("{} has no feature {feature:?}", layer.name()),
         )));
     };
-    let base = base_url(&headers);
     let links = json!([
         link(format!("{base}/collections/{}/items/{feature}", layer.name()), "self", GEOJSON, "this feature"),
         link(format!("{base}/collections/{}", layer.name()), "collection", JSON, "the collection"),

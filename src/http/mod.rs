@@ -4,6 +4,7 @@ pub mod activation;
 pub mod auth;
 pub mod farmhouses;
 pub mod features;
+pub mod guard;
 mod health;
 pub mod history;
 pub mod json;
@@ -59,6 +60,10 @@ pub struct AppState {
     pub tiles: Arc<crate::map::TileCache>,
     /// The web map's folder and basemap.
     pub web: Arc<web::WebConfig>,
+    /// The service's own URL for links and the same-origin check, and the proxies whose forwarded headers
+    /// are believed (see [`features::PublicUrl`]). Unconfigured (the default here; `serve` always sets
+    /// it), links name the request's `Host`.
+    pub public_url: Arc<features::PublicUrl>,
 }
 
 impl AppState {
@@ -83,6 +88,7 @@ impl AppState {
             secure_cookies: false,
             tiles,
             web: Arc::default(),
+            public_url: Arc::default(),
         }
     }
 
@@ -164,6 +170,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 pub fn app(state: AppState) -> Router {
     routes::router(endpoints())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

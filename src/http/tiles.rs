@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::auth::Caller;
-use super::features::base_url;
+use super::features::BaseUrl;
 use super::problem::FieldError;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
@@ -126,11 +126,10 @@ pub async fn tilejson(
     State(state): State<AppState>,
     caller: Caller,
     Path(layer): Path<String>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response> {
     let layer = Layer::from_name(&layer).ok_or_else(|| unknown_layer(&layer))?;
     let audience = layer.audience(caller.role.audience());
-    let base = base_url(&headers);
     let mut read = state.reads.acquire().await?;
     let bounds = map::items::extent(&mut *read.conn).await?.unwrap_or([-180.0, -85.0, 180.0, 85.0]);
     drop(read);

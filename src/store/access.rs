@@ -218,44 +218,93 @@ pub const FREE_FAILURES: i32 = 5;
 /// The longest wait between attempts, however many failures.
 pub const MAX_WAIT_SECONDS: i64 = 900;
 
-/// How long the next attempt for any of `keys` must wait, if at all.
-pub async fn login_wait(ex: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<Option<i64>> {
-    let wait: Option<f64> = sqlx::query_scalar(
-        "select max(extract(epoch from blocked_until - now()))::float8 from login_failures
-         where key = any($1) and blocked_until > now()",
-    )
-    .bind(keys)
-    .fetch_one(ex)
-    .await?;
-    Ok(wait.map(|s| s.ceil() as i64))
+/// A login attempt taken by [`take_login_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoginAttempt {
+    /// Some key is still waiting: the attempt was not counted; try again in this many seconds.
+    Refused { wait_seconds: i64 },
+    /// Counted as a failure until [`login_succeeded`] takes it back; taken at this database time.
+    Counted { at: DateTime<Utc> },
 }
 
-/// Counts a failed login for each of `keys`. After [`FREE_FAILURES`] within a quarter of an hour, each
-/// further failure doubles the wait, up to [`MAX_WAIT_SECONDS`].
-pub async fn login_failed(ex: impl PgExecutor<'_>, keys: &[String]) -> sqlx::Result<()> {
+/// Takes a login attempt for `keys` (`user:<name>`, `addr:<ip>`) before its password is checked: in one
+/// transaction that locks the keys' rows, refuses if any key must still wait, else counts the attempt as
+/// a failure. Parallel attempts therefore queue on the rows and each sees the ones before it, so at most
+/// [`FREE_FAILURES`] passwords are checked before the first wait, however many arrive at once. After
+/// [`FREE_FAILURES`] within a quarter of an hour, each further failure doubles the wait, up to
+/// [`MAX_WAIT_SECONDS`].
+pub async fn take_login_attempt(pool: &PgPool, keys: &[String]) -> sqlx::Result<LoginAttempt> {
+    let mut keys = keys.to_vec();
+    // One order for every transaction, so two attempts never wait on each other's rows crosswise.
+    keys.sort();
+    keys.dedup();
+    let mut tx = pool.begin().await?;
     sqlx::query(
-        "insert into login_failures as f (key, failures, last_failure_at)
-         select k, 1, now() from unnest($1::text[]) k
-         on conflict (key) do update set
-             failures = case when f.last_failure_at < now() - interval '15 minutes' then 1 else f.failures + 1 end,
+        "insert into login_failures (key, failures) select k, 0 from unnest($1::text[]) k order by k
+         on conflict (key) do nothing",
+    )
+    .bind(&keys)
+    .execute(&mut *tx)
+    .await?;
+    let waits: Vec<Option<f64>> = sqlx::query_scalar(
+        "select extract(epoch from blocked_until - now())::float8 from login_failures
+         where key = any($1) order by key for update",
+    )
+    .bind(&keys)
+    .fetch_all(&mut *tx)
+    .await?;
+    if let Some(wait) = waits.into_iter().flatten().filter(|s| *s > 0.0).reduce(f64::max) {
+        tx.rollback().await?;
+        return Ok(LoginAttempt::Refused { wait_seconds: (wait.ceil() as i64).max(1) });
+    }
+    let at: DateTime<Utc> = sqlx::query_scalar(
+        "update login_failures set
+             failures = case when last_failure_at < now() - interval '15 minutes' then 1 else failures + 1 end,
              last_failure_at = now(),
              blocked_until = case
-                 when f.last_failure_at >= now() - interval '15 minutes' and f.failures + 1 >= $2
-                 then now() + make_interval(secs => least($3, power(2, f.failures + 1 - $2)))
-                 else null end",
+                 when last_failure_at >= now() - interval '15 minutes' and failures + 1 >= $2
+                 then now() + make_interval(secs => least($3, power(2, failures + 1 - $2)))
+                 else null end
+         where key = any($1)
+         returning now()",
     )
-    .bind(keys)
+    .bind(&keys)
     .bind(FREE_FAILURES)
     .bind(MAX_WAIT_SECONDS as f64)
-    .execute(ex)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(LoginAttempt::Counted { at })
 }
 
-/// Clears the failures of `key` after a successful login.
-pub async fn login_succeeded(ex: impl PgExecutor<'_>, key: &str) -> sqlx::Result<()> {
-    sqlx::query("delete from login_failures where key = $1").bind(key).execute(ex).await?;
-    Ok(())
+/// After a successful login: clears the account's key and takes the attempt counted at `at` back from the
+/// other keys (the address), so logging in never slows anyone down. A wait the attempt itself set is
+/// lifted; one set by a failure counted after it is kept, as that failure alone would have set it.
+pub async fn login_succeeded(
+    pool: &PgPool,
+    user_key: &str,
+    other_keys: &[String],
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("delete from login_failures where key = $1").bind(user_key).execute(&mut *tx).await?;
+    sqlx::query(
+        "update login_failures set
+             failures = greatest(failures - 1, 0),
+             blocked_until = case
+                 when last_failure_at > $2 and failures - 1 >= $3
+                 then last_failure_at + make_interval(secs => least($4, power(2, failures - 1 - $3)))
+                 else null end
+         where key = any($1) and key <> $5",
+    )
+    .bind(other_keys)
+    .bind(at)
+    .bind(FREE_FAILURES)
+    .bind(MAX_WAIT_SECONDS as f64)
+    .bind(user_key)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 #[derive(Debug, Clone, FromRow)]

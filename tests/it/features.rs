@@ -214,3 +214,72 @@ async fn map_reads_need_one_connection_at_a_time() {
         assert!(res.status().is_success(), "{path}: {}", res.status());
     }
 }
+
+/// The `next` link of a first page of one house and the tiles URL of TileJSON, as `headers` ask for them.
+async fn links_for(addr: std::net::SocketAddr, headers: &[(&str, &str)]) -> (String, String) {
+    let c = reqwest::Client::new();
+    let get = |path: &str| {
+        let mut req = c.get(format!("http://{addr}{path}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req
+    };
+    let page: Value = get("/collections/farmhouses/items?limit=1").send().await.unwrap().json().await.unwrap();
+    let tilejson: Value = get("/tiles/farmhouses").send().await.unwrap().json().await.unwrap();
+    (link(&page, "next").unwrap().to_string(), tilejson["tiles"][0].as_str().unwrap().to_string())
+}
+
+const FORWARDED_ELSEWHERE: &[(&str, &str)] = &[
+    ("x-forwarded-host", "evil.example"),
+    ("x-forwarded-proto", "https"),
+    ("forwarded", "host=evil.example;proto=https"),
+];
+
+#[tokio::test]
+async fn forwarded_headers_from_an_untrusted_peer_change_no_link() {
+    let db = TestDb::with_district().await;
+    houses_grid(&db.pool, 1, 3, 40.0, 0.0, 0.0).await;
+    let addr = crate::common::spawn_app(db.pool.clone()).await;
+    let (next, tiles) = links_for(addr, FORWARDED_ELSEWHERE).await;
+    assert!(next.starts_with(&format!("http://{addr}/collections/farmhouses/items?")), "{next}");
+    assert_eq!(tiles, format!("http://{addr}/tiles/farmhouses/{{z}}/{{x}}/{{y}}"));
+}
+
+/// The service as `serve` runs it, with its public URL and trusted proxies.
+async fn serve_at(pool: sqlx::PgPool, public_url: &str, trusted: &[&str]) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut state = AppState::new(pool);
+    let trusted = trusted.iter().map(|t| t.parse().unwrap()).collect();
+    state.public_url =
+        std::sync::Arc::new(farmhouse::http::features::PublicUrl::new(Some(public_url), trusted).unwrap());
+    tokio::spawn(farmhouse::http::serve(listener, state, std::future::pending()));
+    addr
+}
+
+#[tokio::test]
+async fn links_name_the_public_url_or_what_a_trusted_proxy_forwards() {
+    let db = TestDb::with_district().await;
+    houses_grid(&db.pool, 1, 3, 40.0, 0.0, 0.0).await;
+    let tiles_at = |base: &str| format!("{base}/tiles/farmhouses/{{z}}/{{x}}/{{y}}");
+
+    // Neither the Host a client sends nor forwarded headers from a peer that is no proxy move the links.
+    let configured = serve_at(db.pool.clone(), "https://farmhouse.example/", &[]).await;
+    let (next, tiles) = links_for(configured, &[&[("host", "evil.example")], FORWARDED_ELSEWHERE].concat()).await;
+    assert!(next.starts_with("https://farmhouse.example/collections/farmhouses/items?"), "{next}");
+    assert_eq!(tiles, tiles_at("https://farmhouse.example"));
+
+    // The trusted proxy says where its client came in: X-Forwarded-*, or the last element of Forwarded.
+    let proxied = serve_at(db.pool.clone(), "https://farmhouse.example/registry", &["127.0.0.1"]).await;
+    let (next, tiles) = links_for(proxied, FORWARDED_ELSEWHERE).await;
+    assert!(next.starts_with("https://evil.example/registry/collections/farmhouses/items?"), "{next}");
+    assert_eq!(tiles, tiles_at("https://evil.example/registry"));
+    let forwarded = [("forwarded", "host=client.example;proto=http, host=\"maps.example:8443\";proto=https")];
+    let (_, tiles) = links_for(proxied, &forwarded).await;
+    assert_eq!(tiles, tiles_at("https://maps.example:8443/registry"));
+    let (_, tiles) = links_for(proxied, &[("x-forwarded-host", "evil.example/phish")]).await;
+    assert_eq!(tiles, tiles_at("https://farmhouse.example/registry"), "a host that is no host is ignored");
+    let (_, tiles) = links_for(proxied, &[]).await;
+    assert_eq!(tiles, tiles_at("https://farmhouse.example/registry"));
+}

@@ -10,6 +10,7 @@ mod embedded;
 mod export;
 mod features;
 mod gis_clients;
+mod guard;
 mod health;
 mod import;
 mod openapi;

@@ -100,8 +100,9 @@ async fn a_login_sets_a_strict_http_only_cookie_that_ends_on_logout() {
     assert_eq!(me.body["username"], "li.ming");
     api.send(with_cookie("/api/v1/transactions")).await.expect(200);
 
-    let out =
-        api.send(api.client.delete(format!("{}/api/v1/session", api.base)).header("cookie", cookie.clone())).await;
+    // Logging out is a write: the page's fetch names its origin (see tests/it/guard.rs).
+    let logout = api.client.delete(format!("{}/api/v1/session", api.base)).header("cookie", cookie.clone());
+    let out = api.send(logout.header("origin", &api.base)).await;
     assert!(out.expect(204).header("set-cookie").contains("Max-Age=0"));
     assert_eq!(api.send(with_cookie("/api/v1/session")).await.body["role"], "public");
     api.send(with_cookie("/api/v1/transactions")).await.expect(401);
@@ -194,6 +195,53 @@ async fn repeated_failed_logins_are_slowed_down_but_not_locked_out_for_good() {
             .await
             .unwrap();
     assert!(wait <= 900.0, "{wait}");
+}
+
+#[tokio::test]
+async fn parallel_guesses_check_at_most_five_wrong_passwords() {
+    let db = TestDb::with_district().await;
+    common::account(&db.pool, "zhao", Role::Officer).await;
+    let api = Api::new(common::spawn_app(db.pool.clone()).await);
+    // 29 wrong passwords and then the right one, all at once.
+    let attempts = (0..30).map(|i| {
+        let api = api.clone();
+        let password = if i == 29 { "zhao-password" } else { "wrong password" };
+        tokio::spawn(async move { login(&api, "zhao", password).await })
+    });
+    let mut statuses = Vec::new();
+    for attempt in attempts.collect::<Vec<_>>() {
+        let reply = attempt.await.unwrap();
+        if reply.status == 429 {
+            assert!(reply.header("retry-after").parse::<i64>().is_ok_and(|s| (1..=900).contains(&s)));
+        }
+        statuses.push(reply.status);
+    }
+    let count = |s: u16| statuses.iter().filter(|x| **x == s).count();
+    assert!(count(401) <= 5, "at most five wrong passwords are checked: {statuses:?}");
+    assert!(count(401) + count(429) + count(200) == 30 && count(200) <= 1, "{statuses:?}");
+    assert!(count(429) >= 24, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn logins_one_after_another_from_one_address_are_never_slowed_down() {
+    let db = TestDb::with_district().await;
+    common::account(&db.pool, "zhao", Role::Officer).await;
+    common::account(&db.pool, "qian", Role::Official).await;
+    let api = Api::new(common::spawn_app(db.pool.clone()).await);
+    // Four failures from this address for one account leave one free failure, whatever succeeds between.
+    for _ in 0..4 {
+        login(&api, "zhao", "wrong password").await.expect(401);
+    }
+    for _ in 0..12 {
+        login(&api, "qian", "qian-password").await.expect(200);
+    }
+    let address: i32 = sqlx::query_scalar("select failures from login_failures where key like 'addr:%'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(address, 4, "successes take their attempts back");
+    login(&api, "zhao", "wrong password").await.expect(401);
+    login(&api, "qian", "qian-password").await.expect(429);
 }
 
 #[tokio::test]

@@ -142,7 +142,8 @@ export async function apiAs(role) {
       return r.json();
     },
     async post(path, data, headers = {}) {
-      const r = await client.post(path, { data, headers });
+      // A write with the session cookie must name the service's own origin, as the page's fetch does.
+      const r = await client.post(path, { data, headers: { Origin: new URL(BASE).origin, ...headers } });
       if (!r.ok()) throw new Error(`${path}: ${r.status()} ${await r.text()}`);
       return r.json();
     },
