@@ -23,7 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::json::Json;
 use super::query::Query;
 use super::{AppState, Error, Problem, Result};
-use crate::domain::checks::{Checks, text};
+use crate::domain::checks::{Checks, paragraphs, text};
 use crate::domain::credentials::{self, check_password, decoy_hash, hash_password, new_secret, secret_digest};
 use crate::domain::identity::check_phone;
 use crate::domain::roles::Role;
@@ -543,7 +543,7 @@ pub async fn register_interest(
     if let Some(p) = &input.contact_phone {
         c.check("contact_phone", check_phone(p));
     }
-    let message = c.check("message", text(&input.message, 0, 1000));
+    let message = c.check("message", paragraphs(&input.message, 0, 1000));
     c.finish(|| ())?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     let id =

@@ -14,7 +14,7 @@ use super::parties::{Identity, PartyView};
 use super::query::Query;
 use super::shapes::{Feature, FeatureCollection, FeatureIn, IfMatch, etag, page};
 use super::{AppState, Error, Problem, Result};
-use crate::domain::checks::Checks;
+use crate::domain::checks::{Checks, nfc};
 use crate::domain::house;
 use crate::domain::lifecycle::Status;
 use crate::domain::money::Yuan;
@@ -191,8 +191,9 @@ impl FarmhouseQuery {
         Ok(FarmhouseFilter {
             township: self.township.clone().filter(|s| !s.is_empty()),
             status: self.status.clone(),
-            village: self.village.clone().filter(|s| !s.is_empty()),
-            q: self.q.clone().filter(|s| !s.is_empty()),
+            // Stored text is NFC (`checks::text`): so is what it is compared with.
+            village: self.village.as_deref().filter(|s| !s.is_empty()).map(nfc),
+            q: self.q.as_deref().filter(|s| !s.is_empty()).map(nfc),
             min_floor_area: self.min_floor_area,
             max_floor_area: self.max_floor_area,
             max_rent_fen,

@@ -12,7 +12,7 @@ use super::json::Json;
 use super::query::Query;
 use super::shapes::{Feature, FeatureCollection, FeatureIn, IfMatch, etag, page};
 use super::{AppState, Error, Problem, Result};
-use crate::domain::checks::Checks;
+use crate::domain::checks::{Checks, nfc};
 use crate::domain::house;
 use crate::domain::unit_number::ParcelCode;
 use crate::geo::shape;
@@ -76,7 +76,8 @@ pub async fn list(
     Query(q): Query<ParcelQuery>,
 ) -> Result<Response> {
     let page = page(q.limit, q.after)?;
-    let filter = ParcelFilter { township: q.township, village: q.village, code_prefix: q.code };
+    // Villages are stored NFC (`checks::text`): so is the one asked for.
+    let filter = ParcelFilter { township: q.township, village: q.village.as_deref().map(nfc), code_prefix: q.code };
     let rows = parcels::list(&state.pool, &filter, page).await?;
     let (rows, next) = page.split(rows, |r| r.id);
     let features = rows.into_iter().map(feature).collect();
