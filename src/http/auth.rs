@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::json::Json;
-use super::query::Query;
+use super::query::{NoQuery, Query};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::{Checks, paragraphs, text};
 use crate::domain::credentials::{self, check_password, decoy_hash, hash_password, new_secret, secret_digest};
@@ -325,7 +325,7 @@ pub async fn issue_token(pool: &sqlx::PgPool, actor: &str, user: i64, label: &st
 
 /// One's own tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "access", responses((status = 200, body = Vec<TokenView>)))]
-pub async fn tokens(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<TokenView>>> {
+pub async fn tokens(State(state): State<AppState>, caller: Caller, _: NoQuery) -> Result<axum::Json<Vec<TokenView>>> {
     let rows = access::tokens(&state.pool, user_of(&caller)?).await?;
     Ok(axum::Json(
         rows.into_iter()
@@ -381,7 +381,7 @@ impl From<UserRow> for UserView {
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "access", responses((status = 200, body = Vec<UserView>)))]
-pub async fn users(State(state): State<AppState>) -> Result<axum::Json<Vec<UserView>>> {
+pub async fn users(State(state): State<AppState>, _: NoQuery) -> Result<axum::Json<Vec<UserView>>> {
     Ok(axum::Json(access::users(&state.pool).await?.into_iter().map(Into::into).collect()))
 }
 
@@ -560,6 +560,7 @@ pub async fn register_interest(
 pub async fn listing_interests(
     State(state): State<AppState>,
     Path(listing): Path<i64>,
+    _: NoQuery,
 ) -> Result<axum::Json<Vec<InterestView>>> {
     Ok(axum::Json(access::interests(&state.pool, Some(listing), None).await?.into_iter().map(Into::into).collect()))
 }

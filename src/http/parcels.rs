@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::farmhouses::geojson_response;
 use super::json::Json;
-use super::query::Query;
+use super::query::{NoQuery, Query};
 use super::shapes::{Feature, FeatureCollection, FeatureIn, IfMatch, etag, page};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::{Checks, nfc};
@@ -241,7 +241,7 @@ pub async fn update(
 
 #[utoipa::path(get, path = "/api/v1/townships", tag = "townships",
     responses((status = 200, body = Vec<Township>)))]
-pub async fn townships(State(state): State<AppState>) -> Result<axum::Json<Vec<Township>>> {
+pub async fn townships(State(state): State<AppState>, _: NoQuery) -> Result<axum::Json<Vec<Township>>> {
     Ok(axum::Json(townships::list(&state.pool).await?))
 }
 
