@@ -119,12 +119,23 @@ enum Credential {
     Cookie(String),
 }
 
-fn credential(headers: &HeaderMap) -> Option<Credential> {
-    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
-        return Some(Credential::Bearer(token.trim().to_string()));
+/// The credential a request carries: `Authorization: Bearer <token>` (the scheme in any case, RFC 7235
+/// §2.1), else the session cookie. An `Authorization` header this service cannot use — another scheme
+/// (Basic, Digest …), no token, bytes that are not text — is an error saying what is wrong with it: treating
+/// it as no login at all would hide the client's mistake behind answers for the public.
+fn credential(headers: &HeaderMap) -> std::result::Result<Option<Credential>, &'static str> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(session_cookie(headers).map(Credential::Cookie));
+    };
+    let value = value.to_str().map_err(|_| "is not plain text")?.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("only the Bearer scheme is taken (`Authorization: Bearer <token>`)");
     }
-    session_cookie(headers).map(Credential::Cookie)
+    match token.trim() {
+        "" => Err("the Bearer scheme needs a token"),
+        token => Ok(Some(Credential::Bearer(token.to_string()))),
+    }
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
@@ -145,7 +156,15 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     if req.extensions().get::<Caller>().is_some() {
         return next.run(req).await;
     }
-    let caller = match credential(req.headers()) {
+    let credential = match credential(req.headers()) {
+        Ok(c) => c,
+        Err(message) => {
+            return Problem::new(StatusCode::UNAUTHORIZED, format!("Authorization: {message}"))
+                .with_errors(vec![crate::domain::FieldError::new("Authorization", message)])
+                .into_response();
+        }
+    };
+    let caller = match credential {
         None => Caller::default(),
         Some(Credential::Bearer(secret)) => match caller_for(&state, &secret, true).await {
             Ok(Some(c)) => c,
