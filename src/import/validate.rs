@@ -211,8 +211,9 @@ fn polygon(f: &RawFeature, to_lonlat: &Transform, cx: &Context, at: &str) -> Res
             .map(|ring| {
                 ring.iter()
                     .map(|p| {
+                        // Anything but a pair (e.g. a height) is left for `shape::polygon` to refuse.
                         let [x, y] = match p.as_slice() {
-                            [x, y] | [x, y, _] => [*x, *y],
+                            [x, y] => [*x, *y],
                             _ => return Ok(p.clone()),
                         };
                         if crs.is_projected() {
