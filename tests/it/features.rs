@@ -2,8 +2,6 @@
 //! walked by their `next`/`prev` links with exact counts, bbox and property filters, single items, and
 //! attributes by role.
 
-use crate::common;
-
 use std::collections::BTreeSet;
 
 use crate::common::TestDb;

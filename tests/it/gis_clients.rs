@@ -2,8 +2,6 @@
 //! collection, GDAL's MVT driver reads tiles of each layer, and OWSLib (Python) lists collections and
 //! items. Needs Debian's `gdal-bin` and PyPI's OWSLib (`scripts/install-deps.sh test` installs both).
 
-use crate::common;
-
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 

@@ -1,8 +1,6 @@
 //! The rules of DESIGN.md §2 hold in the database itself: each test writes a row that breaks one rule
 //! straight in SQL and proves the database refuses it (by the constraint's name).
 
-use crate::common;
-
 use crate::common::TestDb;
 use crate::common::fixtures::{self, broken_constraint, house, person};
 use farmhouse::domain::unit_number::UnitNumber;

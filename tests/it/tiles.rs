@@ -2,8 +2,6 @@
 //! see; HTTP caching (ETag, 304), compression and CORS; tiles stay small at every zoom; and an edit shows
 //! in the next tile that covers it while tiles elsewhere stay cached.
 
-use crate::common;
-
 use std::time::{Duration, Instant};
 
 use crate::common::TestDb;
