@@ -60,9 +60,36 @@ pub fn one_of(value: &str, allowed: &[&str]) -> Result<String, String> {
     }
 }
 
-/// `value` trimmed, with between `min` and `max` characters.
+/// One line of free text (a name, an address, a title): [`free_text`] without line breaks.
 pub fn text(value: &str, min: usize, max: usize) -> Result<String, String> {
-    let t = value.trim();
+    free_text(value, min, max, Lines::One)
+}
+
+/// Free text that may run over several lines (a description, a message, a reason): [`free_text`] that
+/// keeps `\n` line breaks.
+pub fn paragraphs(value: &str, min: usize, max: usize) -> Result<String, String> {
+    free_text(value, min, max, Lines::Many)
+}
+
+/// Whether a text may hold line breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    One,
+    Many,
+}
+
+/// The one rule of free text, for every field of the API and the importer: `value` in Unicode NFC and
+/// trimmed, with between `min` and `max` characters, and no control or format character (general
+/// categories Cc and Cf, and the line and paragraph separators Zl and Zp), except `\n` where several
+/// lines are allowed.
+///
+/// NFC gives each text one spelling, so an equality filter finds what was typed either way. Format
+/// characters are invisible: a zero-width space makes a look-alike (`长溪\u{200b}村` is not `长溪村`) and a
+/// bidi override shows text in another order than it is stored, so they are refused rather than removed —
+/// the clerk sees what was wrong.
+fn free_text(value: &str, min: usize, max: usize, lines: Lines) -> Result<String, String> {
+    let normalised = nfc(value);
+    let t = normalised.trim();
     let n = t.chars().count();
     if n < min {
         return Err(if min == 1 { "must not be empty".into() } else { format!("needs at least {min} characters") });
@@ -70,10 +97,27 @@ pub fn text(value: &str, min: usize, max: usize) -> Result<String, String> {
     if n > max {
         return Err(format!("has {n} characters; at most {max}"));
     }
-    if t.chars().any(|c| c.is_control() && c != '\n') {
-        return Err("contains control characters".into());
+    if let Some((at, c)) = t.chars().enumerate().find(|&(_, c)| !(lines == Lines::Many && c == '\n') && hidden(c)) {
+        let what = match c {
+            '\n' => "a line break; this field is one line",
+            c if c.is_control() => "a control character",
+            _ => "an invisible formatting character (e.g. a zero-width space or a direction override)",
+        };
+        return Err(format!("character {} is U+{:04X}, {what}", at + 1, u32::from(c)));
     }
     Ok(t.to_string())
+}
+
+/// Whether `c` is a control, format or line/paragraph separator character.
+fn hidden(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    matches!(c.general_category(), G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator)
+}
+
+/// `value` in Unicode normalisation form C, the form free text is stored in; filters compare in it too.
+pub fn nfc(value: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    value.nfc().collect()
 }
 
 /// An integer within `range`.
@@ -123,5 +167,23 @@ mod tests {
         assert!(text("  ", 1, 10).is_err());
         assert_eq!(text(" 村 ", 1, 10).unwrap(), "村");
         assert!(text("a\u{0}b", 1, 10).is_err());
+    }
+
+    #[test]
+    fn text_is_nfc_and_holds_no_control_or_format_character() {
+        assert_eq!(text("Cafe\u{301}", 1, 10).unwrap(), "Caf\u{e9}");
+        assert_eq!(text("\u{F9B1}", 1, 10).unwrap(), "\u{9234}", "a CJK compatibility ideograph");
+        assert_eq!(text("长溪村", 1, 10).unwrap(), "长溪村");
+        for bad in
+            ["长溪\u{200b}村", "\u{202e}村溪长", "赵\u{200d}六", "\u{feff}村", "a\u{2028}b", "a\tb", "a\rb", "a\nb"]
+        {
+            let e = text(bad, 1, 10).unwrap_err();
+            assert!(e.starts_with("character "), "{bad:?}: {e}");
+        }
+        assert!(text("长溪\u{200b}村", 1, 10).unwrap_err().contains("U+200B"));
+        assert_eq!(paragraphs("一行\n二行", 1, 10).unwrap(), "一行\n二行");
+        assert!(paragraphs("一行\r\n二行", 1, 10).is_err());
+        assert!(paragraphs("一\u{200b}行", 1, 10).is_err());
+        assert_eq!(text("\u{3000}村\u{3000}", 1, 10).unwrap(), "村", "ideographic spaces are trimmed");
     }
 }

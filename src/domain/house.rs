@@ -1,7 +1,7 @@
 //! The facts of a house and of a parcel an officer records, with their ranges (the same as the
 //! database's checks).
 
-use super::checks::{one_of, text, two_decimals, within};
+use super::checks::{one_of, paragraphs, text, two_decimals, within};
 
 pub const STRUCTURES: [&str; 4] = ["砖混", "砖木", "钢混", "木"];
 pub const CONDITIONS: [&str; 4] = ["完好", "基本完好", "一般", "破损"];
@@ -29,7 +29,7 @@ pub fn condition(v: &str) -> Result<String, String> {
 }
 
 pub fn description(v: &str) -> Result<String, String> {
-    text(v, 0, 2000)
+    paragraphs(v, 0, 2000)
 }
 
 pub fn village(v: &str) -> Result<String, String> {

@@ -142,7 +142,7 @@ impl Encoder {
         self.written += 1;
         match self.format {
             Format::Csv => {
-                let mut record: Vec<String> = f.properties.iter().map(|(_, v)| plain(v)).collect();
+                let mut record: Vec<String> = f.properties.iter().map(|(_, v)| csv_cell(v)).collect();
                 record.push(f.wkt.clone());
                 csv_record(&record)
             }
@@ -178,6 +178,17 @@ fn csv_record<T: AsRef<[u8]>>(fields: &[T]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(fields)?;
     w.into_inner().map_err(|e| anyhow::anyhow!("writing CSV: {e}"))
+}
+
+/// A property as a CSV cell. Text a spreadsheet would run as a formula — it starts with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return — is written with a leading `'` (OWASP's advice on CSV injection), so a
+/// village named `=HYPERLINK(…)` opens as text, not as a link. Numbers are written as they are: a negative
+/// number is a number, not a formula.
+fn csv_cell(v: &Value) -> String {
+    match v {
+        Value::String(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
+        other => plain(other),
+    }
 }
 
 fn plain(v: &Value) -> String {
@@ -268,4 +279,26 @@ impl ShapefileWriter {
 /// The dBase name of a column: at most 10 characters (what `import::read::full_name` reads back).
 fn short_name(name: &str) -> &str {
     &name[..name.len().min(10)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_would_be_a_formula_is_quoted_and_numbers_are_not() {
+        let cell = |v: Value| csv_cell(&v);
+        assert_eq!(
+            cell(json!("=HYPERLINK(\"http://evil.example/\",\"click\")")),
+            "'=HYPERLINK(\"http://evil.example/\",\"click\")"
+        );
+        for formula in ["+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert_eq!(cell(json!(formula)), format!("'{formula}"));
+        }
+        assert_eq!(cell(json!("青山村")), "青山村");
+        assert_eq!(cell(json!("a=b")), "a=b");
+        assert_eq!(cell(json!(-12.5)), "-12.5");
+        assert_eq!(cell(json!(-3)), "-3");
+        assert_eq!(cell(Value::Null), "");
+    }
 }

@@ -106,11 +106,13 @@ pub fn polygon(
 fn ring_of(positions: &[Vec<f64>], which: &str) -> Result<LineString<f64>, String> {
     let mut coords = Vec::with_capacity(positions.len());
     for (i, p) in positions.iter().enumerate() {
+        // A height is refused, not dropped: the registry is 2D, and a file's heights lost without a word
+        // would be a silent change of what the clerk sent.
         let [x, y] = match p.as_slice() {
-            [x, y] | [x, y, _] => [*x, *y],
+            [x, y] => [*x, *y],
             _ => {
                 return Err(format!(
-                    "position {i} of {which} has {} numbers; a position is [longitude, latitude]",
+                    "position {i} of {which} has {} numbers; a position is [longitude, latitude], without a height",
                     p.len()
                 ));
             }

@@ -16,7 +16,7 @@ use super::query::Query;
 use super::routes::{Allow, Endpoint, route};
 use super::shapes::{List, page};
 use super::{AppState, Error, Problem, Result};
-use crate::domain::checks::{Checks, one_of, text, within};
+use crate::domain::checks::{Checks, one_of, paragraphs, text, within};
 use crate::domain::lifecycle::{self, Status};
 use crate::domain::money::Yuan;
 use crate::domain::roles::Role;
@@ -769,7 +769,7 @@ pub async fn revoke(
     Path(id): Path<i64>,
     Json(input): Json<RevokeIn>,
 ) -> Result<axum::Json<CertificationView>> {
-    let reason = text(&input.reason, 1, 500).map_err(|e| Error::invalid("reason", e))?;
+    let reason = paragraphs(&input.reason, 1, 500).map_err(|e| Error::invalid("reason", e))?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     let house = records::revoke(&mut tx, id, &reason, caller.user_id).await?;
     tx.commit().await?;

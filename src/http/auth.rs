@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::json::Json;
-use super::query::Query;
+use super::query::{NoQuery, Query};
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::accounts::{UserIn, check_user};
-use crate::domain::checks::{Checks, text};
+use crate::domain::checks::{Checks, paragraphs, text};
 use crate::domain::credentials::{self, check_password, decoy_hash, hash_password, new_secret, secret_digest};
 use crate::domain::identity::check_phone;
 use crate::domain::roles::Role;
@@ -122,12 +122,23 @@ enum Credential {
     Cookie(String),
 }
 
-fn credential(headers: &HeaderMap) -> Option<Credential> {
-    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
-        return Some(Credential::Bearer(token.trim().to_string()));
+/// The credential a request carries: `Authorization: Bearer <token>` (the scheme in any case, RFC 7235
+/// §2.1), else the session cookie. An `Authorization` header this service cannot use — another scheme
+/// (Basic, Digest …), no token, bytes that are not text — is an error saying what is wrong with it: treating
+/// it as no login at all would hide the client's mistake behind answers for the public.
+fn credential(headers: &HeaderMap) -> std::result::Result<Option<Credential>, &'static str> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(session_cookie(headers).map(Credential::Cookie));
+    };
+    let value = value.to_str().map_err(|_| "is not plain text")?.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("only the Bearer scheme is taken (`Authorization: Bearer <token>`)");
     }
-    session_cookie(headers).map(Credential::Cookie)
+    match token.trim() {
+        "" => Err("the Bearer scheme needs a token"),
+        token => Ok(Some(Credential::Bearer(token.to_string()))),
+    }
 }
 
 /// The secret of the session cookie the request carries, if any.
@@ -149,7 +160,15 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     if req.extensions().get::<Caller>().is_some() {
         return next.run(req).await;
     }
-    let caller = match credential(req.headers()) {
+    let credential = match credential(req.headers()) {
+        Ok(c) => c,
+        Err(message) => {
+            return Problem::new(StatusCode::UNAUTHORIZED, format!("Authorization: {message}"))
+                .with_errors(vec![crate::domain::FieldError::new("Authorization", message)])
+                .into_response();
+        }
+    };
+    let caller = match credential {
         None => Caller::default(),
         Some(Credential::Bearer(secret)) => match caller_for(&state, &secret, true).await {
             Ok(Some(c)) => c,
@@ -325,7 +344,7 @@ pub async fn make_token(State(state): State<AppState>, caller: Caller, Json(inpu
 
 /// One's own tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "access", responses((status = 200, body = Vec<TokenView>)))]
-pub async fn tokens(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<TokenView>>> {
+pub async fn tokens(State(state): State<AppState>, caller: Caller, _: NoQuery) -> Result<axum::Json<Vec<TokenView>>> {
     let rows = access::tokens(&state.pool, user_of(&caller)?).await?;
     Ok(axum::Json(
         rows.into_iter()
@@ -382,7 +401,7 @@ impl From<UserRow> for UserView {
 
 /// Accounts.
 #[utoipa::path(get, path = "/api/v1/users", tag = "access", responses((status = 200, body = Vec<UserView>)))]
-pub async fn users(State(state): State<AppState>) -> Result<axum::Json<Vec<UserView>>> {
+pub async fn users(State(state): State<AppState>, _: NoQuery) -> Result<axum::Json<Vec<UserView>>> {
     Ok(axum::Json(access::users(&state.pool).await?.into_iter().map(Into::into).collect()))
 }
 
@@ -505,7 +524,7 @@ pub async fn register_interest(
     if let Some(p) = &input.contact_phone {
         c.check("contact_phone", check_phone(p));
     }
-    let message = c.check("message", text(&input.message, 0, 1000));
+    let message = c.check("message", paragraphs(&input.message, 0, 1000));
     c.finish(|| ())?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     let id =
@@ -522,6 +541,7 @@ pub async fn register_interest(
 pub async fn listing_interests(
     State(state): State<AppState>,
     Path(listing): Path<i64>,
+    _: NoQuery,
 ) -> Result<axum::Json<Vec<InterestView>>> {
     Ok(axum::Json(access::interests(&state.pool, Some(listing), None).await?.into_iter().map(Into::into).collect()))
 }

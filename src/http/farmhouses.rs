@@ -11,11 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::json::Json;
 use super::parties::{Identity, PartyView};
-use super::query::Query;
+use super::query::{self, Query};
 use super::routes::{Allow, Endpoint, route};
 use super::shapes::{Feature, FeatureCollection, FeatureIn, IfMatch, etag, page};
 use super::{AppState, Error, Problem, Result};
-use crate::domain::checks::Checks;
+use crate::domain::checks::{Checks, nfc};
 use crate::domain::house;
 use crate::domain::lifecycle::Status;
 use crate::domain::money::Yuan;
@@ -165,18 +165,6 @@ fn malformed(field: &str, message: impl Into<String>) -> Error {
     Error::Malformed(vec![crate::domain::FieldError::new(field, message)])
 }
 
-/// Reads `min lon,min lat,max lon,max lat`.
-pub fn parse_bbox(text: &str) -> Result<[f64; 4]> {
-    let values: Vec<f64> =
-        text.split(',').map(|v| v.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| {
-            malformed("bbox", "must be four numbers: min longitude, min latitude, max longitude, max latitude")
-        })?;
-    match values.as_slice() {
-        [a, b, c, d] if a <= c && b <= d && values.iter().all(|v| v.is_finite()) => Ok([*a, *b, *c, *d]),
-        _ => Err(malformed("bbox", "must be four numbers min lon, min lat, max lon, max lat with min ≤ max")),
-    }
-}
-
 impl FarmhouseQuery {
     fn filter(&self) -> Result<FarmhouseFilter> {
         if let Some(s) = &self.status {
@@ -192,13 +180,14 @@ impl FarmhouseQuery {
         Ok(FarmhouseFilter {
             township: self.township.clone().filter(|s| !s.is_empty()),
             status: self.status.clone(),
-            village: self.village.clone().filter(|s| !s.is_empty()),
-            q: self.q.clone().filter(|s| !s.is_empty()),
+            // Stored text is NFC (`checks::text`): so is what it is compared with.
+            village: self.village.as_deref().filter(|s| !s.is_empty()).map(nfc),
+            q: self.q.as_deref().filter(|s| !s.is_empty()).map(nfc),
             min_floor_area: self.min_floor_area,
             max_floor_area: self.max_floor_area,
             max_rent_fen,
             allowed_use: self.allowed_use.clone(),
-            bbox: self.bbox.as_deref().map(parse_bbox).transpose()?,
+            bbox: self.bbox.as_deref().map(query::bbox).transpose()?,
         })
     }
 }

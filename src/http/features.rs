@@ -316,7 +316,7 @@ fn item_query(layer: Layer, pairs: &[(String, String)]) -> Result<ItemQuery> {
                     .ok_or_else(|| bad_param("limit", format!("must be a whole number from 1, not {value:?}")))?;
                 q.limit = n.min(MAX_LIMIT);
             }
-            "bbox" => q.bbox = Some(bbox(value)?),
+            "bbox" => q.bbox = Some(super::query::bbox(value)?),
             "after" | "before" => {
                 if !items::is_id(layer, value) {
                     return Err(bad_param(name, format!("{value:?} is not a feature id of {}", layer.name())));
@@ -345,20 +345,6 @@ fn item_query(layer: Layer, pairs: &[(String, String)]) -> Result<ItemQuery> {
         }
     }
     Ok(q)
-}
-
-/// Reads `bbox`: west,south,east,north in degrees (or the six numbers of a 3D box).
-fn bbox(text: &str) -> Result<[f64; 4]> {
-    let numbers: Result<Vec<f64>, _> = text.split(',').map(|s| s.trim().parse::<f64>()).collect();
-    let b = match numbers.as_deref() {
-        Ok([w, s, e, n]) | Ok([w, s, _, e, n, _]) => [*w, *s, *e, *n],
-        _ => return Err(bad_param("bbox", "must be four numbers: west,south,east,north (degrees)")),
-    };
-    let finite = b.iter().all(|v| v.is_finite());
-    if !finite || b[0] > b[2] || b[1] > b[3] || b[0] < -180.0 || b[2] > 180.0 || b[1] < -90.0 || b[3] > 90.0 {
-        return Err(bad_param("bbox", "must be west,south,east,north with west <= east, south <= north, in degrees"));
-    }
-    Ok(b)
 }
 
 /// The query string of a page link: the request's own parameters with the cursor replaced.

@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
+use super::query::NoQuery;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Problem, Result};
 use crate::domain::roles::{Privacy, Role, mask_id_number};
@@ -81,6 +82,7 @@ macro_rules! history_routes {
             State(state): State<AppState>,
             caller: Caller,
             Path(id): Path<i64>,
+            _: NoQuery,
         ) -> Result<Json<Vec<HistoryEntry>>> {
             entries(&state, $table, id, caller.role).await
         }

@@ -9,11 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::farmhouses::geojson_response;
 use super::json::Json;
-use super::query::Query;
+use super::query::{NoQuery, Query};
 use super::routes::{Allow, Endpoint, route};
 use super::shapes::{Feature, FeatureCollection, FeatureIn, IfMatch, etag, page};
 use super::{AppState, Error, Problem, Result};
-use crate::domain::checks::Checks;
+use crate::domain::checks::{Checks, nfc};
 use crate::domain::house;
 use crate::domain::unit_number::ParcelCode;
 use crate::store::parcels::{self, NewParcel, ParcelChanges, ParcelFilter, ParcelRow};
@@ -78,7 +78,8 @@ pub async fn list(
     Query(q): Query<ParcelQuery>,
 ) -> Result<Response> {
     let page = page(q.limit, q.after)?;
-    let filter = ParcelFilter { township: q.township, village: q.village, code_prefix: q.code };
+    // Villages are stored NFC (`checks::text`): so is the one asked for.
+    let filter = ParcelFilter { township: q.township, village: q.village.as_deref().map(nfc), code_prefix: q.code };
     let rows = parcels::list(&state.pool, &filter, page).await?;
     let (rows, next) = page.split(rows, |r| r.id);
     let features = rows.into_iter().map(feature).collect();
@@ -240,7 +241,7 @@ pub async fn update(
 /// Townships with their boundaries.
 #[utoipa::path(get, path = "/api/v1/townships", tag = "townships",
     responses((status = 200, body = Vec<Township>)))]
-pub async fn townships(State(state): State<AppState>) -> Result<axum::Json<Vec<Township>>> {
+pub async fn townships(State(state): State<AppState>, _: NoQuery) -> Result<axum::Json<Vec<Township>>> {
     Ok(axum::Json(townships::list(&state.pool).await?))
 }
 

@@ -14,10 +14,10 @@ use super::query::Query;
 use super::routes::{Allow, Endpoint, route};
 use super::shapes::{IfMatch, List, etag, page};
 use super::{AppState, Error, Problem, Result};
-use crate::domain::checks::{Checks, one_of, text};
+use crate::domain::checks::{Checks, nfc, one_of, text};
 use crate::domain::identity;
 use crate::domain::roles::{Privacy, Role, mask_id_number};
-use crate::store::parties::{self, PartyFields, PartyFilter, PartyRow};
+use crate::store::parties::{self, IdNumberMatch, PartyFields, PartyFilter, PartyRow};
 use crate::store::{self, Page};
 use utoipa_axum::routes;
 
@@ -96,7 +96,8 @@ impl PartyView {
 pub struct PartyQuery {
     /// person, household or organisation.
     pub kind: Option<String>,
-    /// Part of a name, or the start of an ID number or credit code.
+    /// Part of a name, or the start of a credit code or of an ID number (officers; officials, who see ID
+    /// numbers masked, find one only by the whole number). `%` and `_` are characters, not patterns.
     pub q: Option<String>,
     /// Rows per page (1..=1000, default 100).
     pub limit: Option<i64>,
@@ -157,6 +158,12 @@ fn check(p: &PartyIn) -> std::result::Result<PartyFields, Vec<crate::domain::Fie
     })
 }
 
+/// Whether `q` has the shape of an ID-card number (17 digits and a check character).
+fn looks_like_id_number(q: &str) -> bool {
+    let b = q.as_bytes();
+    b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) && (b[17].is_ascii_digit() || b[17] == b'X')
+}
+
 fn respond(status: StatusCode, row: &PartyRow, role: Role) -> Response {
     let view = PartyView::of_row(row, role).expect("only staff reach party routes");
     (status, [(header::ETAG, etag("party", row.id, row.version))], axum::Json(view)).into_response()
@@ -176,7 +183,26 @@ pub async fn list(
     Query(q): Query<PartyQuery>,
 ) -> Result<axum::Json<List<PartyView>>> {
     let page: Page = page(q.limit, q.after)?;
-    let filter = PartyFilter { kind: q.kind, q: q.q.filter(|s| !s.is_empty()) };
+    let id_numbers = match caller.role.privacy() {
+        Privacy::Full => IdNumberMatch::Prefix,
+        Privacy::Masked | Privacy::None => IdNumberMatch::Whole,
+    };
+    let text = q.q.as_deref().filter(|s| !s.is_empty()).map(nfc);
+    if let Some(t) = &text
+        && id_numbers == IdNumberMatch::Whole
+        && looks_like_id_number(t)
+    {
+        // Who looked a person up by a number they are not shown. Never the number; and no parent span,
+        // because the request's span holds the URI, query string included.
+        tracing::info!(
+            parent: None,
+            user = caller.username.as_deref().unwrap_or("-"),
+            user_id = caller.user_id,
+            role = %caller.role,
+            "party search by a whole ID-card number",
+        );
+    }
+    let filter = PartyFilter { kind: q.kind, q: text, id_numbers };
     let rows = parties::list(&state.pool, &filter, page).await?;
     let (rows, next) = page.split(rows, |r| r.id);
     let items = rows.iter().filter_map(|r| PartyView::of_row(r, caller.role)).collect();

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::query::Query;
+use super::query::{NoQuery, Query};
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::text;
@@ -53,7 +53,11 @@ impl From<PhotoMeta> for PhotoView {
 /// Photos of a house.
 #[utoipa::path(get, path = "/api/v1/farmhouses/{id}/photos", tag = "photos", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<PhotoView>)))]
-pub async fn list(State(state): State<AppState>, Path(house): Path<i64>) -> Result<axum::Json<Vec<PhotoView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Path(house): Path<i64>,
+    _: NoQuery,
+) -> Result<axum::Json<Vec<PhotoView>>> {
     Ok(axum::Json(photos::list(&state.pool, house).await?.into_iter().map(Into::into).collect()))
 }
 

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 
 use super::activation::{self, VerifyQuery};
 use super::problem::FieldError;
-use super::query::Query;
+use super::query::LinkQuery;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
 use utoipa_axum::routes;
@@ -205,7 +205,7 @@ pub async fn site(State(state): State<AppState>) -> Result<axum::Json<Site>> {
 pub async fn verify_page(
     State(state): State<AppState>,
     Path(no): Path<String>,
-    Query(q): Query<VerifyQuery>,
+    LinkQuery(q): LinkQuery<VerifyQuery>,
 ) -> Result<Response> {
     let code = q.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let (status, main) = match activation::verification(&state, &no, code).await {

@@ -102,8 +102,9 @@ fn csv_file(bytes: &[u8]) -> Result<Read, Refused> {
 fn wkt_geometry(text: &str) -> Result<geojson::Value, String> {
     use std::str::FromStr;
     let parsed = wkt::Wkt::<f64>::from_str(text).map_err(|e| format!("is not WKT: {e}"))?;
-    let ring =
-        |l: &wkt::types::LineString<f64>| -> Vec<Vec<f64>> { l.coords().iter().map(|c| vec![c.x, c.y]).collect() };
+    // Heights are kept, for the polygon check to refuse (measures, M, are no coordinate).
+    let position = |c: &wkt::types::Coord<f64>| c.z.map_or_else(|| vec![c.x, c.y], |z| vec![c.x, c.y, z]);
+    let ring = |l: &wkt::types::LineString<f64>| -> Vec<Vec<f64>> { l.coords().iter().map(position).collect() };
     let polygon = |p: &wkt::types::Polygon<f64>| -> Vec<Vec<Vec<f64>>> { p.rings().iter().map(ring).collect() };
     match parsed {
         wkt::Wkt::Polygon(p) => Ok(geojson::Value::Polygon(polygon(&p))),
@@ -145,9 +146,10 @@ fn shapefile(source: &Source) -> Result<Read, Refused> {
             properties.insert(full_name(&name).to_string(), value);
         }
         let geometry = match shape {
-            shapefile::Shape::Polygon(p) => Ok(Some(shape_polygon(&p))),
-            shapefile::Shape::PolygonZ(p) => Ok(Some(shape_polygon(&p))),
-            shapefile::Shape::PolygonM(p) => Ok(Some(shape_polygon(&p))),
+            shapefile::Shape::Polygon(p) => Ok(Some(shape_polygon(&p, |pt| vec![pt.x, pt.y]))),
+            // Heights are kept, for the polygon check to refuse (measures, M, are no coordinate).
+            shapefile::Shape::PolygonZ(p) => Ok(Some(shape_polygon(&p, |pt| vec![pt.x, pt.y, pt.z]))),
+            shapefile::Shape::PolygonM(p) => Ok(Some(shape_polygon(&p, |pt| vec![pt.x, pt.y]))),
             shapefile::Shape::NullShape => Ok(None),
             other => Err(format!("must be a polygon, not a {} shape", other.shapetype())),
         };
@@ -172,13 +174,14 @@ pub fn full_name(dbf_name: &str) -> &str {
 }
 
 /// A shapefile polygon (outer rings clockwise, holes counter-clockwise, in any order) as GeoJSON: each
-/// outer ring starts a polygon and the holes that follow belong to it.
-fn shape_polygon<P: shapefile::record::traits::HasXY + Copy>(
+/// outer ring starts a polygon and the holes that follow belong to it. `position` gives a point's numbers.
+fn shape_polygon<P: Copy>(
     p: &shapefile::record::polygon::GenericPolygon<P>,
+    position: impl Fn(&P) -> Vec<f64>,
 ) -> geojson::Value {
     let mut polygons: Vec<Vec<Vec<Vec<f64>>>> = Vec::new();
     for ring in p.rings() {
-        let positions: Vec<Vec<f64>> = ring.points().iter().map(|pt| vec![pt.x(), pt.y()]).collect();
+        let positions: Vec<Vec<f64>> = ring.points().iter().map(&position).collect();
         match ring {
             shapefile::PolygonRing::Outer(_) => polygons.push(vec![positions]),
             shapefile::PolygonRing::Inner(_) => match polygons.last_mut() {

@@ -1,8 +1,9 @@
 //! Checking every feature of a file on its own, with the messages the API gives: unit numbers and parcel
-//! codes (`domain::unit_number`), polygons (`geo::shape`: the caps on positions and holes before anything
-//! else, then rings and extent after reprojection to lon/lat), and the ranges the database enforces (the
-//! constraint messages of `store::constraints`). Duplicates within the file are found here; what needs the
-//! database (polygon validity, existing records, parcels, townships, overlaps) is checked by [`super::load`].
+//! codes (`domain::unit_number`), village names (`domain::house`: the API's text rule), polygons
+//! (`geo::shape`: the caps on positions and holes before anything else, then rings and extent after
+//! reprojection to lon/lat), and the ranges the database enforces (the constraint messages of
+//! `store::constraints`). Duplicates within the file are found here; what needs the database (polygon
+//! validity, existing records, parcels, townships, overlaps) is checked by [`super::load`].
 
 use std::collections::HashMap;
 
@@ -11,8 +12,8 @@ use serde_json::{Map, Value};
 
 use super::Kind;
 use super::read::RawFeature;
-use crate::domain::FieldError;
 use crate::domain::unit_number::{ParcelCode, UnitNumber};
+use crate::domain::{FieldError, house};
 use crate::geo::crs::Crs;
 use crate::geo::reproject::Transform;
 use crate::geo::shape::{self, Extent};
@@ -104,8 +105,7 @@ pub fn check(
                     in_district(c, cx, &props.field("parcel_code"), &mut bad);
                     duplicate(&mut seen, c, f.index, &props.field("parcel_code"), "parcel code", &mut bad);
                 }
-                let village =
-                    props.text("village").and_then(|v| props.length(v, "village", "parcels_village_check", 100));
+                let village = props.text("village").and_then(|v| props.rule("village", house::village(&v)));
                 let land_use = match props.optional_text("land_use") {
                     None => Ok("0702".to_string()),
                     Some(v) if v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()) => Ok(v),
@@ -214,8 +214,9 @@ fn polygon(f: &RawFeature, to_lonlat: &Transform, cx: &Context, at: &str) -> Res
             .map(|ring| {
                 ring.iter()
                     .map(|p| {
+                        // Anything but a pair (e.g. a height) is left for `shape::polygon` to refuse.
                         let [x, y] = match p.as_slice() {
-                            [x, y] | [x, y, _] => [*x, *y],
+                            [x, y] => [*x, *y],
                             _ => return Ok(p.clone()),
                         };
                         if crs.is_projected() {
@@ -317,8 +318,9 @@ impl Props<'_> {
         self.optional_text(name).ok_or_else(|| vec![FieldError::new(self.field(name), "is required")])
     }
 
-    fn length(&self, v: String, name: &str, rule_name: &str, max: usize) -> Result<String, Vec<FieldError>> {
-        if v.chars().count() > max { Err(vec![FieldError::new(self.field(name), rule(rule_name))]) } else { Ok(v) }
+    /// The result of a domain rule of property `name`, its error named for the feature.
+    fn rule<T>(&self, name: &str, result: Result<T, String>) -> Result<T, Vec<FieldError>> {
+        result.map_err(|m| vec![FieldError::new(self.field(name), m)])
     }
 
     fn number(&self, name: &str) -> Result<f64, Vec<FieldError>> {

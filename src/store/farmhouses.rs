@@ -77,7 +77,8 @@ pub struct FarmhouseFilter {
     pub township: Option<String>,
     pub status: Option<String>,
     pub village: Option<String>,
-    /// Unit numbers that start with this, or villages that contain it.
+    /// Unit numbers that start with this, or villages that contain it (literally: `%` and `_` are
+    /// characters, never patterns).
     pub q: Option<String>,
     pub min_floor_area: Option<f64>,
     pub max_floor_area: Option<f64>,
@@ -97,7 +98,7 @@ pub async fn list(ex: impl PgExecutor<'_>, f: &FarmhouseFilter, page: Page) -> s
            and ($2::text is null or f.township_code = $2)
            and ($3::text is null or f.status = $3)
            and ($4::text is null or p.village = $4)
-           and ($5::text is null or f.unit_number like $5 || '%' or strpos(p.village, $5) > 0)
+           and ($5::text is null or starts_with(f.unit_number::text, $5) or strpos(p.village, $5) > 0)
            and ($6::float8 is null or f.floor_area_m2 >= $6)
            and ($7::float8 is null or f.floor_area_m2 <= $7)
            and ($8::bigint is null or l.asking_rent_fen <= $8)

@@ -35,7 +35,7 @@ const SELECT: &str = "
 pub struct ParcelFilter {
     pub township: Option<String>,
     pub village: Option<String>,
-    /// Parcel codes that start with this.
+    /// Parcel codes that start with this (literally: `%` and `_` are characters, never patterns).
     pub code_prefix: Option<String>,
 }
 
@@ -45,7 +45,7 @@ pub async fn list(ex: impl PgExecutor<'_>, filter: &ParcelFilter, page: Page) ->
          where p.id > $1
            and ($2::text is null or p.township_code = $2)
            and ($3::text is null or p.village = $3)
-           and ($4::text is null or p.parcel_code like $4 || '%')
+           and ($4::text is null or starts_with(p.parcel_code::text, $4))
          order by p.id limit $5"
     ))
     .bind(page.after)

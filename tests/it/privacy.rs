@@ -169,3 +169,174 @@ async fn no_public_or_investor_response_carries_private_data() {
     let investors = crawl(&api, Some(&investor), starting_points(Role::Investor, &certificates), &secrets).await;
     assert!(public > 150 && investors > 150, "crawled {public} and {investors} responses");
 }
+
+/// Log lines written while it is held, for tests that check what the service logs. `#[tokio::test]` runs
+/// the test and the service it spawns on one thread, so a thread's default subscriber sees both.
+struct CapturedLog {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLog {
+    fn start() -> Self {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .finish();
+        Self { lines, _guard: tracing::subscriber::set_default(subscriber) }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lines.lock().unwrap()).into_owned()
+    }
+}
+
+fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// The review's attack: an official sees `3306**********5772`, then asks the party search for the masked
+/// digits one at a time (or with `%`/`_` patterns). The search must find nothing by part of a number it
+/// masks: only the whole number, and that search is logged with who made it, never with the number.
+#[tokio::test]
+async fn an_official_cannot_walk_a_masked_id_number_out_of_the_party_search() {
+    let db = TestDb::with_district().await;
+    let officer = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    let target = common::fixtures::id_number(577);
+    for n in [577, 578, 123] {
+        let id_number = common::fixtures::id_number(n);
+        officer
+            .post("/api/v1/parties", &json!({"kind": "household", "name": format!("户主{n}"), "id_number": id_number}))
+            .await
+            .expect(201);
+    }
+    let official = common::account(&db.pool, "zhao.official", Role::Official).await;
+    let api = Api::new(common::spawn_app(db.pool.clone()).await);
+    let search = |q: String| {
+        let req = api.client.get(format!("{}/api/v1/parties?q={}", api.base, encode(&q))).bearer_auth(&official);
+        let api = api.clone();
+        async move { api.send(req).await.expect(200) }
+    };
+    let found = |r: &common::api::Reply| r.body["items"].as_array().unwrap().len();
+
+    // Walk from the four digits every masked number shows, one character (0-9 or X) at a time, as far as
+    // some character still finds a party: at most 14 positions × 11 characters.
+    let mut known = target[..4].to_string();
+    let mut requests = 0;
+    'walk: while known.len() < 18 {
+        for c in "0123456789X".chars() {
+            let guess = format!("{known}{c}");
+            requests += 1;
+            if found(&search(guess.clone()).await) > 0 {
+                known = guess;
+                continue 'walk;
+            }
+        }
+        break;
+    }
+    assert!(requests <= 41 * 11, "{requests} requests");
+    assert_eq!(known, &target[..4], "the walk recovered {known:?} in {requests} requests");
+
+    // Pattern characters are characters: nothing matches them.
+    let patterns = [
+        "%".to_string(),
+        "_".into(),
+        "3306%".into(),
+        format!("%{}", &target[14..]),
+        format!("{}____", &target[..14]),
+        format!("{}%", &target[..6]),
+    ];
+    for pattern in patterns {
+        let r = search(pattern.clone()).await;
+        assert_eq!(found(&r), 0, "{pattern:?} found {}", r.body);
+    }
+
+    // The whole number finds its party, still masked; the log names who searched, not the number.
+    let log = CapturedLog::start();
+    let r = search(target.clone()).await;
+    let lines = log.text();
+    drop(log);
+    assert_eq!(found(&r), 1, "{}", r.body);
+    assert_eq!(r.body["items"][0]["id_number"], format!("3306**********{}", &target[14..]));
+    assert!(lines.contains("zhao.official"), "the search is logged with who made it: {lines:?}");
+    assert!(!lines.contains(&target[6..14]), "the log holds the number: {lines:?}");
+}
+
+/// Officers see numbers whole, so they keep searching by their start; `%` and `_` are still literal.
+#[tokio::test]
+async fn officers_search_by_the_start_of_a_number_without_patterns() {
+    let db = TestDb::with_district().await;
+    let officer = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    for n in [11, 12] {
+        officer.owner(n).await;
+    }
+    officer.investor(13).await;
+    let count = |path: String| {
+        let officer = officer.clone();
+        async move { officer.get(&path).await.expect(200).body["items"].as_array().unwrap().len() }
+    };
+    let prefix = &common::fixtures::id_number(11)[..14];
+    assert_eq!(count(format!("/api/v1/parties?q={prefix}")).await, 2);
+    assert_eq!(count(format!("/api/v1/parties?q={}", &common::fixtures::credit_code(13)[..10])).await, 1);
+    assert_eq!(count("/api/v1/parties?q=%E6%88%B7%E4%B8%BB".into()).await, 2, "户主: part of a name");
+    for pattern in ["%25", "_", "3306%25", "3306____", "%25%E6%88%B7"] {
+        assert_eq!(count(format!("/api/v1/parties?q={pattern}")).await, 0, "{pattern}");
+    }
+    // Literal characters in names are found as they are.
+    officer
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "organisation", "name": "百分之百_合作社%",
+                                          "credit_code": common::fixtures::credit_code(14)}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(count("/api/v1/parties?q=_%E5%90%88".into()).await, 1, "_合");
+    assert_eq!(count("/api/v1/parties?q=%E7%A4%BE%25".into()).await, 1, "社%");
+}
+
+/// Farmhouse and parcel searches treat `%` and `_` as characters too.
+#[tokio::test]
+async fn pattern_characters_in_searches_are_literal() {
+    let db = TestDb::with_district().await;
+    let officer = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    officer.house(1).await;
+    officer.house(2).await;
+    let count = |path: &'static str| {
+        let officer = officer.clone();
+        async move {
+            let body = officer.get(path).await.expect(200).body;
+            body.get("features").or(body.get("items")).and_then(Value::as_array).map(Vec::len).unwrap()
+        }
+    };
+    assert_eq!(count("/api/v1/farmhouses?q=330604001001JC0000").await, 2, "the start of a unit number");
+    assert_eq!(count("/api/v1/farmhouses?q=%E9%9D%92%E5%B1%B1").await, 2, "part of a village (青山)");
+    assert_eq!(count("/api/v1/parcels?code=330604001001JC0000").await, 2);
+    for path in [
+        "/api/v1/farmhouses?q=%25",
+        "/api/v1/farmhouses?q=_",
+        "/api/v1/farmhouses?q=330604%25F0001",
+        "/api/v1/farmhouses?q=330604001001JC0000_F",
+        "/api/v1/parcels?code=%25",
+        "/api/v1/parcels?code=330604001001JC____1",
+        "/api/v1/parcels?village=%25",
+    ] {
+        assert_eq!(count(path).await, 0, "{path}");
+    }
+}

@@ -357,3 +357,34 @@ async fn audit_verify_names_the_altered_or_removed_entry() {
         "{message}"
     );
 }
+
+/// RFC 7235: the scheme of `Authorization` is case-insensitive, so `BEARER x` is a bearer token; a scheme
+/// this service does not take (Basic, Digest, …) is refused naming the header, never taken as no login.
+#[tokio::test]
+async fn the_authorization_scheme_is_case_insensitive_and_other_schemes_are_refused() {
+    let db = TestDb::with_district().await;
+    let token = common::account(&db.pool, "li.officer", Role::Officer).await;
+    let api = Api::new(common::spawn_app(db.pool.clone()).await);
+    let with = |value: String| api.client.get(format!("{}/api/v1/session", api.base)).header("authorization", value);
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let me = api.send(with(format!("{scheme} {token}"))).await.expect(200);
+        assert_eq!(me.body["username"], "li.officer", "{scheme}");
+    }
+    let unknown = api.send(with("BEARER fh_not-a-token".into())).await.expect(401);
+    assert_eq!(unknown.header("content-type"), "application/problem+json");
+    for value in [
+        "Basic bGkub2ZmaWNlcjpsaS5vZmZpY2VyLXBhc3N3b3Jk",
+        "Digest username=\"li\"",
+        "Token abc",
+        "Bearer",
+        "Bearer  ",
+        token.as_str(),
+    ] {
+        let refused = api.send(with(value.to_string())).await;
+        assert_eq!(refused.status, 401, "{value:?}: {}", refused.body);
+        assert_eq!(refused.body["field"], "Authorization", "{value:?}: {}", refused.body);
+        assert_eq!(refused.header("www-authenticate"), "Bearer");
+    }
+    // No header at all is the public, as before.
+    assert_eq!(api.get("/api/v1/session").await.expect(200).body["role"], "public");
+}

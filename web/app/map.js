@@ -222,7 +222,10 @@ export class FarmMap {
   /** The map extent as `min lon,min lat,max lon,max lat`. */
   extent() {
     const b = this.map.getBounds();
-    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(',');
+    // Zoomed far out, the view can reach past ±180° (world copies): the API takes longitudes and latitudes.
+    const clamp = (v, limit) => Math.min(limit, Math.max(-limit, v));
+    return [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)]
+      .map((v) => v.toFixed(6)).join(',');
   }
 
   /**

@@ -97,8 +97,11 @@ export class Stats {
   }
 }
 
+/** A CSV cell; text a spreadsheet would run as a formula (= + - @ tab CR) gets a leading ' (as the
+ * service's own CSV exports do); numbers, negative ones too, stay numbers. */
 function csvField(v) {
-  const s = String(v ?? '');
+  let s = String(v ?? '');
+  if (/^[=+\-@\t\r]/.test(s) && !Number.isFinite(Number(s))) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
