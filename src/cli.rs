@@ -152,6 +152,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let mut state = crate::http::AppState::with_reads(reads);
     state.session_lifetime = std::time::Duration::from_secs(args.session_hours.clamp(1, 24 * 30) * 3600);
     state.secure_cookies = args.secure_cookies;
+    state.limits = args.capacity.limits();
     state.web = std::sync::Arc::new(crate::http::web::WebConfig {
         dir: args.web_dir.clone(),
         basemap_url: args.basemap_url.clone().filter(|u| !u.trim().is_empty()),

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::http::capacity;
+
 #[derive(Debug, Parser)]
 #[command(name = "farmhouse", version, about = "Registry of rural parcels and idle farmhouses")]
 pub struct Cli {
@@ -166,7 +168,34 @@ pub struct ServeArgs {
     #[arg(long = "read-database-url", value_name = "URL", env = "FARMHOUSE_READ_DATABASE_URLS", value_delimiter = ',')]
     pub read_database_urls: Vec<String>,
     #[command(flatten)]
+    pub capacity: CapacityArgs,
+    #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// How much of the service one client may take (see `src/http/capacity.rs`).
+#[derive(Debug, Clone, Args)]
+pub struct CapacityArgs {
+    /// Seconds a client may take to send a request's line and headers; also how long an idle
+    /// kept-alive connection stays open.
+    #[arg(long, env = "FARMHOUSE_HEADER_READ_TIMEOUT", default_value_t = capacity::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
+    pub header_read_timeout: u64,
+    /// Seconds an answer may wait for a client that takes none of it before the connection is closed.
+    #[arg(long, env = "FARMHOUSE_IDLE_TIMEOUT", default_value_t = capacity::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    pub idle_timeout: u64,
+    /// Most client connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "FARMHOUSE_MAX_CLIENT_CONNECTIONS", default_value_t = capacity::DEFAULT_MAX_CLIENT_CONNECTIONS)]
+    pub max_client_connections: usize,
+}
+
+impl CapacityArgs {
+    pub fn limits(&self) -> capacity::Limits {
+        capacity::Limits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),
+            max_client_connections: self.max_client_connections.max(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

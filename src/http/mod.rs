@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod auth;
+pub mod capacity;
 pub mod constraints;
 pub mod farmhouses;
 pub mod features;
@@ -22,7 +23,6 @@ pub mod transfer;
 pub mod web;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,6 +61,8 @@ pub struct AppState {
     pub tiles: Arc<crate::tiles::TileCache>,
     /// The web map's folder and basemap.
     pub web: Arc<web::WebConfig>,
+    /// Connection limits ([`capacity::Limits`]); `serve` reads them.
+    pub limits: capacity::Limits,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
             secure_cookies: false,
             tiles,
             web: Arc::default(),
+            limits: capacity::Limits::default(),
         }
     }
 
@@ -271,15 +274,76 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-/// Serves `state` on `listener` until `shutdown` completes, then lets running requests finish.
+/// Serves `state` on `listener` (HTTP/1.1) until `shutdown` completes, then lets running requests
+/// finish. Each request carries its peer's address (`ConnectInfo<SocketAddr>`).
+///
+/// The connections keep to `state.limits` ([`capacity::Limits`]): a request head must arrive within
+/// the header-read timeout (hyper's own timer, which also closes idle kept-alive connections), a
+/// client that takes no bytes of an answer for the idle timeout is dropped, and at most
+/// `max_client_connections` are served at once — further ones wait in the listen queue. axum's own
+/// `serve` offers none of these. Cleartext HTTP/2 is not offered: hyper-util's protocol sniffing waits for the first bytes without
+/// a timeout. Browsers speak HTTP/2 only over TLS, which a proxy in front terminates.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let limits = state.limits.clone();
+    let app = app(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_client_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        // The semaphore is never closed.
+        let Ok(slot) = slot else { break };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let mut io = tokio_io_timeout::TimeoutWriter::new(stream);
+        io.set_timeout(Some(limits.idle_timeout));
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(req)
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(Box::pin(io)), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection closed");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// After a failed accept: a connection that went away before it was taken needs nothing; anything else
+/// (out of file descriptors, most likely) is logged and waited out for a second, as axum's `serve` does.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept connections; trying again in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,10 +1,36 @@
 //! Capacity: one client cannot take the whole service. Anonymous pages are small enough to share the
-//! database among many callers.
+//! database among many callers, and connections that send nothing useful are closed.
 
 use crate::common;
 
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
 use crate::common::TestDb;
 use farmhouse::domain::roles::Role;
+use farmhouse::http::AppState;
+use farmhouse::http::capacity::Limits;
+use sqlx::PgPool;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The service over `pool` with `limits`, as `farmhouse serve` runs it, on a free port of 127.0.0.1.
+async fn serve_with(pool: PgPool, limits: Limits) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut state = AppState::new(pool);
+    state.limits = limits;
+    tokio::spawn(farmhouse::http::serve(listener, state, std::future::pending()));
+    addr
+}
+
+/// Status, headers and body text of a GET.
+async fn get(client: &reqwest::Client, url: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let res = client.get(url).send().await.expect("an answer");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, headers, res.text().await.unwrap_or_default())
+}
 
 #[tokio::test]
 async fn pages_hold_at_most_1000_features_for_the_public_and_investors_and_10000_for_staff() {
@@ -16,4 +42,58 @@ async fn pages_hold_at_most_1000_features_for_the_public_and_investors_and_10000
         let next = page.body["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap();
         assert!(next["href"].as_str().unwrap().contains(&format!("limit={most}&")), "{role}: {next}");
     }
+}
+
+/// A connection that sent the start of a request line and nothing more.
+async fn half_a_request(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(b"GET /health HT").await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn connections_that_send_half_a_request_line_are_closed_after_the_header_timeout() {
+    const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+    let db = TestDb::new().await;
+    let addr = serve_with(db.pool.clone(), Limits { header_read_timeout: HEADER_TIMEOUT, ..Limits::default() }).await;
+    let opened = Instant::now();
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        held.push(half_a_request(addr).await);
+    }
+
+    let (status, _, body) = get(&reqwest::Client::new(), &format!("http://{addr}/health")).await;
+    assert_eq!(status, 200, "{body}");
+    let open = held
+        .iter()
+        .filter(|s| matches!(s.try_read(&mut [0; 64]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock))
+        .count();
+    assert_eq!(open, 200, "the 200 were still open while the request was answered");
+
+    // Closed after the header timeout, with a generous margin for a busy machine.
+    let deadline = tokio::time::Instant::from_std(opened + HEADER_TIMEOUT + Duration::from_secs(10));
+    for mut stream in held {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout_at(deadline, stream.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "a connection was still open {:?} after it was opened", opened.elapsed());
+    }
+}
+
+#[tokio::test]
+async fn a_connection_beyond_the_cap_waits_until_one_closes() {
+    let db = TestDb::new().await;
+    let limits = Limits { max_client_connections: 3, header_read_timeout: Duration::from_secs(3), ..Limits::default() };
+    let addr = serve_with(db.pool.clone(), limits).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(half_a_request(addr).await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let request = tokio::spawn(reqwest::Client::new().get(format!("http://{addr}/health")).send());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!request.is_finished(), "the three connections hold every place");
+    let res = tokio::time::timeout(Duration::from_secs(30), request).await.expect("answered once they closed");
+    assert_eq!(res.unwrap().unwrap().status(), 200);
+    drop(held);
 }
