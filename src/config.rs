@@ -139,7 +139,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "FARMHOUSE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Most database connections the service holds.
+    /// Most database connections the service holds for requests (and --reserved-connections more).
     #[arg(long, env = "FARMHOUSE_MAX_CONNECTIONS", default_value_t = 16)]
     pub max_connections: u32,
     /// Database connections opened at start and kept open (at most --max-connections), so the first
@@ -186,6 +186,10 @@ pub struct CapacityArgs {
     /// Most client connections served at once; further ones wait to be accepted.
     #[arg(long, env = "FARMHOUSE_MAX_CLIENT_CONNECTIONS", default_value_t = capacity::DEFAULT_MAX_CLIENT_CONNECTIONS)]
     pub max_client_connections: usize,
+    /// Database connections kept apart for /health and certificate verification, on top of
+    /// --max-connections, so both answer while the service is busy.
+    #[arg(long, env = "FARMHOUSE_RESERVED_CONNECTIONS", default_value_t = capacity::DEFAULT_RESERVED_CONNECTIONS)]
+    pub reserved_connections: u32,
 }
 
 impl CapacityArgs {

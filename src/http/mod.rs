@@ -61,6 +61,9 @@ pub struct AppState {
     pub tiles: Arc<crate::tiles::TileCache>,
     /// The web map's folder and basemap.
     pub web: Arc<web::WebConfig>,
+    /// A few connections of their own for `/health` and public certificate verification, so both
+    /// answer while every connection of `pool` is taken (see [`crate::store::reserve`]).
+    pub reserved: PgPool,
     /// Connection limits ([`capacity::Limits`]); `serve` reads them.
     pub limits: capacity::Limits,
 }
@@ -76,8 +79,12 @@ impl AppState {
     pub fn with_reads(reads: ReadPools) -> Self {
         let pool = reads.primary().clone();
         let tiles = Arc::new(crate::tiles::TileCache::new(crate::tiles::cache::DEFAULT_BYTES));
+        // Pools keep their connections tidy from a task, which needs a runtime; without one (never in
+        // `serve`) the reserved connections are the pool's own.
+        let mut reserved = pool.clone();
         if tokio::runtime::Handle::try_current().is_ok() {
             crate::tiles::listener::spawn(pool.clone(), &tiles, reads.has_standbys());
+            reserved = crate::store::reserve(&pool, capacity::DEFAULT_RESERVED_CONNECTIONS);
         }
         Self {
             pool,
@@ -87,6 +94,7 @@ impl AppState {
             secure_cookies: false,
             tiles,
             web: Arc::default(),
+            reserved,
             limits: capacity::Limits::default(),
         }
     }
@@ -247,9 +255,11 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// The whole service as a router, for `serve` and for tests that call it directly.
 pub fn app(state: AppState) -> Router {
+    let busy_or_down = Arc::new(capacity::BusyOrDown::new(state.pool.clone()));
     routes::router(endpoints())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(busy_or_down, capacity::busy_or_down))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(problem_for_every_error))

@@ -1,5 +1,6 @@
-//! Capacity: one client cannot take the whole service. Anonymous pages are small enough to share the
-//! database among many callers, and connections that send nothing useful are closed.
+//! Capacity: one client cannot take the whole service. Anonymous pages are small enough, a busy pool is
+//! answered as busy (never as a database that is down), verification and `/health` keep connections of
+//! their own, and connections that send nothing useful are closed.
 
 use crate::common;
 
@@ -10,6 +11,7 @@ use crate::common::TestDb;
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use farmhouse::http::capacity::Limits;
+use farmhouse::store::{self, PoolConfig};
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -30,6 +32,109 @@ async fn get(client: &reqwest::Client, url: &str) -> (u16, reqwest::header::Head
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     (status, headers, res.text().await.unwrap_or_default())
+}
+
+fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// A refusal for capacity: 503 or 429, problem+json, with a whole number of seconds in Retry-After.
+#[track_caller]
+fn assert_refusal_says_when_to_retry(status: u16, headers: &reqwest::header::HeaderMap, body: &str) {
+    assert!(matches!(status, 429 | 503), "{status}: {body}");
+    assert_eq!(header(headers, "content-type"), "application/problem+json", "{body}");
+    let retry: u64 =
+        header(headers, "retry-after").parse().unwrap_or_else(|_| panic!("Retry-After on {status}: {body}"));
+    assert!(retry >= 1, "{retry}");
+    let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(problem["status"], status);
+}
+
+#[tokio::test]
+async fn a_crowd_of_big_anonymous_pages_leaves_verification_and_health_answering() {
+    let db = TestDb::demo().await;
+    let (no, code): (String, String) = sqlx::query_as(
+        "select certificate_no, verification_code from certifications where revoked_at is null order by id limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    // A small pool, so 48 pages are far more than it holds at once.
+    let pool = store::pool(&db.url, &PoolConfig { max_connections: 4, ..PoolConfig::default() }).unwrap();
+    let addr = serve_with(pool, Limits::default()).await;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+
+    let pages: Vec<_> = (0..48)
+        .map(|_| {
+            let (client, url) = (client.clone(), format!("http://{addr}/collections/farmhouses/items?limit=10000"));
+            tokio::spawn(async move { get(&client, &url).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let checks: Vec<_> = (0..2)
+        .map(|_| {
+            let client = client.clone();
+            let urls = [
+                format!("http://{addr}/api/v1/verify/{no}?code={code}"),
+                format!("http://{addr}/verify/{no}?code={code}"),
+                format!("http://{addr}/health"),
+            ];
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                for _ in 0..5 {
+                    for url in &urls {
+                        let (status, _, body) = get(&client, url).await;
+                        seen.push((url.clone(), status, body));
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+
+    for check in checks {
+        for (url, status, body) in check.await.unwrap() {
+            assert_eq!(status, 200, "{url}: {body}");
+            assert!(!body.contains("database is unavailable"), "{url}: {body}");
+        }
+    }
+    let (mut answered, mut refused) = (0, 0);
+    for page in pages {
+        let (status, headers, body) = page.await.unwrap();
+        assert!(!body.contains("database is unavailable"), "{status}: {body}");
+        if status == 200 {
+            let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert!(page["numberReturned"].as_i64().unwrap() <= 1000);
+            answered += 1;
+        } else {
+            assert_refusal_says_when_to_retry(status, &headers, &body);
+            refused += 1;
+        }
+    }
+    eprintln!("48 big pages: {answered} served, {refused} refused as busy or over budget");
+    assert!(answered > 0, "some pages were served");
+}
+
+#[tokio::test]
+async fn a_request_that_finds_every_connection_taken_is_told_the_service_is_busy() {
+    let db = TestDb::new().await;
+    let pool = store::pool(&db.url, &PoolConfig { max_connections: 2, ..PoolConfig::default() }).unwrap();
+    // Every connection taken before the service starts (its tile-change listener keeps one for good once
+    // it has it, so one is left for requests when these two are given back).
+    let held = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+    let addr = serve_with(pool.clone(), Limits::default()).await;
+    let client = reqwest::Client::new();
+
+    let (status, headers, body) = get(&client, &format!("http://{addr}/api/v1/townships")).await;
+    assert_refusal_says_when_to_retry(status, &headers, &body);
+    assert_eq!(status, 503);
+    assert!(body.contains("busy") && !body.contains("unavailable"), "{body}");
+    let (status, _, body) = get(&client, &format!("http://{addr}/health")).await;
+    assert_eq!(status, 200, "health has connections of its own: {body}");
+
+    drop(held);
+    let (status, _, body) = get(&client, &format!("http://{addr}/api/v1/townships")).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
