@@ -176,6 +176,13 @@ pub struct ServeArgs {
 /// How much of the service one client may take (see `src/http/capacity.rs`).
 #[derive(Debug, Clone, Args)]
 pub struct CapacityArgs {
+    /// Requests per second one address may make, sustained, when not signed in (0: no limit). Over it,
+    /// 429 with Retry-After. Behind a reverse proxy every request has the proxy's address: limit there.
+    #[arg(long, env = "FARMHOUSE_RATE_LIMIT", default_value_t = capacity::DEFAULT_RATE_PER_SECOND)]
+    pub rate_limit: u32,
+    /// Requests one address may make at once beyond the sustained rate (a browser opening the map).
+    #[arg(long, env = "FARMHOUSE_RATE_LIMIT_BURST", default_value_t = capacity::DEFAULT_BURST)]
+    pub rate_limit_burst: u32,
     /// Seconds a client may take to send a request's line and headers; also how long an idle
     /// kept-alive connection stays open.
     #[arg(long, env = "FARMHOUSE_HEADER_READ_TIMEOUT", default_value_t = capacity::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
@@ -195,6 +202,8 @@ pub struct CapacityArgs {
 impl CapacityArgs {
     pub fn limits(&self) -> capacity::Limits {
         capacity::Limits {
+            rate_per_second: self.rate_limit,
+            burst: self.rate_limit_burst,
             header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout.max(1)),
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),
             max_client_connections: self.max_client_connections.max(1),

@@ -64,7 +64,7 @@ pub struct AppState {
     /// A few connections of their own for `/health` and public certificate verification, so both
     /// answer while every connection of `pool` is taken (see [`crate::store::reserve`]).
     pub reserved: PgPool,
-    /// Connection limits ([`capacity::Limits`]); `serve` reads them.
+    /// Request budgets and connection limits ([`capacity::Limits`]); `app` and `serve` read them.
     pub limits: capacity::Limits,
 }
 
@@ -255,11 +255,14 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// The whole service as a router, for `serve` and for tests that call it directly.
 pub fn app(state: AppState) -> Router {
+    let throttle = Arc::new(capacity::Throttle::new(&state.limits, state.callers.clone()));
     let busy_or_down = Arc::new(capacity::BusyOrDown::new(state.pool.clone()));
     routes::router(endpoints())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn_with_state(busy_or_down, capacity::busy_or_down))
+        // Before authentication, so requests with made-up credentials are counted too.
+        .layer(middleware::from_fn_with_state(throttle, capacity::throttle))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(problem_for_every_error))

@@ -1,6 +1,7 @@
 //! Capacity: one client cannot take the whole service. Anonymous pages are small enough, a busy pool is
 //! answered as busy (never as a database that is down), verification and `/health` keep connections of
-//! their own, and connections that send nothing useful are closed.
+//! their own, an address over its request budget is told when to come back, and connections that send
+//! nothing useful are closed.
 
 use crate::common;
 
@@ -147,6 +148,37 @@ async fn pages_hold_at_most_1000_features_for_the_public_and_investors_and_10000
         let next = page.body["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap();
         assert!(next["href"].as_str().unwrap().contains(&format!("limit={most}&")), "{role}: {next}");
     }
+}
+
+#[tokio::test]
+async fn an_address_over_its_request_budget_gets_429_with_retry_after() {
+    let db = TestDb::new().await;
+    let token = common::account(&db.pool, "capacity.officer", Role::Officer).await;
+    let addr = serve_with(db.pool.clone(), Limits { rate_per_second: 1, burst: 5, ..Limits::default() }).await;
+    let client = reqwest::Client::new();
+    let signed_in = || client.get(format!("http://{addr}/api/v1/session")).bearer_auth(&token);
+    // Its first request is counted (the token is not known yet); from then on the caller is known.
+    assert_eq!(signed_in().send().await.unwrap().status(), 200);
+
+    let mut statuses = Vec::new();
+    let mut refusal = None;
+    for _ in 0..10 {
+        let (status, headers, body) = get(&client, &format!("http://{addr}/conformance")).await;
+        statuses.push(status);
+        if status == 429 && refusal.is_none() {
+            refusal = Some((headers, body));
+        }
+    }
+    assert!(statuses.iter().all(|s| matches!(s, 200 | 429)), "{statuses:?}");
+    assert_eq!(&statuses[..4], &[200; 4], "the burst is served");
+    let (headers, body) = refusal.unwrap_or_else(|| panic!("no 429 in {statuses:?}"));
+    assert_refusal_says_when_to_retry(429, &headers, &body);
+
+    let me = signed_in().send().await.unwrap();
+    assert_eq!(me.status(), 200, "a signed-in caller is not counted");
+    let elsewhere = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build();
+    let (status, _, body) = get(&elsewhere.unwrap(), &format!("http://{addr}/conformance")).await;
+    assert_eq!(status, 200, "another address has a budget of its own: {body}");
 }
 
 /// A connection that sent the start of a request line and nothing more.
