@@ -157,6 +157,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     state.session_lifetime = std::time::Duration::from_secs(args.session_hours.clamp(1, 24 * 30) * 3600);
     state.secure_cookies = args.secure_cookies;
     state.public_url = std::sync::Arc::new(public_url);
+    state.limits = args.capacity.limits();
+    state.reserved = store::reserve(&database.pool, args.capacity.reserved_connections);
     state.web = std::sync::Arc::new(crate::http::web::WebConfig {
         dir: args.web_dir.clone(),
         basemap_url: args.basemap_url.clone().filter(|u| !u.trim().is_empty()),
@@ -166,10 +168,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     let upkeep = tokio::spawn(end_expired_leases(state.clone()));
     let reads = state.reads.clone();
+    let reserved = state.reserved.clone();
     crate::http::serve(listener, state, crate::http::shutdown_signal()).await?;
     upkeep.abort();
     tracing::info!("stopped serving");
     reads.close().await;
+    reserved.close().await;
     database.close().await
 }
 

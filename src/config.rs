@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::http::capacity;
+
 #[derive(Debug, Parser)]
 #[command(name = "farmhouse", version, about = "Registry of rural parcels and idle farmhouses")]
 pub struct Cli {
@@ -137,7 +139,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "FARMHOUSE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Most database connections the service holds.
+    /// Most database connections the service holds for requests (and --reserved-connections more).
     #[arg(long, env = "FARMHOUSE_MAX_CONNECTIONS", default_value_t = 16)]
     pub max_connections: u32,
     /// Database connections opened at start and kept open (at most --max-connections), so the first
@@ -176,7 +178,47 @@ pub struct ServeArgs {
     #[arg(long = "trusted-proxy", value_name = "ADDR", env = "FARMHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
     #[command(flatten)]
+    pub capacity: CapacityArgs,
+    #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// How much of the service one client may take (see `src/http/capacity.rs`).
+#[derive(Debug, Clone, Args)]
+pub struct CapacityArgs {
+    /// Requests per second one address may make, sustained, when not signed in (0: no limit). Over it,
+    /// 429 with Retry-After. Behind a reverse proxy every request has the proxy's address: limit there.
+    #[arg(long, env = "FARMHOUSE_RATE_LIMIT", default_value_t = capacity::DEFAULT_RATE_PER_SECOND)]
+    pub rate_limit: u32,
+    /// Requests one address may make at once beyond the sustained rate (a browser opening the map).
+    #[arg(long, env = "FARMHOUSE_RATE_LIMIT_BURST", default_value_t = capacity::DEFAULT_BURST)]
+    pub rate_limit_burst: u32,
+    /// Seconds a client may take to send a request's line and headers; also how long an idle
+    /// kept-alive connection stays open.
+    #[arg(long, env = "FARMHOUSE_HEADER_READ_TIMEOUT", default_value_t = capacity::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
+    pub header_read_timeout: u64,
+    /// Seconds an answer may wait for a client that takes none of it before the connection is closed.
+    #[arg(long, env = "FARMHOUSE_IDLE_TIMEOUT", default_value_t = capacity::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    pub idle_timeout: u64,
+    /// Most client connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "FARMHOUSE_MAX_CLIENT_CONNECTIONS", default_value_t = capacity::DEFAULT_MAX_CLIENT_CONNECTIONS)]
+    pub max_client_connections: usize,
+    /// Database connections kept apart for /health and certificate verification, on top of
+    /// --max-connections, so both answer while the service is busy.
+    #[arg(long, env = "FARMHOUSE_RESERVED_CONNECTIONS", default_value_t = capacity::DEFAULT_RESERVED_CONNECTIONS)]
+    pub reserved_connections: u32,
+}
+
+impl CapacityArgs {
+    pub fn limits(&self) -> capacity::Limits {
+        capacity::Limits {
+            rate_per_second: self.rate_limit,
+            burst: self.rate_limit_burst,
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),
+            max_client_connections: self.max_client_connections.max(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -816,9 +816,10 @@ pub async fn verify(
     Ok(axum::Json(verification(&state, &no, q.code.as_deref()).await?))
 }
 
-/// The public facts of certificate `no` (shared by the JSON route and the verification page).
+/// The public facts of certificate `no` (shared by the JSON route and the verification page), read
+/// over the reserved connections so a check answers while the service is busy.
 pub async fn verification(state: &AppState, no: &str, code: Option<&str>) -> Result<Verification> {
-    let r = records::certification_by_number(&state.pool, no)
+    let r = records::certification_by_number(&state.reserved, no)
         .await?
         .ok_or_else(|| Error::NotFound(format!("certificate {no}")))?;
     Ok(Verification {

@@ -106,6 +106,16 @@ impl Callers {
         entries.insert(digest, (caller, Instant::now()));
     }
 
+    /// Whether `headers` carry a session or token found valid within the last [`Callers::TTL`]: asks
+    /// nothing of the database (the request budget uses it to leave signed-in callers uncounted).
+    pub fn recognises(&self, headers: &HeaderMap) -> bool {
+        let secret = match credential(headers) {
+            Ok(Some(Credential::Bearer(s) | Credential::Cookie(s))) => s,
+            Ok(None) | Err(_) => return false,
+        };
+        self.get(&secret_digest(&secret)).is_some()
+    }
+
     fn forget(&self, digest: &[u8]) {
         if let Ok(d) = <[u8; 32]>::try_from(digest) {
             self.entries.lock().expect("callers lock").remove(&d);

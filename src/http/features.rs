@@ -19,6 +19,7 @@ use super::auth::Caller;
 use super::problem::FieldError;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
+use crate::domain::roles::{Audience, Role};
 use crate::map::Layer;
 use crate::map::items::{self, Cursor, DEFAULT_LIMIT, ItemQuery, MAX_LIMIT};
 use utoipa_axum::routes;
@@ -150,6 +151,19 @@ impl FromRequestParts<AppState> for BaseUrl {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         Ok(BaseUrl(state.public_url.base_for(&parts.headers, peer)))
+    }
+}
+
+/// The most features a page holds for the public and investors. A page of 10,000 houses kept a
+/// database connection for about a second, so a few dozen anonymous requests took every connection;
+/// 1,000 still fills a map view, and GIS clients follow the `next` links.
+pub const PUBLIC_MAX_LIMIT: u32 = 1000;
+
+/// The most features a page holds for `role`: staff keep [`MAX_LIMIT`] for their exports.
+pub fn max_limit(role: Role) -> u32 {
+    match role.audience() {
+        Audience::Staff => MAX_LIMIT,
+        Audience::Public => PUBLIC_MAX_LIMIT,
     }
 }
 
@@ -297,8 +311,9 @@ pub async fn collection(
     Ok(axum::Json(collection_json(layer, &base, extent)).into_response())
 }
 
-/// Reads an items request; every parameter it does not know is refused, naming it.
-fn item_query(layer: Layer, pairs: &[(String, String)]) -> Result<ItemQuery> {
+/// Reads an items request; every parameter it does not know is refused, naming it. A `limit` above
+/// `max_limit` is taken as `max_limit`, as OGC API – Features asks (the `next` links carry it).
+fn item_query(layer: Layer, pairs: &[(String, String)], max_limit: u32) -> Result<ItemQuery> {
     let mut q = ItemQuery { bbox: None, filters: Vec::new(), limit: DEFAULT_LIMIT, cursor: None };
     for (name, value) in pairs {
         if value.contains('\0') {
@@ -314,7 +329,7 @@ fn item_query(layer: Layer, pairs: &[(String, String)]) -> Result<ItemQuery> {
                     .ok()
                     .filter(|n| *n >= 1)
                     .ok_or_else(|| bad_param("limit", format!("must be a whole number from 1, not {value:?}")))?;
-                q.limit = n.min(MAX_LIMIT);
+                q.limit = n.min(max_limit);
             }
             "bbox" => q.bbox = Some(super::query::bbox(value)?),
             "after" | "before" => {
@@ -376,7 +391,8 @@ fn page_href(base: &str, layer: Layer, q: &ItemQuery, cursor: Option<(&str, &str
 #[utoipa::path(get, path = "/collections/{collection}/items", tag = "ogc-features",
     params(("collection" = String, Path, description = "farmhouses, parcels, townships or villages"),
            ("bbox" = Option<String>, Query, description = "west,south,east,north (degrees, CRS84)"),
-           ("limit" = Option<u32>, Query, description = "features per page (default 10, at most 10000)"),
+           ("limit" = Option<u32>, Query, description = "features per page (default 10); a larger limit than the most \
+             a page holds (1000 for the public and investors, 10000 for officers, officials and admins) is taken as that most"),
            ("after" = Option<String>, Query, description = "the page after this feature id"),
            ("before" = Option<String>, Query, description = "the page before this feature id"),
            ("status" = Option<String>, Query, description = "farmhouses: registered, listed, contracted, certified"),
@@ -394,7 +410,7 @@ pub async fn items(
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
     let pairs = pairs(&query);
     json_only(&pairs)?;
-    let q = item_query(layer, &pairs)?;
+    let q = item_query(layer, &pairs, max_limit(caller.role))?;
     let audience = layer.audience(caller.role.audience());
     // Both on one connection: from the same server, so the count and the page agree, and never holding
     // one connection while waiting for a second (under load, every request could hold one and wait).

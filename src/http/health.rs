@@ -1,6 +1,7 @@
 //! `GET /health`: 200 when the database answers, 503 (quickly, never a hang) when it does not. The
 //! standbys that share the reads, if any, are reported beside it; one that is down makes no 503, since
-//! its reads go to the primary.
+//! its reads go to the primary. The primary is asked over the reserved connections
+//! ([`AppState::reserved`]), so a service whose pool is busy still reports the database as it is.
 
 use std::time::Duration;
 
@@ -25,9 +26,9 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Value>> {
     // With standbys, the primary's WAL position too, to tell how far behind each one is.
     let ping = async {
         if reads.has_standbys() {
-            standbys::primary_position(&state.pool).await.map(Some)
+            standbys::primary_position(&state.reserved).await.map(Some)
         } else {
-            sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.pool).await.map(|_| None)
+            sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.reserved).await.map(|_| None)
         }
     };
     let (primary, standbys) = tokio::join!(

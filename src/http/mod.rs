@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod auth;
+pub mod capacity;
 pub mod farmhouses;
 pub mod features;
 pub mod guard;
@@ -22,7 +23,6 @@ pub mod transfer;
 pub mod web;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,6 +64,11 @@ pub struct AppState {
     /// are believed (see [`features::PublicUrl`]). Unconfigured (the default here; `serve` always sets
     /// it), links name the request's `Host`.
     pub public_url: Arc<features::PublicUrl>,
+    /// A few connections of their own for `/health` and public certificate verification, so both
+    /// answer while every connection of `pool` is taken (see [`crate::store::reserve`]).
+    pub reserved: PgPool,
+    /// Request budgets and connection limits ([`capacity::Limits`]); `app` and `serve` read them.
+    pub limits: capacity::Limits,
 }
 
 impl AppState {
@@ -77,8 +82,12 @@ impl AppState {
     pub fn with_reads(reads: ReadPools) -> Self {
         let pool = reads.primary().clone();
         let tiles = Arc::new(crate::map::TileCache::new(crate::map::cache::DEFAULT_BYTES));
+        // Pools keep their connections tidy from a task, which needs a runtime; without one (never in
+        // `serve`) the reserved connections are the pool's own.
+        let mut reserved = pool.clone();
         if tokio::runtime::Handle::try_current().is_ok() {
             crate::map::listener::spawn(pool.clone(), &tiles, reads.has_standbys());
+            reserved = crate::store::reserve(&pool, capacity::DEFAULT_RESERVED_CONNECTIONS);
         }
         Self {
             pool,
@@ -89,6 +98,8 @@ impl AppState {
             tiles,
             web: Arc::default(),
             public_url: Arc::default(),
+            reserved,
+            limits: capacity::Limits::default(),
         }
     }
 
@@ -168,10 +179,15 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// The whole service as a router, for `serve` and for tests that call it directly.
 pub fn app(state: AppState) -> Router {
+    let throttle = Arc::new(capacity::Throttle::new(&state.limits, state.callers.clone()));
+    let busy_or_down = Arc::new(capacity::BusyOrDown::new(state.pool.clone()));
     routes::router(endpoints())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(busy_or_down, capacity::busy_or_down))
+        // Before authentication, so requests with made-up credentials are counted too.
+        .layer(middleware::from_fn_with_state(throttle, capacity::throttle))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(problem_for_every_error))
@@ -196,15 +212,76 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-/// Serves `state` on `listener` until `shutdown` completes, then lets running requests finish.
+/// Serves `state` on `listener` (HTTP/1.1) until `shutdown` completes, then lets running requests
+/// finish. Each request carries its peer's address (`ConnectInfo<SocketAddr>`).
+///
+/// The connections keep to `state.limits` ([`capacity::Limits`]): a request head must arrive within
+/// the header-read timeout (hyper's own timer, which also closes idle kept-alive connections), a
+/// client that takes no bytes of an answer for the idle timeout is dropped, and at most
+/// `max_client_connections` are served at once — further ones wait in the listen queue. axum's own
+/// `serve` offers none of these. Cleartext HTTP/2 is not offered: hyper-util's protocol sniffing waits for the first bytes without
+/// a timeout. Browsers speak HTTP/2 only over TLS, which a proxy in front terminates.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let limits = state.limits.clone();
+    let app = app(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_client_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        // The semaphore is never closed.
+        let Ok(slot) = slot else { break };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let mut io = tokio_io_timeout::TimeoutWriter::new(stream);
+        io.set_timeout(Some(limits.idle_timeout));
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(req)
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(Box::pin(io)), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection closed");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// After a failed accept: a connection that went away before it was taken needs nothing; anything else
+/// (out of file descriptors, most likely) is logged and waited out for a second, as axum's `serve` does.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept connections; trying again in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -185,9 +185,20 @@ impl From<Vec<FieldError>> for Error {
     }
 }
 
+/// Marks an answer given because no database connection came free in time (sqlx's `PoolTimedOut`).
+/// That happens when every connection is in use and when the database is down; the answer says the
+/// latter, and [`super::capacity::busy_or_down`] corrects it when the database turns out to answer.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitedForConnection;
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        Problem::from(self).into_response()
+        let waited = matches!(self, Error::Database(sqlx::Error::PoolTimedOut));
+        let mut res = Problem::from(self).into_response();
+        if waited {
+            res.extensions_mut().insert(WaitedForConnection);
+        }
+        res
     }
 }
 
@@ -200,10 +211,15 @@ fn internal(e: &dyn std::fmt::Debug) -> Problem {
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the server failed to answer; the fault is logged")
 }
 
-/// Database errors: unreachable → 503, a broken rule → 409/422 naming the field, anything else → 500.
+/// Database errors: unreachable → 503 (or busy: see [`WaitedForConnection`]), a broken rule → 409/422
+/// naming the field, anything else → 500.
 fn from_database(e: sqlx::Error) -> Problem {
     match &e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+        sqlx::Error::PoolTimedOut => {
+            tracing::warn!("no database connection came free in time: the service is busy or the database is down");
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; try again shortly")
+        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             tracing::warn!(error = %e, "database unavailable");
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; try again shortly")
         }

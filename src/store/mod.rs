@@ -156,6 +156,18 @@ pub fn pool(url: &str, config: &PoolConfig) -> Result<PgPool> {
         .connect_lazy_with(options))
 }
 
+/// A small pool of its own over the same database, settings and role as `pool`, for the few requests
+/// that must be answered while every connection of `pool` is taken (`/health`, certificate
+/// verification). Its `connections` come on top of `pool`'s and are opened when first needed. Call
+/// inside a Tokio runtime.
+pub fn reserve(pool: &PgPool, connections: u32) -> PgPool {
+    pool.options()
+        .clone()
+        .max_connections(connections.max(1))
+        .min_connections(0)
+        .connect_lazy_with(pool.connect_options().as_ref().clone())
+}
+
 /// Works as `role` from now on, if the login user may (a superuser or a member); otherwise the login
 /// user's own privileges apply, which the administrator has then chosen.
 async fn take_role(conn: &mut PgConnection, role: &str) -> sqlx::Result<()> {

@@ -1,5 +1,6 @@
 //! `/health` follows the database: 503 within 2 s when PostgreSQL stops, 200 again when it is back,
-//! without restarting the service. Every error is problem+json.
+//! without restarting the service; meanwhile other requests say the database is unavailable (a busy
+//! service says it is busy: `capacity.rs`). Every error is problem+json.
 
 use crate::common;
 
@@ -41,6 +42,11 @@ async fn health_follows_the_database_down_and_back_up() {
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     assert!(took < Duration::from_secs(2), "503 took {took:?}");
+    // A request that waits in vain for a connection says the database is down, not that it is busy.
+    let res = client.get(format!("http://{addr}/api/v1/townships")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("database is unavailable") && !body.contains("busy"), "{body}");
 
     cluster.start().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);

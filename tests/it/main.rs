@@ -6,6 +6,7 @@ mod common;
 mod api_rejections;
 mod api_workflow;
 mod backup;
+mod capacity;
 mod embedded;
 mod export;
 mod features;
