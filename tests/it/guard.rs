@@ -25,16 +25,11 @@ async fn setup() -> Setup {
     let api = Api::new(common::spawn_app(db.pool.clone()).await);
     let login = api.post("/api/v1/session", &json!({"username": "li.ming", "password": "li.ming-password"})).await;
     let cookie = login.expect(200).header("set-cookie").split(';').next().unwrap().to_string();
-    let officer = Api { base: api.base.clone(), client: bearer_client(&token) };
-    let house = officer.house(1).await;
-    let listing = officer.list(house).await;
+    // The records come from the harness's service, which may act as an admin for a listing of the past.
+    let records = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    let house = records.house(1).await;
+    let listing = records.list(house).await;
     Setup { _db: db, api, cookie, token, house, listing }
-}
-
-fn bearer_client(token: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
-    reqwest::Client::builder().default_headers(headers).build().unwrap()
 }
 
 impl Setup {
@@ -152,14 +147,18 @@ async fn the_pages_own_cookie_writes_work() {
     s.api.send(withdraw).await.expect(200);
     assert_eq!(s.listing_status().await, "withdrawn");
 
-    // A browser that sends only Sec-Fetch-Site, with a JSON body.
+    // A browser that sends only Sec-Fetch-Site, with a JSON body: a new listing, noticed from tomorrow.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive() + chrono::Days::new(1);
+    let mut listing = common::api::listing_body();
+    listing["notice_start"] = json!(tomorrow.to_string());
+    listing["notice_end"] = json!((tomorrow + chrono::Days::new(14)).to_string());
     let relist = s
         .api
         .client
         .post(format!("{}/api/v1/farmhouses/{}/listings", s.api.base, s.house))
         .header("cookie", &s.cookie)
         .header("sec-fetch-site", "same-origin")
-        .json(&common::api::listing_body());
+        .json(&listing);
     s.api.send(relist).await.expect(201);
 
     // Logging out with the cookie is a write too.
