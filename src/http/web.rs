@@ -307,6 +307,16 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// The routes of this module, with who may call them.
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        route(routes!(assets), Allow::Everyone).rest_of_path(),
+        route(routes!(vendor), Allow::Everyone).rest_of_path(),
+        route(routes!(site), Allow::Everyone),
+        route(routes!(verify_page), Allow::Everyone),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,14 +356,4 @@ mod tests {
         assert_eq!(url_path_segment("SY-JZ-2020-000001"), "SY-JZ-2020-000001");
         assert_eq!(url_path_segment("a/b?c"), "a%2Fb%3Fc");
     }
-}
-
-/// The routes of this module, with who may call them.
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        route(routes!(assets), Allow::Everyone).rest_of_path(),
-        route(routes!(vendor), Allow::Everyone).rest_of_path(),
-        route(routes!(site), Allow::Everyone),
-        route(routes!(verify_page), Allow::Everyone),
-    ]
 }
