@@ -5,8 +5,9 @@
 -- appraisal (POST /api/v1/farmhouses/{id}/appraisals, a unique report number per request); the others
 -- cycle through the read paths from the thread's own offset.
 --
--- At the end it prints one line per status class and one for writes:
---   STATUS 2xx <n> / STATUS 4xx <n> / STATUS 5xx <n> / WRITES <sent> <created>
+-- At the end it prints one line per status class, one for the requests refused by the service's
+-- request budget, and one for writes:
+--   STATUS 2xx <n> / STATUS 4xx <n> / STATUS 5xx <n> / RATE_LIMITED <n> / WRITES <sent> <created>
 
 local reads, houses = {}, {}
 for line in io.lines(os.getenv("READS")) do
@@ -29,7 +30,7 @@ local n
 function init(args)
     n = id * 7919
     writes, created = 0, 0
-    s2, s3, s4, s5 = 0, 0, 0, 0
+    s2, s3, s4, s5, s429 = 0, 0, 0, 0, 0
 end
 
 local read_headers = { ["Accept-Encoding"] = "gzip", ["Authorization"] = "Bearer " .. token }
@@ -54,18 +55,20 @@ function response(status, headers, body)
     elseif status < 400 then s3 = s3 + 1
     elseif status < 500 then s4 = s4 + 1
     else s5 = s5 + 1 end
+    if status == 429 then s429 = s429 + 1 end
     -- Only a recorded appraisal answers 201 (the reads answer 200).
     if status == 201 then created = created + 1 end
 end
 
 function done(summary, latency, requests)
-    local total = { s2 = 0, s3 = 0, s4 = 0, s5 = 0, writes = 0, created = 0 }
+    local total = { s2 = 0, s3 = 0, s4 = 0, s5 = 0, s429 = 0, writes = 0, created = 0 }
     for _, t in ipairs(threads) do
         for k, _ in pairs(total) do total[k] = total[k] + (t:get(k) or 0) end
     end
     local e = summary.errors
     io.write(string.format("STATUS 2xx %d\nSTATUS 3xx %d\nSTATUS 4xx %d\nSTATUS 5xx %d\n",
         total.s2, total.s3, total.s4, total.s5))
+    io.write(string.format("RATE_LIMITED %d\n", total.s429))
     io.write(string.format("WRITES %d %d\n", total.writes, total.created))
     io.write(string.format("CLIENT_ERRORS connect %d read %d write %d timeout %d status %d\n",
         e.connect, e.read, e.write, e.timeout, e.status))
