@@ -127,19 +127,8 @@ async fn a_service_killed_while_certifying_leaves_each_house_whole() {
         deals.push(setup.contracted(n).await.1);
     }
     let token = common::account(&db.pool, "officer.kill", Role::Officer).await;
-    let port = common::free_port();
-    let mut service = std::process::Command::new(env!("CARGO_BIN_EXE_farmhouse"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &db.url])
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut service, base) = serve_binary(&db.url).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-    let started = Instant::now();
-    while client.get(format!("{base}/health")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
-        assert!(started.elapsed() < Duration::from_secs(30));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let calls: Vec<_> = deals
         .iter()
         .map(|t| {
@@ -260,19 +249,8 @@ async fn health_answers_within_a_second_while_ten_polygons_at_the_cap_are_checke
         common::fixtures::parcel(&db.pool, &format!("330604001001JC{k:05}"), f64::from(k) * 100.0).await;
     }
     let token = common::account(&db.pool, "officer.cap", Role::Officer).await;
-    let port = common::free_port();
-    let mut service = std::process::Command::new(env!("CARGO_BIN_EXE_farmhouse"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &db.url])
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut service, base) = serve_binary(&db.url).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
-    let started = Instant::now();
-    while client.get(format!("{base}/health")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
-        assert!(started.elapsed() < Duration::from_secs(30));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     // Ten houses, each at the cap: 4,000 positions in the shell and 100 holes of 10 positions.
     let bodies: Vec<serde_json::Value> = (1..=10u32)
@@ -318,4 +296,23 @@ async fn health_answers_within_a_second_while_ten_polygons_at_the_cap_are_checke
     assert!(!probes.is_empty(), "/health was asked while the houses were checked");
     assert!(probes.iter().all(|p| p.0 == 200), "{probes:?}");
     assert!(slowest < Duration::from_secs(1), "/health took {slowest:?} while polygons were checked");
+}
+
+/// The real binary serving the database at `url` on a free port, once its `/health` answers 200 (within
+/// 30 s); returns the process and its base URL.
+async fn serve_binary(url: &str) -> (std::process::Child, String) {
+    let port = common::free_port();
+    let service = std::process::Command::new(env!("CARGO_BIN_EXE_farmhouse"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", url])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let probe = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let started = Instant::now();
+    while probe.get(format!("{base}/health")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (service, base)
 }
