@@ -82,10 +82,8 @@ async fn change(pool: &PgPool, id: i64, changes: UserChanges) -> Result<()> {
     Ok(())
 }
 
-fn explain(e: sqlx::Error) -> anyhow::Error {
-    if let sqlx::Error::Database(db) = &e
-        && let Some(rule) = db.constraint().and_then(crate::store::constraints::describe)
-    {
+fn explain(e: store::StoreError) -> anyhow::Error {
+    if let Some(store::Fault::Broke(rule)) = e.fault() {
         return anyhow::anyhow!("{}: {}", rule.field, rule.message);
     }
     e.into()

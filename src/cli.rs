@@ -221,13 +221,13 @@ fn today() -> chrono::NaiveDate {
 }
 
 async fn import(args: ImportArgs) -> Result<()> {
-    use crate::import::{Failure, Kind, Source};
+    use crate::import::{Failure, Kind, Source, Step};
     use std::io::IsTerminal;
     let kind = Kind::parse(&args.kind).context("kind is parcels or farmhouses")?;
     let crs = args.crs.as_deref().map(Crs::parse).transpose().map_err(anyhow::Error::msg)?;
     let source = Source::from_path(&args.file)?;
     let database = Database::open(&args.db, &PoolConfig::default()).await?;
-    let progress = if std::io::stderr().is_terminal() {
+    let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} features ({eta} left)")
@@ -237,9 +237,19 @@ async fn import(args: ImportArgs) -> Result<()> {
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let shown = bar.clone();
+    let progress: crate::import::Progress = std::sync::Arc::new(move |step| match step {
+        Step::Checking { features } => {
+            shown.set_length(features as u64);
+            shown.set_message("checking");
+        }
+        Step::Checked => shown.inc(1),
+        Step::Loading => shown.set_message("loading"),
+        Step::Done => shown.finish_and_clear(),
+    });
     let started = std::time::Instant::now();
-    let result = crate::import::load::import(&database.pool, kind, source, crs, "cli:import", progress.clone()).await;
-    progress.finish_and_clear();
+    let result = crate::import::load::import(&database.pool, kind, source, crs, "cli:import", progress).await;
+    bar.finish_and_clear();
     database.close().await?;
     match result {
         Ok(report) => {

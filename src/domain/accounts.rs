@@ -43,7 +43,7 @@ pub fn check_user(u: &UserIn) -> Result<NewUser, Vec<FieldError>> {
     c.finish(|| NewUser {
         username,
         display_name: display_name.unwrap_or_default(),
-        role: role.map(|r| r.to_string()).unwrap_or_default(),
+        role: role.expect("finish builds only when every check passed"),
         password_hash: hash_password(&u.password),
         party_id: u.party_id,
     })
@@ -54,7 +54,7 @@ pub fn check_user(u: &UserIn) -> Result<NewUser, Vec<FieldError>> {
 pub struct NewUser {
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub party_id: Option<i64>,
 }

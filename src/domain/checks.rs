@@ -53,11 +53,12 @@ impl Checks {
 
 /// `value` if it is one of `allowed`.
 pub fn one_of(value: &str, allowed: &[&str]) -> Result<String, String> {
-    if allowed.contains(&value) {
-        Ok(value.to_string())
-    } else {
-        Err(format!("{value:?} is not one of {}", allowed.join(", ")))
-    }
+    if allowed.contains(&value) { Ok(value.to_string()) } else { Err(not_one_of(value, allowed)) }
+}
+
+/// The message for `value` outside the set `allowed`.
+pub fn not_one_of(value: &str, allowed: &[&str]) -> String {
+    format!("{value:?} is not one of {}", allowed.join(", "))
 }
 
 /// One line of free text (a name, an address, a title): [`free_text`] without line breaks.

@@ -1,10 +1,17 @@
 //! The facts of a house and of a parcel an officer records, with their ranges (the same as the
 //! database's checks).
 
-use super::checks::{one_of, paragraphs, text, two_decimals, within};
+use super::checks::{paragraphs, text, two_decimals, within};
 
-pub const STRUCTURES: [&str; 4] = ["砖混", "砖木", "钢混", "木"];
-pub const CONDITIONS: [&str; 4] = ["完好", "基本完好", "一般", "破损"];
+crate::closed_set! {
+    /// Building structure (结构): brick-concrete, brick-wood, reinforced concrete, wood.
+    pub enum Structure { BrickConcrete = "砖混", BrickWood = "砖木", ReinforcedConcrete = "钢混", Wood = "木" }
+}
+
+crate::closed_set! {
+    /// Building condition (完损程度): intact, mostly intact, fair, damaged.
+    pub enum Condition { Intact = "完好", MostlyIntact = "基本完好", Fair = "一般", Damaged = "破损" }
+}
 
 /// Floor area (建筑面积) in m²: above 0, below 100,000, at most two decimals.
 pub fn floor_area(v: f64) -> Result<f64, String> {
@@ -20,12 +27,12 @@ pub fn year_built(v: i64, this_year: i32) -> Result<i16, String> {
     within(v, 1900..=i64::from(this_year)).map(|v| v as i16)
 }
 
-pub fn structure(v: &str) -> Result<String, String> {
-    one_of(v, &STRUCTURES)
+pub fn structure(v: &str) -> Result<Structure, String> {
+    v.parse()
 }
 
-pub fn condition(v: &str) -> Result<String, String> {
-    one_of(v, &CONDITIONS)
+pub fn condition(v: &str) -> Result<Condition, String> {
+    v.parse()
 }
 
 pub fn description(v: &str) -> Result<String, String> {

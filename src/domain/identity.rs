@@ -108,3 +108,9 @@ mod tests {
         assert!(check_phone("-1234567").is_err());
     }
 }
+
+crate::closed_set! {
+    /// What a party is: a person and a household (农户) are identified by an ID-card number, an
+    /// organisation by its unified social credit code.
+    pub enum PartyKind { Person = "person", Household = "household", Organisation = "organisation" }
+}

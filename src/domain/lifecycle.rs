@@ -15,9 +15,12 @@ use std::str::FromStr;
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use super::FieldError;
+
 /// The state of a house.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum Status {
     /// Idle and surveyed (闲置, 已登记).
     Registered,
@@ -144,6 +147,57 @@ pub fn check_use(u: &str) -> Result<(), String> {
     if USES.contains(&u) { Ok(()) } else { Err(format!("unknown use {u:?}: one of {}", USES.join(", "))) }
 }
 
+/// What an open listing offers: a deal is checked against it when it is signed.
+#[derive(Debug, Clone, Copy)]
+pub struct ListingTerms<'a> {
+    pub listing: i64,
+    pub notice_end: NaiveDate,
+    pub min_term_months: i16,
+    pub max_term_months: i16,
+    pub allowed_uses: &'a [String],
+}
+
+/// The terms of a deal (成交) that bear on its listing.
+#[derive(Debug, Clone, Copy)]
+pub struct DealTerms<'a> {
+    pub signed_on: NaiveDate,
+    pub lease_start: NaiveDate,
+    pub lease_end: NaiveDate,
+    pub intended_use: &'a str,
+}
+
+/// A deal is signed after the listing's notice period, for a use it allows and a term it offers.
+pub fn check_deal(l: &ListingTerms<'_>, d: &DealTerms<'_>) -> Result<(), FieldError> {
+    let listing = l.listing;
+    if d.signed_on <= l.notice_end {
+        return Err(FieldError::new(
+            "signed_on",
+            format!(
+                "the notice period (公示) of listing {listing} runs to {}; a deal may be signed after it",
+                l.notice_end
+            ),
+        ));
+    }
+    if !l.allowed_uses.iter().any(|u| u == d.intended_use) {
+        return Err(FieldError::new(
+            "intended_use",
+            format!("listing {listing} allows {}, not {}", l.allowed_uses.join(", "), d.intended_use),
+        ));
+    }
+    let months = lease_months(d.lease_start, d.lease_end);
+    if months < u32::try_from(l.min_term_months).unwrap_or(0) || months > u32::try_from(l.max_term_months).unwrap_or(0)
+    {
+        return Err(FieldError::new(
+            "lease_end",
+            format!(
+                "the lease runs {months} months; listing {listing} offers {} to {} months",
+                l.min_term_months, l.max_term_months
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +244,32 @@ mod tests {
         assert_eq!(lease_months(d("2020-01-31"), d("2020-02-29")), 1);
         assert_eq!(lease_months(d("2020-01-15"), d("2020-01-16")), 1);
         assert_eq!(lease_months(d("2020-03-01"), d("2040-03-01")), 240);
+    }
+
+    #[test]
+    fn a_deal_fits_its_listing() {
+        let uses = vec!["民宿".to_string()];
+        let l = ListingTerms {
+            listing: 7,
+            notice_end: d("2020-01-10"),
+            min_term_months: 12,
+            max_term_months: 60,
+            allowed_uses: &uses,
+        };
+        let deal = DealTerms {
+            signed_on: d("2020-01-11"),
+            lease_start: d("2020-02-01"),
+            lease_end: d("2025-02-01"),
+            intended_use: "民宿",
+        };
+        assert_eq!(check_deal(&l, &deal), Ok(()));
+        assert_eq!(check_deal(&l, &DealTerms { signed_on: d("2020-01-10"), ..deal }).unwrap_err().field, "signed_on");
+        assert_eq!(check_deal(&l, &DealTerms { intended_use: "电商", ..deal }).unwrap_err().field, "intended_use");
+        let long = DealTerms { lease_end: d("2025-02-02"), ..deal };
+        assert_eq!(
+            check_deal(&l, &long).unwrap_err().message,
+            "the lease runs 61 months; listing 7 offers 12 to 60 months"
+        );
     }
 
     #[test]

@@ -8,7 +8,10 @@ pub mod house;
 pub mod identity;
 pub mod lifecycle;
 pub mod money;
+pub mod party;
+pub mod records;
 pub mod roles;
+pub mod sets;
 pub mod township;
 pub mod unit_number;
 

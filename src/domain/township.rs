@@ -3,6 +3,11 @@
 
 use std::fmt;
 
+crate::closed_set! {
+    /// The kind of a township-level division: a subdistrict (街道), a town (镇) or a township (乡).
+    pub enum TownshipKind { Subdistrict = "街道", Town = "镇", Township = "乡" }
+}
+
 /// A checked 9-digit township code, e.g. `330604101`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]

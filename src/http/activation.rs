@@ -16,22 +16,20 @@ use super::query::Query;
 use super::routes::{Allow, Endpoint, route};
 use super::shapes::{List, page};
 use super::{AppState, Error, Problem, Result};
-use crate::domain::checks::{Checks, one_of, paragraphs, text, within};
-use crate::domain::lifecycle::{self, Status};
+use crate::domain::checks::{paragraphs, text};
+use crate::domain::lifecycle::Status;
 use crate::domain::money::Yuan;
+pub use crate::domain::records::{
+    AppraisalIn, ListingIn, TransactionIn, check_appraisal, check_listing, check_transaction, date,
+};
+use crate::domain::records::{AppraisalMethod, DealMode, ListingStatus, TransactionStatus};
 use crate::domain::roles::Role;
 use crate::store::activation::{
-    self as records, AppraisalRow, CertificationFilter, CertificationRow, ListingFilter, ListingRow, NewAppraisal,
-    NewListing, NewTransaction, TransactionFilter, TransactionRow,
+    self as records, AppraisalRow, CertificationFilter, CertificationRow, ListingFilter, ListingRow, TransactionFilter,
+    TransactionRow,
 };
 use crate::store::{self};
 use utoipa_axum::routes;
-
-/// Dates the registry accepts: nothing before the programme's records or absurdly far ahead.
-fn date(d: NaiveDate) -> std::result::Result<NaiveDate, String> {
-    let (min, max) = (NaiveDate::from_ymd_opt(1990, 1, 1), NaiveDate::from_ymd_opt(2100, 12, 31));
-    if Some(d) < min || Some(d) > max { Err(format!("{d} is not between 1990 and 2100")) } else { Ok(d) }
-}
 
 fn created<T: Serialize>(location: String, body: T) -> Response {
     (StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(body)).into_response()
@@ -48,8 +46,7 @@ pub struct AppraisalView {
     pub report_no: String,
     pub firm: String,
     pub appraiser: String,
-    /// 市场比较法, 收益法 or 成本法.
-    pub method: String,
+    pub method: AppraisalMethod,
     pub valuation_date: NaiveDate,
     #[schema(value_type = f64)]
     pub value_yuan: Yuan,
@@ -112,50 +109,6 @@ pub async fn appraisal(State(state): State<AppState>, Path(id): Path<i64>) -> Re
     Ok(axum::Json(fetch_appraisal(&state, id).await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AppraisalIn {
-    pub report_no: String,
-    pub firm: String,
-    /// The registered appraiser who signed the report.
-    pub appraiser: String,
-    pub method: String,
-    pub valuation_date: NaiveDate,
-    #[schema(value_type = f64)]
-    pub value_yuan: Yuan,
-    #[schema(value_type = f64)]
-    pub annual_rent_yuan: Yuan,
-    pub valid_until: NaiveDate,
-}
-
-fn check_appraisal(a: &AppraisalIn) -> std::result::Result<NewAppraisal, Vec<crate::domain::FieldError>> {
-    let mut c = Checks::default();
-    let report_ok = a.report_no.chars().count() >= 4
-        && a.report_no.chars().count() <= 40
-        && a.report_no.chars().all(|ch| ch.is_ascii_alphanumeric() || "()（）〔〕[]-".contains(ch));
-    if !report_ok {
-        c.fail("report_no", "4 to 40 letters, digits, brackets or dashes");
-    }
-    let firm = c.check("firm", text(&a.firm, 1, 200));
-    let appraiser = c.check("appraiser", text(&a.appraiser, 1, 100));
-    let method = c.check("method", one_of(&a.method, &["市场比较法", "收益法", "成本法"]));
-    c.check("valuation_date", date(a.valuation_date));
-    c.check("valid_until", date(a.valid_until));
-    if a.valid_until <= a.valuation_date {
-        c.fail("valid_until", "must be after the valuation date");
-    }
-    c.finish(|| NewAppraisal {
-        report_no: a.report_no.clone(),
-        firm: firm.unwrap_or_default(),
-        appraiser: appraiser.unwrap_or_default(),
-        method: method.unwrap_or_default(),
-        valuation_date: a.valuation_date,
-        value_fen: a.value_yuan.fen(),
-        annual_rent_fen: a.annual_rent_yuan.fen(),
-        valid_until: a.valid_until,
-    })
-}
-
 /// Records an appraisal (评估) of a house.
 #[utoipa::path(post, path = "/api/v1/farmhouses/{id}/appraisals", tag = "appraisals", request_body = AppraisalIn,
     params(("id" = i64, Path)),
@@ -193,8 +146,7 @@ pub struct ListingView {
     pub allowed_uses: Vec<String>,
     pub notice_start: NaiveDate,
     pub notice_end: NaiveDate,
-    /// open, withdrawn or closed.
-    pub status: String,
+    pub status: ListingStatus,
     pub version: i32,
     pub created_at: DateTime<Utc>,
 }
@@ -247,11 +199,9 @@ pub async fn listings(
     Query(q): Query<ListingQuery>,
 ) -> Result<axum::Json<List<ListingView>>> {
     let page = page(q.limit, q.after)?;
-    if let Some(s) = &q.status {
-        one_of(s, &["open", "withdrawn", "closed"])
-            .map_err(|e| Error::Malformed(vec![crate::domain::FieldError::new("status", e)]))?;
-    }
-    let filter = ListingFilter { status: q.status, township: q.township, farmhouse: q.farmhouse, titled: q.titled };
+    let status = q.status.as_deref().map(str::parse::<ListingStatus>).transpose();
+    let status = status.map_err(|e| Error::Malformed(vec![crate::domain::FieldError::new("status", e)]))?;
+    let filter = ListingFilter { status, township: q.township, farmhouse: q.farmhouse, titled: q.titled };
     let (rows, next) = page.split(records::listings(&state.pool, &filter, page).await?, |r| r.id);
     Ok(axum::Json(List::new(rows.into_iter().map(Into::into).collect(), &uri, next)))
 }
@@ -265,55 +215,6 @@ async fn fetch_listing(state: &AppState, id: i64) -> Result<ListingView> {
     responses((status = 200, body = ListingView), (status = 404, body = Problem)))]
 pub async fn listing(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<ListingView>> {
     Ok(axum::Json(fetch_listing(&state, id).await?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListingIn {
-    /// A showcase name (optional).
-    pub title: Option<String>,
-    #[schema(value_type = f64)]
-    pub asking_rent_yuan: Yuan,
-    pub min_term_months: i64,
-    pub max_term_months: i64,
-    /// 民宿, 康养, 文创, 电商, 来料加工, 其他.
-    pub allowed_uses: Vec<String>,
-    /// The notice period (公示): at least 7 days.
-    pub notice_start: NaiveDate,
-    pub notice_end: NaiveDate,
-}
-
-fn check_listing(l: &ListingIn) -> std::result::Result<NewListing, Vec<crate::domain::FieldError>> {
-    let mut c = Checks::default();
-    let title = c.check("title", text(l.title.as_deref().unwrap_or(""), 0, 100));
-    let max_months = i64::from(lifecycle::MAX_LEASE_YEARS) * 12;
-    let min = c.check("min_term_months", within(l.min_term_months, 1..=max_months));
-    let max = c.check("max_term_months", within(l.max_term_months, 1..=max_months));
-    if let (Some(min), Some(max)) = (min, max)
-        && min > max
-    {
-        c.fail("max_term_months", format!("{max} is below min_term_months ({min})"));
-    }
-    if l.allowed_uses.is_empty() {
-        c.fail("allowed_uses", "name at least one use");
-    }
-    for (i, u) in l.allowed_uses.iter().enumerate() {
-        c.check(&format!("allowed_uses[{i}]"), lifecycle::check_use(u));
-        if l.allowed_uses[..i].contains(u) {
-            c.fail(&format!("allowed_uses[{i}]"), format!("{u} is named twice"));
-        }
-    }
-    c.check("notice_start", date(l.notice_start));
-    c.check("notice_end", date(l.notice_end).and_then(|_| lifecycle::check_notice(l.notice_start, l.notice_end)));
-    c.finish(|| NewListing {
-        title: title.unwrap_or_default(),
-        asking_rent_fen: l.asking_rent_yuan.fen(),
-        min_term_months: l.min_term_months as i16,
-        max_term_months: l.max_term_months as i16,
-        allowed_uses: l.allowed_uses.clone(),
-        notice_start: l.notice_start,
-        notice_end: l.notice_end,
-    })
 }
 
 /// Lists a registered house on the exchange (挂牌): the house becomes listed.
@@ -432,8 +333,7 @@ pub struct TransactionView {
     /// The lessee (officers and officials).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lessee: Option<PartyView>,
-    /// 协议, 竞价 or 招标.
-    pub mode: String,
+    pub mode: DealMode,
     pub contract_no: String,
     pub signed_on: NaiveDate,
     pub lease_start: NaiveDate,
@@ -444,8 +344,7 @@ pub struct TransactionView {
     #[schema(value_type = f64)]
     pub total_amount_yuan: Yuan,
     pub intended_use: String,
-    /// signed or terminated.
-    pub status: String,
+    pub status: TransactionStatus,
     pub terminated_on: Option<NaiveDate>,
     pub certification_id: Option<i64>,
     pub certificate_no: Option<String>,
@@ -456,7 +355,7 @@ fn transaction_view(r: TransactionRow, role: Role) -> TransactionView {
     let lessee = PartyView::for_role(
         Identity {
             id: r.lessee_party_id,
-            kind: &r.lessee_kind,
+            kind: r.lessee_kind,
             name: &r.lessee_name,
             id_number: None,
             credit_code: None,
@@ -473,7 +372,7 @@ fn transaction_view(r: TransactionRow, role: Role) -> TransactionView {
         township_code: r.township_code,
         village: r.village,
         floor_area_m2: r.floor_area_m2,
-        house_status: r.house_status.parse().unwrap_or(Status::Registered),
+        house_status: r.house_status,
         lessee,
         mode: r.mode,
         contract_no: r.contract_no,
@@ -543,53 +442,6 @@ pub async fn transaction(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<TransactionView>> {
     Ok(axum::Json(fetch_transaction(&state, id, caller.role).await?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransactionIn {
-    /// The investor party that leases the house.
-    pub lessee_party_id: i64,
-    /// 协议 (negotiated), 竞价 (bidding) or 招标 (tender).
-    pub mode: String,
-    pub contract_no: String,
-    pub signed_on: NaiveDate,
-    pub lease_start: NaiveDate,
-    /// The day after the last day of the lease (at most 20 years after the start).
-    pub lease_end: NaiveDate,
-    #[schema(value_type = f64)]
-    pub annual_rent_yuan: Yuan,
-    #[schema(value_type = f64)]
-    pub total_amount_yuan: Yuan,
-    pub intended_use: String,
-}
-
-fn check_transaction(t: &TransactionIn) -> std::result::Result<NewTransaction, Vec<crate::domain::FieldError>> {
-    let mut c = Checks::default();
-    let mode = c.check("mode", one_of(&t.mode, &["协议", "竞价", "招标"]));
-    let contract_ok = (4..=40).contains(&t.contract_no.len())
-        && t.contract_no.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
-    if !contract_ok {
-        c.fail("contract_no", "4 to 40 letters, digits or dashes");
-    }
-    c.check("signed_on", date(t.signed_on));
-    c.check("lease_start", date(t.lease_start));
-    c.check("lease_end", date(t.lease_end).and_then(|_| lifecycle::check_lease(t.lease_start, t.lease_end)));
-    if t.signed_on > t.lease_start {
-        c.fail("signed_on", format!("a lease is signed before it starts ({})", t.lease_start));
-    }
-    c.check("intended_use", lifecycle::check_use(&t.intended_use));
-    c.finish(|| NewTransaction {
-        lessee_party_id: t.lessee_party_id,
-        mode: mode.unwrap_or_default(),
-        contract_no: t.contract_no.clone(),
-        signed_on: t.signed_on,
-        lease_start: t.lease_start,
-        lease_end: t.lease_end,
-        annual_rent_fen: t.annual_rent_yuan.fen(),
-        total_amount_fen: t.total_amount_yuan.fen(),
-        intended_use: t.intended_use.clone(),
-    })
 }
 
 /// Records the deal (成交) of an open listing after its notice period: the house becomes contracted.

@@ -63,7 +63,7 @@ impl Caller {
 
     fn of(holder: Holder) -> Option<Caller> {
         Some(Caller {
-            role: holder.role.parse().ok()?,
+            role: holder.role,
             user_id: Some(holder.user_id),
             username: Some(holder.username),
             party_id: holder.party_id,
@@ -389,7 +389,7 @@ pub struct UserView {
     pub id: i64,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub party_id: Option<i64>,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
@@ -451,9 +451,8 @@ pub async fn change_user(
     let role = input.role.as_deref().and_then(|r| {
         c.check(
             "role",
-            r.parse::<Role>().and_then(|r| {
-                if r == Role::Public { Err("public is not an account role".to_string()) } else { Ok(r.to_string()) }
-            }),
+            r.parse::<Role>()
+                .and_then(|r| if r == Role::Public { Err("public is not an account role".to_string()) } else { Ok(r) }),
         )
     });
     if let Some(p) = &input.password {

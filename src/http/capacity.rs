@@ -20,11 +20,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::Clock;
-use sqlx::{Connection, PgConnection, PgPool};
 
 use super::Error;
 use super::auth::Callers;
 use super::problem::{Problem, WaitedForConnection};
+use crate::store::{self, Pool};
 
 /// Requests per second an address may make, sustained, when not signed in.
 pub const DEFAULT_RATE_PER_SECOND: u32 = 200;
@@ -136,7 +136,7 @@ pub async fn throttle(State(throttle): State<Arc<Throttle>>, req: Request, next:
 /// answers as "the database is unavailable" and marks ([`WaitedForConnection`]). If the database
 /// answers a connection of its own, the service was only busy: the answer says so, with `Retry-After`.
 pub struct BusyOrDown {
-    pool: PgPool,
+    pool: Pool,
     /// When the database was last asked, and whether it answered. One question at a time, and none
     /// again within [`PROBE_FRESH`], so a crowd of refused requests costs one connection.
     last: tokio::sync::Mutex<Option<(Instant, bool)>>,
@@ -151,7 +151,7 @@ const PROBE_DEADLINE: Duration = Duration::from_millis(500);
 const BUSY_RETRY_AFTER: u32 = 1;
 
 impl BusyOrDown {
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: Pool) -> Self {
         Self { pool, last: tokio::sync::Mutex::new(None) }
     }
 
@@ -163,13 +163,7 @@ impl BusyOrDown {
             return answered;
         }
         // A connection apart from the pool: the pool is the thing that is full.
-        let options = self.pool.connect_options();
-        let ask = async {
-            let mut conn = PgConnection::connect_with(&options).await?;
-            sqlx::query("select 1").execute(&mut conn).await?;
-            conn.close().await
-        };
-        let answered = matches!(tokio::time::timeout(PROBE_DEADLINE, ask).await, Ok(Ok(())));
+        let answered = store::probe(&self.pool, PROBE_DEADLINE).await;
         *last = Some((Instant::now(), answered));
         answered
     }

@@ -17,6 +17,8 @@ use super::shapes::{Feature, FeatureCollection, FeatureIn, IfMatch, etag, page};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::{Checks, nfc};
 use crate::domain::house;
+use crate::domain::house::{Condition, Structure};
+use crate::domain::identity::PartyKind;
 use crate::domain::lifecycle::Status;
 use crate::domain::money::Yuan;
 use crate::domain::roles::Role;
@@ -38,10 +40,8 @@ pub struct FarmhouseProps {
     pub floor_area_m2: f64,
     pub floors: i16,
     pub year_built: i16,
-    /// 砖混, 砖木, 钢混 or 木.
-    pub structure: String,
-    /// 完好, 基本完好, 一般 or 破损.
-    pub condition: String,
+    pub structure: Structure,
+    pub condition: Condition,
     pub status: Status,
     pub description: String,
     /// The open listing, if the house is on the exchange.
@@ -85,7 +85,7 @@ pub fn feature(r: FarmhouseRow, role: Role) -> FarmhouseFeature {
         (Some(id), Some(name)) => PartyView::for_role(
             Identity {
                 id: *id,
-                kind: "household",
+                kind: PartyKind::Household,
                 name,
                 id_number: r.owner_id_number.as_deref(),
                 credit_code: None,
@@ -124,7 +124,7 @@ pub fn feature(r: FarmhouseRow, role: Role) -> FarmhouseFeature {
             year_built: r.year_built,
             structure: r.structure,
             condition: r.condition,
-            status: r.status.parse().unwrap_or(Status::Registered),
+            status: r.status,
             description: r.description,
             listing,
             photos,
@@ -167,9 +167,8 @@ fn malformed(field: &str, message: impl Into<String>) -> Error {
 
 impl FarmhouseQuery {
     fn filter(&self) -> Result<FarmhouseFilter> {
-        if let Some(s) = &self.status {
-            s.parse::<Status>().map_err(|e| malformed("status", e))?;
-        }
+        let status =
+            self.status.as_deref().map(str::parse::<Status>).transpose().map_err(|e| malformed("status", e))?;
         if let Some(u) = &self.allowed_use {
             crate::domain::lifecycle::check_use(u).map_err(|e| malformed("allowed_use", e))?;
         }
@@ -179,7 +178,7 @@ impl FarmhouseQuery {
         };
         Ok(FarmhouseFilter {
             township: self.township.clone().filter(|s| !s.is_empty()),
-            status: self.status.clone(),
+            status,
             // Stored text is NFC (`checks::text`): so is what it is compared with.
             village: self.village.as_deref().filter(|s| !s.is_empty()).map(nfc),
             q: self.q.as_deref().filter(|s| !s.is_empty()).map(nfc),

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
+use crate::store;
 use crate::store::standbys::{self, Lsn, Standby};
 use utoipa_axum::routes;
 
@@ -28,7 +29,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Value>> {
         if reads.has_standbys() {
             standbys::primary_position(&state.reserved).await.map(Some)
         } else {
-            sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.reserved).await.map(|_| None)
+            store::ping(&state.reserved).await.map(|()| None)
         }
     };
     let (primary, standbys) = tokio::join!(
@@ -64,11 +65,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Value>> {
 
 /// How far `standby` has replayed, or why it cannot say.
 async fn standby_position(standby: &Standby) -> Result<Lsn, String> {
-    let ask = async {
-        let mut conn = standby.pool.acquire().await?;
-        standbys::replayed_position(&mut *conn).await
-    };
-    match tokio::time::timeout(DATABASE_DEADLINE, ask).await {
+    match tokio::time::timeout(DATABASE_DEADLINE, standbys::replayed_position(&standby.pool)).await {
         Ok(Ok(wal)) => Ok(wal),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {} ms", DATABASE_DEADLINE.as_millis())),

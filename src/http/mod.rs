@@ -26,12 +26,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::store::Pool;
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -46,7 +46,7 @@ use routes::Endpoint;
 #[derive(Clone)]
 pub struct AppState {
     /// The primary: every write, and every read not listed under `reads`.
-    pub pool: PgPool,
+    pub pool: Pool,
     /// Where the map's reads go (tiles, OGC API – Features, the stats summary): the standbys in turn
     /// when there are any, else the primary.
     pub reads: Arc<ReadPools>,
@@ -66,7 +66,7 @@ pub struct AppState {
     pub public_url: Arc<features::PublicUrl>,
     /// A few connections of their own for `/health` and public certificate verification, so both
     /// answer while every connection of `pool` is taken (see [`crate::store::reserve`]).
-    pub reserved: PgPool,
+    pub reserved: Pool,
     /// Request budgets and connection limits ([`capacity::Limits`]); `app` and `serve` read them.
     pub limits: capacity::Limits,
 }
@@ -74,7 +74,7 @@ pub struct AppState {
 impl AppState {
     /// The state over `pool`, with an empty tile cache of the default size. Called inside a Tokio
     /// runtime, it also starts the task that drops tiles on the database's change notifications.
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: Pool) -> Self {
         Self::with_reads(ReadPools::primary_only(pool))
     }
 
@@ -134,7 +134,7 @@ impl AppState {
         }
     }
 
-    fn drop_tiles(&self, bbox: sqlx::Result<Option<[f64; 4]>>, layers: &[crate::map::Layer]) {
+    fn drop_tiles(&self, bbox: crate::store::StoreResult<Option<[f64; 4]>>, layers: &[crate::map::Layer]) {
         match bbox {
             Ok(Some([min_x, min_y, max_x, max_y])) => {
                 for layer in layers {

@@ -14,10 +14,11 @@ use super::query::Query;
 use super::routes::{Allow, Endpoint, route};
 use super::shapes::{IfMatch, List, etag, page};
 use super::{AppState, Error, Problem, Result};
-use crate::domain::checks::{Checks, nfc, one_of, text};
-use crate::domain::identity;
+use crate::domain::checks::nfc;
+use crate::domain::identity::PartyKind;
+pub use crate::domain::party::{PartyIn, check_party};
 use crate::domain::roles::{Privacy, Role, mask_id_number};
-use crate::store::parties::{self, IdNumberMatch, PartyFields, PartyFilter, PartyRow};
+use crate::store::parties::{self, IdNumberMatch, PartyFilter, PartyRow};
 use crate::store::{self, Page};
 use utoipa_axum::routes;
 
@@ -26,7 +27,7 @@ use utoipa_axum::routes;
 pub struct PartyView {
     pub id: i64,
     /// person, household or organisation.
-    pub kind: String,
+    pub kind: PartyKind,
     pub name: String,
     /// Officers see it whole, officials masked (`3306**********1234`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,7 +47,7 @@ pub struct PartyView {
 /// What of a party's identity `role` may see; `None` when nothing at all.
 pub struct Identity<'a> {
     pub id: i64,
-    pub kind: &'a str,
+    pub kind: PartyKind,
     pub name: &'a str,
     pub id_number: Option<&'a str>,
     pub credit_code: Option<&'a str>,
@@ -63,7 +64,7 @@ impl PartyView {
         };
         Some(PartyView {
             id: p.id,
-            kind: p.kind.to_string(),
+            kind: p.kind,
             name: p.name.to_string(),
             id_number: p.id_number.map(|n| if full { n.to_string() } else { mask_id_number(n) }),
             credit_code: p.credit_code.map(str::to_string),
@@ -77,7 +78,7 @@ impl PartyView {
         let mut view = Self::for_role(
             Identity {
                 id: p.id,
-                kind: &p.kind,
+                kind: p.kind,
                 name: &p.name,
                 id_number: p.id_number.as_deref(),
                 credit_code: p.credit_code.as_deref(),
@@ -103,59 +104,6 @@ pub struct PartyQuery {
     pub limit: Option<i64>,
     /// Show rows after this id (the `next` link carries it).
     pub after: Option<i64>,
-}
-
-/// A party as an officer records it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartyIn {
-    /// person, household or organisation.
-    pub kind: String,
-    pub name: String,
-    /// 身份证号 of the person or head of household (not for organisations).
-    pub id_number: Option<String>,
-    /// 统一社会信用代码 of an organisation.
-    pub credit_code: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    /// The version being replaced (for PUT, unless If-Match is sent).
-    pub version: Option<i32>,
-}
-
-/// Checks a party with every field's rule; errors name the field.
-fn check(p: &PartyIn) -> std::result::Result<PartyFields, Vec<crate::domain::FieldError>> {
-    let mut c = Checks::default();
-    let kind = c.check("kind", one_of(&p.kind, &["person", "household", "organisation"]));
-    let name = c.check("name", text(&p.name, 1, 200));
-    let organisation = p.kind == "organisation";
-    match (&p.id_number, organisation) {
-        (Some(n), false) => {
-            c.check("id_number", identity::check_id_number(n));
-        }
-        (Some(_), true) => c.fail("id_number", "an organisation has a credit code, not an ID-card number"),
-        (None, false) => c.fail("id_number", "a person or household needs the ID-card number (身份证号)"),
-        (None, true) => {}
-    }
-    match (&p.credit_code, organisation) {
-        (Some(code), true) => {
-            c.check("credit_code", identity::check_credit_code(code));
-        }
-        (Some(_), false) => c.fail("credit_code", "only an organisation has a credit code"),
-        (None, true) => c.fail("credit_code", "an organisation needs its unified social credit code"),
-        (None, false) => {}
-    }
-    if let Some(phone) = &p.phone {
-        c.check("phone", identity::check_phone(phone));
-    }
-    let address = p.address.as_deref().map(|a| c.check("address", text(a, 1, 300))).unwrap_or(None);
-    c.finish(|| PartyFields {
-        kind: kind.unwrap_or_default(),
-        name: name.unwrap_or_default(),
-        id_number: p.id_number.clone(),
-        credit_code: p.credit_code.clone(),
-        phone: p.phone.clone(),
-        address,
-    })
 }
 
 /// Whether `q` has the shape of an ID-card number (17 digits and a check character).
@@ -202,7 +150,9 @@ pub async fn list(
             "party search by a whole ID-card number",
         );
     }
-    let filter = PartyFilter { kind: q.kind, q: text, id_numbers };
+    let kind = q.kind.as_deref().filter(|k| !k.is_empty()).map(str::parse::<PartyKind>).transpose();
+    let kind = kind.map_err(|e| Error::Malformed(vec![crate::domain::FieldError::new("kind", e)]))?;
+    let filter = PartyFilter { kind, q: text, id_numbers };
     let rows = parties::list(&state.pool, &filter, page).await?;
     let (rows, next) = page.split(rows, |r| r.id);
     let items = rows.iter().filter_map(|r| PartyView::of_row(r, caller.role)).collect();
@@ -220,7 +170,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<i
 #[utoipa::path(post, path = "/api/v1/parties", tag = "parties", request_body = PartyIn,
     responses((status = 201, body = PartyView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(State(state): State<AppState>, caller: Caller, Json(input): Json<PartyIn>) -> Result<Response> {
-    let fields = check(&input)?;
+    let fields = check_party(&input)?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     let id = parties::insert(&mut tx, &fields).await?;
     tx.commit().await?;
@@ -242,7 +192,7 @@ pub async fn replace(
     Json(input): Json<PartyIn>,
 ) -> Result<Response> {
     let version = if_match.expected(input.version)?;
-    let fields = check(&input)?;
+    let fields = check_party(&input)?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     parties::update(&mut tx, id, version, &fields).await?;
     tx.commit().await?;

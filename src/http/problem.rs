@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::store::Fault;
+
 pub use crate::domain::FieldError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -59,7 +61,7 @@ pub enum Error {
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(Fault),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -171,10 +173,10 @@ impl From<crate::store::StoreError> for Error {
         use crate::store::StoreError as S;
         match e {
             S::NotFound(what) => Error::NotFound(what),
-            S::Conflict { detail, current } => Error::Conflict { detail, current: Some(current) },
+            S::Conflict { detail, current } => Error::Conflict { detail, current: serde_json::to_value(current).ok() },
             S::Stale(detail) => Error::PreconditionFailed(detail),
             S::Invalid(errors) => Error::Invalid(errors),
-            S::Database(e) => Error::Database(e),
+            S::Database(e) => Error::Database(Fault::of(&e)),
         }
     }
 }
@@ -193,7 +195,7 @@ pub struct WaitedForConnection;
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let waited = matches!(self, Error::Database(sqlx::Error::PoolTimedOut));
+        let waited = matches!(self, Error::Database(Fault::Waited));
         let mut res = Problem::from(self).into_response();
         if waited {
             res.extensions_mut().insert(WaitedForConnection);
@@ -211,43 +213,30 @@ fn internal(e: &dyn std::fmt::Debug) -> Problem {
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the server failed to answer; the fault is logged")
 }
 
-/// Database errors: unreachable → 503 (or busy: see [`WaitedForConnection`]), a broken rule → 409/422
+/// Database faults: unreachable → 503 (or busy: see [`WaitedForConnection`]), a broken rule → 409/422
 /// naming the field, anything else → 500.
-fn from_database(e: sqlx::Error) -> Problem {
-    match &e {
-        sqlx::Error::PoolTimedOut => {
+fn from_database(fault: Fault) -> Problem {
+    match fault {
+        Fault::Waited => {
             tracing::warn!("no database connection came free in time: the service is busy or the database is down");
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; try again shortly")
         }
-        sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+        Fault::Unavailable(e) => {
             tracing::warn!(error = %e, "database unavailable");
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; try again shortly")
         }
-        sqlx::Error::Database(db) => {
-            // 57014 query_canceled (statement timeout), 57P01..03 admin shutdown / cannot connect now,
-            // 53300 too many connections.
-            let code = db.code().unwrap_or_default();
-            if matches!(code.as_ref(), "57014" | "57P01" | "57P02" | "57P03" | "53300" | "08006") {
-                tracing::warn!(error = %e, "database unavailable");
-                return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is busy or unavailable");
-            }
-            // 22021 character_not_in_repertoire (a NUL byte), 22P05 untranslatable_character: text the
-            // database cannot store, whichever field it came in.
-            if matches!(code.as_ref(), "22021" | "22P05") {
-                return Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "a value contains a character that cannot be stored (NUL)",
-                );
-            }
-            match db.constraint().and_then(crate::store::constraints::describe) {
-                Some(rule) => {
-                    let status = if rule.conflict { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
-                    Problem::new(status, format!("{}: {}", rule.field, rule.message))
-                        .with_errors(vec![FieldError::new(rule.field, rule.message)])
-                }
-                None => internal(&e),
-            }
+        Fault::Overloaded(e) => {
+            tracing::warn!(error = %e, "database unavailable");
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the database is busy or unavailable")
         }
-        _ => internal(&e),
+        Fault::Unstorable => {
+            Problem::new(StatusCode::BAD_REQUEST, "a value contains a character that cannot be stored (NUL)")
+        }
+        Fault::Broke(rule) => {
+            let status = if rule.conflict { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            Problem::new(status, format!("{}: {}", rule.field, rule.message))
+                .with_errors(vec![FieldError::new(rule.field, rule.message)])
+        }
+        Fault::Other(e) => internal(&e),
     }
 }

@@ -133,7 +133,7 @@ impl<P> FeatureIn<P> {
 /// linear time; then validity, which the database decides (`store::geometry::polygon_fault`), so no
 /// request handler spends its thread on a polygon's edges.
 pub async fn polygon(
-    pool: &sqlx::PgPool,
+    pool: &crate::store::Pool,
     c: &mut crate::domain::checks::Checks,
     g: &geojson::Geometry,
     extent: &crate::geo::shape::Extent,

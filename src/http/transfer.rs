@@ -12,6 +12,7 @@ use super::auth::Caller;
 use super::query::Query;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
+use crate::domain::township::TownshipCode;
 use crate::export;
 use crate::geo::crs::Crs;
 use crate::import::{self, Failure, Format, Kind, Source};
@@ -102,8 +103,7 @@ async fn upload(
         }
     }
     let source = source_of(files)?;
-    match import::load::import(&state.pool, kind, source, crs, &caller.actor(), indicatif::ProgressBar::hidden()).await
-    {
+    match import::load::import(&state.pool, kind, source, crs, &caller.actor(), import::quietly()).await {
         Ok(report) => Ok(axum::Json(report).into_response()),
         Err(Failure::Invalid(errors)) => Err(Error::Invalid(errors)),
         Err(Failure::Refused(r)) => Err(Error::invalid(r.field, r.message)),
@@ -152,16 +152,12 @@ async fn download(
         None | Some("") => Crs::Wgs84,
         Some(c) => Crs::parse(c).map_err(|m| Error::invalid("crs", m))?,
     };
-    if let Some(t) = &q.township
-        && !(t.len() == 9 && t.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(Error::invalid("township", "must be a 9-digit township code"));
-    }
+    let township = TownshipCode::parse_optional(q.township.as_deref()).map_err(|e| Error::invalid("township", e))?;
     let (content_type, ext) = match format {
         export::Format::Csv => ("text/csv; charset=utf-8", "csv"),
         _ => ("application/geo+json", "geojson"),
     };
-    let body = Body::from_stream(encode(state.pool.clone(), format, kind, crs, q.township));
+    let body = Body::from_stream(encode(state.pool.clone(), format, kind, crs, township.map(|t| t.to_string())));
     let mut res = Response::new(body);
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.{ext}\"", kind.as_str())) {
@@ -174,7 +170,7 @@ async fn download(
 /// of about 64 KiB, so neither the whole file nor the whole result ever sits in memory. A failure after
 /// the first piece can only cut the response short (and is logged).
 fn encode(
-    pool: sqlx::PgPool,
+    pool: crate::store::Pool,
     format: export::Format,
     kind: Kind,
     crs: Crs,

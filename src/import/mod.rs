@@ -11,12 +11,35 @@ pub mod read;
 pub mod validate;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::domain::FieldError;
 use crate::geo::crs::Crs;
+
+/// Where an import is: told to its [`Progress`] as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The file is read and holds this many features, which are checked next.
+    Checking { features: usize },
+    /// One more feature is checked.
+    Checked,
+    /// The checked features are being checked against the registry and loaded.
+    Loading,
+    /// The import has ended (committed or not).
+    Done,
+}
+
+/// Hears the steps of an import, from any thread (the checks run on a blocking thread): the command line
+/// draws a progress bar with it, the HTTP upload ignores it.
+pub type Progress = Arc<dyn Fn(Step) + Send + Sync>;
+
+/// A [`Progress`] that ignores every step.
+pub fn quietly() -> Progress {
+    Arc::new(|_| {})
+}
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,6 +157,12 @@ pub enum Failure {
 
 impl From<sqlx::Error> for Failure {
     fn from(e: sqlx::Error) -> Self {
+        Failure::Internal(e.into())
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
         Failure::Internal(e.into())
     }
 }

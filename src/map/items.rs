@@ -6,11 +6,13 @@
 //! (Building the features as JSON in SQL cost the database about three times as much per page as
 //! selecting the columns: `json_build_object` looks up the type of every value of every row.)
 
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{PgExecutor, Postgres, Row};
+use crate::store::StoreResult;
+use sqlx::postgres::PgRow;
+use sqlx::{PgExecutor, Postgres, QueryBuilder, Row};
 
 use super::layers::{Filter, IdKind, Kind, Layer, Property, from_clause};
 use crate::domain::roles::Audience;
+use crate::domain::township::TownshipCode;
 
 /// The most features one page may hold.
 pub const MAX_LIMIT: u32 = 10_000;
@@ -54,7 +56,7 @@ pub struct Page {
 pub fn is_id(layer: Layer, id: &str) -> bool {
     match layer.source().id_kind {
         IdKind::Number => id.parse::<i64>().is_ok(),
-        IdKind::Code => id.len() == 9 && id.bytes().all(|b| b.is_ascii_digit()),
+        IdKind::Code => TownshipCode::parse(id).is_ok_and(|code| code.as_str() == id),
     }
 }
 
@@ -76,7 +78,7 @@ fn feature_columns(layer: Layer, audience: Audience) -> String {
 }
 
 /// Appends the GeoJSON feature of `row` (selected with [`feature_columns`]) to `out`.
-fn write_feature(out: &mut Vec<u8>, layer: Layer, properties: &[&Property], row: &PgRow) -> Result<(), sqlx::Error> {
+fn write_feature(out: &mut Vec<u8>, layer: Layer, properties: &[&Property], row: &PgRow) -> StoreResult<()> {
     let id: &str = row.try_get(0)?;
     out.extend_from_slice(br#"{"type":"Feature","id":"#);
     match layer.source().id_kind {
@@ -115,7 +117,7 @@ fn json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 }
 
 /// The features of `rows`, in their order, joined by commas.
-fn write_features(layer: Layer, audience: Audience, rows: &[PgRow]) -> Result<String, sqlx::Error> {
+fn write_features(layer: Layer, audience: Audience, rows: &[PgRow]) -> StoreResult<String> {
     let properties: Vec<&Property> = layer.visible(audience, false).collect();
     let mut out = Vec::with_capacity(rows.len() * 700);
     for (i, row) in rows.iter().enumerate() {
@@ -124,95 +126,62 @@ fn write_features(layer: Layer, audience: Audience, rows: &[PgRow]) -> Result<St
         }
         write_feature(&mut out, layer, &properties, row)?;
     }
-    String::from_utf8(out).map_err(|e| sqlx::Error::Decode(e.into()))
+    String::from_utf8(out).map_err(|e| sqlx::Error::Decode(e.into()).into())
 }
 
-/// A value bound to a query.
-enum Arg {
-    Float(f64),
-    Text(String),
-    Int(i64),
+/// Starts the next condition of a `where` clause: `where` before the first, `and` before the others.
+fn and<'q, 'a>(b: &'q mut QueryBuilder<'a, Postgres>, first: &mut bool) -> &'q mut QueryBuilder<'a, Postgres> {
+    b.push(if std::mem::take(first) { " where " } else { " and " })
 }
 
-/// The `where` clause of `q` (without paging), binding its values after `args`.
-fn conditions(layer: Layer, q: &ItemQuery, args: &mut Vec<Arg>) -> Vec<String> {
-    let s = layer.source();
-    let mut clauses = Vec::new();
-    if let Some(b) = q.bbox {
-        let n = args.len();
-        clauses.push(format!(
-            "{g} && st_makeenvelope(${}, ${}, ${}, ${}, 4326) and st_intersects({g}, st_makeenvelope(${}, ${}, ${}, ${}, 4326))",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            g = s.geom_4326
-        ));
-        args.extend(b.iter().map(|v| Arg::Float(*v)));
+/// Appends the conditions of `q` (without paging), binding their values.
+fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, layer: Layer, q: &ItemQuery, first: &mut bool) {
+    let g = layer.source().geom_4326;
+    if let Some(bbox) = q.bbox {
+        let envelope = |b: &mut QueryBuilder<'_, Postgres>| {
+            b.push("st_makeenvelope(");
+            let mut values = b.separated(", ");
+            for v in bbox {
+                values.push_bind(v);
+            }
+            values.push_unseparated(", 4326)");
+        };
+        and(b, first).push(g).push(" && ");
+        envelope(b);
+        b.push(" and st_intersects(").push(g).push(", ");
+        envelope(b);
+        b.push(")");
     }
     for (filter, value) in &q.filters {
-        args.push(Arg::Text(value.clone()));
-        clauses.push(format!("{} = ${}::{}", filter.sql, args.len(), filter.cast));
+        and(b, first).push(filter.sql).push(" = ").push_bind(value.clone()).push("::").push(filter.cast);
     }
-    clauses
-}
-
-fn bind_all(
-    mut query: sqlx::query::Query<'_, Postgres, PgArguments>,
-    args: Vec<Arg>,
-) -> sqlx::query::Query<'_, Postgres, PgArguments> {
-    for a in args {
-        query = match a {
-            Arg::Float(v) => query.bind(v),
-            Arg::Text(v) => query.bind(v),
-            Arg::Int(v) => query.bind(v),
-        };
-    }
-    query
 }
 
 /// One page of `layer` for `audience`.
-pub async fn page(
-    db: impl PgExecutor<'_>,
-    layer: Layer,
-    audience: Audience,
-    q: &ItemQuery,
-) -> Result<Page, sqlx::Error> {
+pub async fn page(db: impl PgExecutor<'_>, layer: Layer, audience: Audience, q: &ItemQuery) -> StoreResult<Page> {
     let s = layer.source();
-    let mut args = Vec::new();
-    let mut clauses = conditions(layer, q, &mut args);
     let cast = match s.id_kind {
         IdKind::Number => "int8",
         IdKind::Code => "text",
     };
+    let mut b =
+        QueryBuilder::new(format!("select {} from {}", feature_columns(layer, audience), from_clause(layer, audience)));
+    let mut first = true;
+    push_conditions(&mut b, layer, q, &mut first);
     let descending = matches!(q.cursor, Some(Cursor::Before(_)));
     match &q.cursor {
         Some(Cursor::After(id)) => {
-            args.push(Arg::Text(id.clone()));
-            clauses.push(format!("{} > ${}::{cast}", s.id, args.len()));
+            and(&mut b, &mut first).push(s.id).push(" > ").push_bind(id.clone()).push("::").push(cast);
         }
         Some(Cursor::Before(id)) => {
-            args.push(Arg::Text(id.clone()));
-            clauses.push(format!("{} < ${}::{cast}", s.id, args.len()));
+            and(&mut b, &mut first).push(s.id).push(" < ").push_bind(id.clone()).push("::").push(cast);
         }
         None => {}
     }
     // One row past the page tells whether more follow.
-    args.push(Arg::Int(i64::from(q.limit) + 1));
-    let sql = format!(
-        "select {columns} from {from} {where_} order by {id} {direction} limit ${limit}",
-        columns = feature_columns(layer, audience),
-        from = from_clause(layer, audience),
-        where_ = if clauses.is_empty() { String::new() } else { format!("where {}", clauses.join(" and ")) },
-        id = s.id,
-        direction = if descending { "desc" } else { "asc" },
-        limit = args.len(),
-    );
-    let mut rows = bind_all(sqlx::query(&sql), args).fetch_all(db).await?;
+    b.push(" order by ").push(s.id).push(if descending { " desc" } else { " asc" });
+    b.push(" limit ").push_bind(i64::from(q.limit) + 1);
+    let mut rows = b.build().fetch_all(db).await?;
     let more = rows.len() > q.limit as usize;
     rows.truncate(q.limit as usize);
     // A page read backwards is still given in id order.
@@ -231,52 +200,31 @@ pub async fn page(
 
 /// How many features match `q` (paging aside): from the maintained counts when they can answer, else
 /// counted up to [`COUNT_CAP`]; `None` above that.
-pub async fn number_matched(db: impl PgExecutor<'_>, layer: Layer, q: &ItemQuery) -> Result<Option<i64>, sqlx::Error> {
+pub async fn number_matched(db: impl PgExecutor<'_>, layer: Layer, q: &ItemQuery) -> StoreResult<Option<i64>> {
     let s = layer.source();
     if let Some(collection) = s.counted
         && q.bbox.is_none()
         && q.filters.iter().all(|(f, _)| f.counted_as.is_some())
     {
-        let mut sql =
-            String::from("select coalesce(sum(features), 0)::int8 from map_feature_counts where collection = $1");
-        let mut query_args = vec![collection.to_string()];
+        let mut b =
+            QueryBuilder::new("select coalesce(sum(features), 0)::int8 from map_feature_counts where collection = ");
+        b.push_bind(collection);
         for (f, value) in &q.filters {
-            query_args.push(value.clone());
-            sql.push_str(&format!(" and {} = ${}::{}", f.counted_as.unwrap_or("status"), query_args.len(), f.cast));
+            b.push(" and ").push(f.counted_as.unwrap_or("status")).push(" = ").push_bind(value.clone());
+            b.push("::").push(f.cast);
         }
-        let mut query = sqlx::query_scalar::<_, i64>(&sql);
-        for a in query_args {
-            query = query.bind(a);
-        }
-        return Ok(Some(query.fetch_one(db).await?));
+        return Ok(Some(b.build_query_scalar::<i64>().fetch_one(db).await?));
     }
-    let mut args = Vec::new();
-    let clauses = conditions(layer, q, &mut args);
-    let sql = format!(
-        "select count(*) from (select 1 from {from} {where_} limit {cap}) s",
-        from = from_clause(layer, Audience::Public),
-        where_ = if clauses.is_empty() { String::new() } else { format!("where {}", clauses.join(" and ")) },
-        cap = COUNT_CAP + 1,
-    );
-    let mut query = sqlx::query_scalar::<_, i64>(&sql);
-    for a in args {
-        query = match a {
-            Arg::Float(v) => query.bind(v),
-            Arg::Text(v) => query.bind(v),
-            Arg::Int(v) => query.bind(v),
-        };
-    }
-    let n = query.fetch_one(db).await?;
+    let mut b =
+        QueryBuilder::new(format!("select count(*) from (select 1 from {}", from_clause(layer, Audience::Public)));
+    push_conditions(&mut b, layer, q, &mut true);
+    b.push(format!(" limit {}) s", COUNT_CAP + 1));
+    let n = b.build_query_scalar::<i64>().fetch_one(db).await?;
     Ok((n <= COUNT_CAP).then_some(n))
 }
 
 /// Feature `id` of `layer` as GeoJSON, if there is one.
-pub async fn item(
-    db: impl PgExecutor<'_>,
-    layer: Layer,
-    audience: Audience,
-    id: &str,
-) -> Result<Option<String>, sqlx::Error> {
+pub async fn item(db: impl PgExecutor<'_>, layer: Layer, audience: Audience, id: &str) -> StoreResult<Option<String>> {
     if !is_id(layer, id) {
         return Ok(None);
     }
@@ -296,7 +244,7 @@ pub async fn item(
 }
 
 /// The longitude/latitude extent of the districts served: every collection's extent.
-pub async fn extent(db: impl PgExecutor<'_>) -> Result<Option<[f64; 4]>, sqlx::Error> {
+pub async fn extent(db: impl PgExecutor<'_>) -> StoreResult<Option<[f64; 4]>> {
     let row: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(
         "select st_xmin(e), st_ymin(e), st_xmax(e), st_ymax(e) from (select st_extent(outline) as e from districts) s",
     )

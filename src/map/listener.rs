@@ -1,6 +1,7 @@
 //! Listens for the database's `map_tiles` notifications (`migrations/0032_map_notify.sql`) and drops the
 //! tiles they name, so writes by other processes (imports, seeding, another service) reach the map too.
 
+use crate::store::StoreResult;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -86,7 +87,7 @@ async fn listen(pool: PgPool, cache: Weak<TileCache>, standbys: bool) {
     }
 }
 
-async fn connect(pool: &PgPool, cache: &Weak<TileCache>, standbys: bool) -> Result<PgListener, sqlx::Error> {
+async fn connect(pool: &PgPool, cache: &Weak<TileCache>, standbys: bool) -> StoreResult<PgListener> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     if standbys {

@@ -35,6 +35,7 @@ pub mod layers;
 pub mod listener;
 pub mod stats;
 
+use crate::store::StoreResult;
 use bytes::Bytes;
 use sqlx::{PgExecutor, PgPool};
 
@@ -44,7 +45,7 @@ pub use layers::{Band, Layer};
 
 /// Builds the MVT of `key` from the database (empty when nothing is there, or the layer draws nothing at
 /// that zoom).
-pub async fn render(db: impl PgExecutor<'_>, key: &TileKey) -> Result<Bytes, sqlx::Error> {
+pub async fn render(db: impl PgExecutor<'_>, key: &TileKey) -> StoreResult<Bytes> {
     let band = key.layer.band(key.tile.z);
     let Some(sql) = key.layer.tile_sql(band, key.audience) else {
         return Ok(Bytes::new());

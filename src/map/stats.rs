@@ -2,6 +2,7 @@
 //! (`stats_monthly`, `stats_township_status`), so a summary costs a few hundred rows however large the
 //! registry. Public figures: no private data.
 
+use crate::store::StoreResult;
 use sqlx::{FromRow, PgConnection};
 
 use crate::domain::township::TownshipCode;
@@ -52,7 +53,7 @@ pub struct Figures {
 }
 
 /// The figures of every township, or of `township` alone; `None` when that township does not exist.
-pub async fn figures(conn: &mut PgConnection, township: Option<&TownshipCode>) -> sqlx::Result<Option<Figures>> {
+pub async fn figures(conn: &mut PgConnection, township: Option<&TownshipCode>) -> StoreResult<Option<Figures>> {
     let code = township.map(TownshipCode::as_str);
     let by_township: Vec<TownshipRow> = sqlx::query_as(
         "select t.code::text as code, t.name, coalesce(m.certified, 0) as certified,

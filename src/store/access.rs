@@ -3,16 +3,18 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 
-use super::{StoreError, StoreResult};
+use super::{Current, StoreError, StoreResult};
 pub use crate::domain::accounts::NewUser;
 use crate::domain::credentials::{new_secret, secret_digest};
+use crate::domain::records::ListingStatus;
+use crate::domain::roles::Role;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UserRow {
     pub id: i64,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub party_id: Option<i64>,
     pub disabled_at: Option<DateTime<Utc>>,
     pub version: i32,
@@ -21,20 +23,20 @@ pub struct UserRow {
 
 const USERS: &str = "select id, username, display_name, role, party_id, disabled_at, version, created_at from users";
 
-pub async fn users(ex: impl PgExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
-    sqlx::query_as(&format!("{USERS} order by id")).fetch_all(ex).await
+pub async fn users(ex: impl PgExecutor<'_>) -> StoreResult<Vec<UserRow>> {
+    sqlx::query_as(&format!("{USERS} order by id")).fetch_all(ex).await.map_err(Into::into)
 }
 
-pub async fn user(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("{USERS} where id = $1")).bind(id).fetch_optional(ex).await
+pub async fn user(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<UserRow>> {
+    sqlx::query_as(&format!("{USERS} where id = $1")).bind(id).fetch_optional(ex).await.map_err(Into::into)
 }
 
-pub async fn user_by_name(ex: impl PgExecutor<'_>, name: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("{USERS} where username = $1")).bind(name).fetch_optional(ex).await
+pub async fn user_by_name(ex: impl PgExecutor<'_>, name: &str) -> StoreResult<Option<UserRow>> {
+    sqlx::query_as(&format!("{USERS} where username = $1")).bind(name).fetch_optional(ex).await.map_err(Into::into)
 }
 
 /// Issues a new API token for `user`; returns its id and the secret (shown once, kept only as its digest).
-pub async fn issue_token(pool: &PgPool, actor: &str, user: i64, label: &str) -> sqlx::Result<(i64, String)> {
+pub async fn issue_token(pool: &PgPool, actor: &str, user: i64, label: &str) -> StoreResult<(i64, String)> {
     let token = new_secret("fh_");
     let mut tx = super::begin_as(pool, actor).await?;
     let id = add_token(&mut tx, user, &secret_digest(&token), label).await?;
@@ -42,25 +44,26 @@ pub async fn issue_token(pool: &PgPool, actor: &str, user: i64, label: &str) -> 
     Ok((id, token))
 }
 
-pub async fn add_user(conn: &mut PgConnection, u: &NewUser) -> sqlx::Result<i64> {
+pub async fn add_user(conn: &mut PgConnection, u: &NewUser) -> StoreResult<i64> {
     sqlx::query_scalar(
         "insert into users (username, display_name, role, password_hash, party_id) values ($1, $2, $3, $4, $5)
          returning id",
     )
     .bind(&u.username)
     .bind(&u.display_name)
-    .bind(&u.role)
+    .bind(u.role)
     .bind(&u.password_hash)
     .bind(u.party_id)
     .fetch_one(conn)
     .await
+    .map_err(Into::into)
 }
 
 /// Changes to an account; `None` keeps a field.
 #[derive(Debug, Default, Clone)]
 pub struct UserChanges {
     pub display_name: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub password_hash: Option<String>,
     pub disabled: Option<bool>,
     pub party_id: Option<Option<i64>>,
@@ -78,7 +81,7 @@ pub async fn change_user(conn: &mut PgConnection, id: i64, c: &UserChanges) -> S
     )
     .bind(id)
     .bind(&c.display_name)
-    .bind(&c.role)
+    .bind(c.role)
     .bind(&c.password_hash)
     .bind(c.disabled)
     .bind(c.party_id.is_some())
@@ -95,7 +98,7 @@ pub async fn change_user(conn: &mut PgConnection, id: i64, c: &UserChanges) -> S
 }
 
 /// Ends every session and revokes every token of user `id`.
-pub async fn end_all_access(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+pub async fn end_all_access(conn: &mut PgConnection, id: i64) -> StoreResult<()> {
     sqlx::query("delete from sessions where user_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("update api_tokens set revoked_at = now() where user_id = $1 and revoked_at is null")
         .bind(id)
@@ -105,11 +108,12 @@ pub async fn end_all_access(conn: &mut PgConnection, id: i64) -> sqlx::Result<()
 }
 
 /// The password hash of an enabled account, for logging in.
-pub async fn login_record(ex: impl PgExecutor<'_>, username: &str) -> sqlx::Result<Option<(i64, String)>> {
+pub async fn login_record(ex: impl PgExecutor<'_>, username: &str) -> StoreResult<Option<(i64, String)>> {
     sqlx::query_as("select id, password_hash from users where username = $1 and disabled_at is null")
         .bind(username)
         .fetch_optional(ex)
         .await
+        .map_err(Into::into)
 }
 
 /// The account a secret (session or token) belongs to, if it is valid now.
@@ -117,11 +121,11 @@ pub async fn login_record(ex: impl PgExecutor<'_>, username: &str) -> sqlx::Resu
 pub struct Holder {
     pub user_id: i64,
     pub username: String,
-    pub role: String,
+    pub role: Role,
     pub party_id: Option<i64>,
 }
 
-pub async fn session_holder(ex: impl PgExecutor<'_>, digest: &[u8]) -> sqlx::Result<Option<Holder>> {
+pub async fn session_holder(ex: impl PgExecutor<'_>, digest: &[u8]) -> StoreResult<Option<Holder>> {
     sqlx::query_as(
         "select u.id as user_id, u.username, u.role, u.party_id from sessions s join users u on u.id = s.user_id
          where s.secret_sha256 = $1 and s.expires_at > now() and u.disabled_at is null",
@@ -129,9 +133,10 @@ pub async fn session_holder(ex: impl PgExecutor<'_>, digest: &[u8]) -> sqlx::Res
     .bind(digest)
     .fetch_optional(ex)
     .await
+    .map_err(Into::into)
 }
 
-pub async fn token_holder(pool: &PgPool, digest: &[u8]) -> sqlx::Result<Option<Holder>> {
+pub async fn token_holder(pool: &PgPool, digest: &[u8]) -> StoreResult<Option<Holder>> {
     sqlx::query_as(
         "update api_tokens t set last_used_at = now() from users u
          where t.secret_sha256 = $1 and t.revoked_at is null and u.id = t.user_id and u.disabled_at is null
@@ -140,6 +145,7 @@ pub async fn token_holder(pool: &PgPool, digest: &[u8]) -> sqlx::Result<Option<H
     .bind(digest)
     .fetch_optional(pool)
     .await
+    .map_err(Into::into)
 }
 
 pub async fn start_session(
@@ -148,7 +154,7 @@ pub async fn start_session(
     digest: &[u8],
     lifetime: Duration,
     address: &str,
-) -> sqlx::Result<DateTime<Utc>> {
+) -> StoreResult<DateTime<Utc>> {
     sqlx::query_scalar(
         "insert into sessions (secret_sha256, user_id, expires_at, address) values ($1, $2, now() + $3, $4)
          returning expires_at",
@@ -159,15 +165,16 @@ pub async fn start_session(
     .bind(address)
     .fetch_one(ex)
     .await
+    .map_err(Into::into)
 }
 
-pub async fn end_session(ex: impl PgExecutor<'_>, digest: &[u8]) -> sqlx::Result<()> {
+pub async fn end_session(ex: impl PgExecutor<'_>, digest: &[u8]) -> StoreResult<()> {
     sqlx::query("delete from sessions where secret_sha256 = $1").bind(digest).execute(ex).await?;
     Ok(())
 }
 
 /// Removes sessions that have expired (housekeeping).
-pub async fn forget_expired_sessions(ex: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+pub async fn forget_expired_sessions(ex: impl PgExecutor<'_>) -> StoreResult<u64> {
     Ok(sqlx::query("delete from sessions where expires_at <= now()").execute(ex).await?.rows_affected())
 }
 
@@ -181,16 +188,17 @@ pub struct TokenRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-pub async fn add_token(conn: &mut PgConnection, user: i64, digest: &[u8], label: &str) -> sqlx::Result<i64> {
+pub async fn add_token(conn: &mut PgConnection, user: i64, digest: &[u8], label: &str) -> StoreResult<i64> {
     sqlx::query_scalar("insert into api_tokens (secret_sha256, user_id, label) values ($1, $2, $3) returning id")
         .bind(digest)
         .bind(user)
         .bind(label)
         .fetch_one(conn)
         .await
+        .map_err(Into::into)
 }
 
-pub async fn tokens(ex: impl PgExecutor<'_>, user: i64) -> sqlx::Result<Vec<TokenRow>> {
+pub async fn tokens(ex: impl PgExecutor<'_>, user: i64) -> StoreResult<Vec<TokenRow>> {
     sqlx::query_as(
         "select id, user_id, label, created_at, last_used_at, revoked_at from api_tokens where user_id = $1
          order by id",
@@ -198,6 +206,7 @@ pub async fn tokens(ex: impl PgExecutor<'_>, user: i64) -> sqlx::Result<Vec<Toke
     .bind(user)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
 /// Revokes token `id` if it belongs to `owner` (any owner when `None`). Returns its digest.
@@ -233,7 +242,7 @@ pub enum LoginAttempt {
 /// [`FREE_FAILURES`] passwords are checked before the first wait, however many arrive at once. After
 /// [`FREE_FAILURES`] within a quarter of an hour, each further failure doubles the wait, up to
 /// [`MAX_WAIT_SECONDS`].
-pub async fn take_login_attempt(pool: &PgPool, keys: &[String]) -> sqlx::Result<LoginAttempt> {
+pub async fn take_login_attempt(pool: &PgPool, keys: &[String]) -> StoreResult<LoginAttempt> {
     let mut keys = keys.to_vec();
     // One order for every transaction, so two attempts never wait on each other's rows crosswise.
     keys.sort();
@@ -285,7 +294,7 @@ pub async fn login_succeeded(
     user_key: &str,
     other_keys: &[String],
     at: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("delete from login_failures where key = $1").bind(user_key).execute(&mut *tx).await?;
     sqlx::query(
@@ -304,7 +313,7 @@ pub async fn login_succeeded(
     .bind(user_key)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    tx.commit().await.map_err(Into::into)
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -332,7 +341,7 @@ pub async fn interests(
     ex: impl PgExecutor<'_>,
     listing: Option<i64>,
     user: Option<i64>,
-) -> sqlx::Result<Vec<InterestRow>> {
+) -> StoreResult<Vec<InterestRow>> {
     sqlx::query_as(&format!(
         "{INTERESTS} where ($1::bigint is null or i.listing_id = $1) and ($2::bigint is null or i.user_id = $2)
          order by i.id"
@@ -341,10 +350,11 @@ pub async fn interests(
     .bind(user)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
-pub async fn interest(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<InterestRow>> {
-    sqlx::query_as(&format!("{INTERESTS} where i.id = $1")).bind(id).fetch_optional(ex).await
+pub async fn interest(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<InterestRow>> {
+    sqlx::query_as(&format!("{INTERESTS} where i.id = $1")).bind(id).fetch_optional(ex).await.map_err(Into::into)
 }
 
 /// Registers `user`'s interest in open listing `listing`.
@@ -355,18 +365,18 @@ pub async fn register_interest(
     contact_phone: Option<&str>,
     message: &str,
 ) -> StoreResult<i64> {
-    let status: Option<String> = sqlx::query_scalar("select status from listings where id = $1 for share")
+    let status: Option<ListingStatus> = sqlx::query_scalar("select status from listings where id = $1 for share")
         .bind(listing)
         .fetch_optional(&mut *conn)
         .await?;
-    match status.as_deref() {
+    match status {
         None => return Err(StoreError::NotFound(format!("listing {listing}"))),
-        Some("open") => {}
+        Some(ListingStatus::Open) => {}
         Some(other) => {
-            return Err(StoreError::Conflict {
-                detail: format!("listing {listing} is {other}; interest is registered for open listings"),
-                current: serde_json::json!({ "listing_id": listing, "listing_status": other }),
-            });
+            return Err(StoreError::conflict(
+                format!("listing {listing} is {other}; interest is registered for open listings"),
+                Current { listing_id: Some(listing), listing_status: Some(other), ..Current::default() },
+            ));
         }
     }
     Ok(sqlx::query_scalar(

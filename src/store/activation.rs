@@ -5,11 +5,13 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rand::Rng;
-use serde_json::json;
 use sqlx::{FromRow, PgConnection, PgExecutor};
 
-use super::{Page, StoreError, StoreResult, farmhouses};
-use crate::domain::lifecycle::{self, Action, Status};
+use super::{Current, Page, StoreError, StoreResult, farmhouses};
+use crate::domain::identity::PartyKind;
+use crate::domain::lifecycle::{self, Action, DealTerms, ListingTerms, Status};
+use crate::domain::records::{AppraisalMethod, DealMode, ListingStatus, TransactionStatus};
+pub use crate::domain::records::{NewAppraisal, NewListing, NewTransaction};
 
 // ---------------------------------------------------------------------------------------------------
 // Appraisals
@@ -22,7 +24,7 @@ pub struct AppraisalRow {
     pub report_no: String,
     pub firm: String,
     pub appraiser: String,
-    pub method: String,
+    pub method: AppraisalMethod,
     pub valuation_date: NaiveDate,
     pub value_fen: i64,
     pub annual_rent_fen: i64,
@@ -35,7 +37,7 @@ const APPRAISALS: &str = "
            a.value_fen, a.annual_rent_fen, a.valid_until, a.created_at
     from appraisals a join farmhouses f on f.id = a.farmhouse_id";
 
-pub async fn appraisals(ex: impl PgExecutor<'_>, house: Option<i64>, page: Page) -> sqlx::Result<Vec<AppraisalRow>> {
+pub async fn appraisals(ex: impl PgExecutor<'_>, house: Option<i64>, page: Page) -> StoreResult<Vec<AppraisalRow>> {
     sqlx::query_as(&format!(
         "{APPRAISALS} where a.id > $1 and ($2::bigint is null or a.farmhouse_id = $2) order by a.id limit $3"
     ))
@@ -44,22 +46,11 @@ pub async fn appraisals(ex: impl PgExecutor<'_>, house: Option<i64>, page: Page)
     .bind(page.limit + 1)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
-pub async fn appraisal(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<AppraisalRow>> {
-    sqlx::query_as(&format!("{APPRAISALS} where a.id = $1")).bind(id).fetch_optional(ex).await
-}
-
-#[derive(Debug, Clone)]
-pub struct NewAppraisal {
-    pub report_no: String,
-    pub firm: String,
-    pub appraiser: String,
-    pub method: String,
-    pub valuation_date: NaiveDate,
-    pub value_fen: i64,
-    pub annual_rent_fen: i64,
-    pub valid_until: NaiveDate,
+pub async fn appraisal(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<AppraisalRow>> {
+    sqlx::query_as(&format!("{APPRAISALS} where a.id = $1")).bind(id).fetch_optional(ex).await.map_err(Into::into)
 }
 
 /// Records an appraisal of house `house` (allowed in any state).
@@ -74,7 +65,7 @@ pub async fn record_appraisal(conn: &mut PgConnection, house: i64, a: &NewApprai
     .bind(&a.report_no)
     .bind(&a.firm)
     .bind(&a.appraiser)
-    .bind(&a.method)
+    .bind(a.method)
     .bind(a.valuation_date)
     .bind(a.value_fen)
     .bind(a.annual_rent_fen)
@@ -101,7 +92,7 @@ pub struct ListingRow {
     pub allowed_uses: Vec<String>,
     pub notice_start: NaiveDate,
     pub notice_end: NaiveDate,
-    pub status: String,
+    pub status: ListingStatus,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -116,14 +107,14 @@ const LISTINGS: &str = "
 
 #[derive(Debug, Default, Clone)]
 pub struct ListingFilter {
-    pub status: Option<String>,
+    pub status: Option<ListingStatus>,
     pub township: Option<String>,
     pub farmhouse: Option<i64>,
     /// Listings with a title (the programme's showcase houses).
     pub titled: bool,
 }
 
-pub async fn listings(ex: impl PgExecutor<'_>, f: &ListingFilter, page: Page) -> sqlx::Result<Vec<ListingRow>> {
+pub async fn listings(ex: impl PgExecutor<'_>, f: &ListingFilter, page: Page) -> StoreResult<Vec<ListingRow>> {
     sqlx::query_as(&format!(
         "{LISTINGS}
          where l.id > $1 and ($2::text is null or l.status = $2) and ($3::text is null or f.township_code = $3)
@@ -131,34 +122,24 @@ pub async fn listings(ex: impl PgExecutor<'_>, f: &ListingFilter, page: Page) ->
          order by l.id limit $6"
     ))
     .bind(page.after)
-    .bind(&f.status)
+    .bind(f.status)
     .bind(&f.township)
     .bind(f.farmhouse)
     .bind(f.titled)
     .bind(page.limit + 1)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
-pub async fn listing(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ListingRow>> {
-    sqlx::query_as(&format!("{LISTINGS} where l.id = $1")).bind(id).fetch_optional(ex).await
-}
-
-#[derive(Debug, Clone)]
-pub struct NewListing {
-    pub title: String,
-    pub asking_rent_fen: i64,
-    pub min_term_months: i16,
-    pub max_term_months: i16,
-    pub allowed_uses: Vec<String>,
-    pub notice_start: NaiveDate,
-    pub notice_end: NaiveDate,
+pub async fn listing(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<ListingRow>> {
+    sqlx::query_as(&format!("{LISTINGS} where l.id = $1")).bind(id).fetch_optional(ex).await.map_err(Into::into)
 }
 
 /// Marks the rest of the transaction as recording listings of the past (from paper, or generated): the
 /// database refuses a notice period that began before today (Asia/Shanghai) unless this is set, and keeps
 /// `reason` on each listing written meanwhile, so the history shows why (migration 0037).
-pub async fn record_historical(conn: &mut PgConnection, reason: &str) -> sqlx::Result<()> {
+pub async fn record_historical(conn: &mut PgConnection, reason: &str) -> StoreResult<()> {
     sqlx::query("select set_config('farmhouse.historical_record', $1, true)").bind(reason).execute(conn).await?;
     Ok(())
 }
@@ -166,7 +147,7 @@ pub async fn record_historical(conn: &mut PgConnection, reason: &str) -> sqlx::R
 /// Lists house `house` (挂牌): registered → listed.
 pub async fn list_house(conn: &mut PgConnection, house: i64, l: &NewListing) -> StoreResult<i64> {
     let status = farmhouses::lock(conn, house).await?;
-    let next = transition(status, Action::List, json!({ "farmhouse_id": house, "status": status }))?;
+    let next = transition(status, Action::List, Current::house(house, status))?;
     let id = sqlx::query_scalar(
         "insert into listings (farmhouse_id, title, asking_rent_fen, min_term_months, max_term_months, allowed_uses,
                                notice_start, notice_end)
@@ -197,7 +178,7 @@ struct LockedListing {
 }
 
 async fn lock_open_listing(conn: &mut PgConnection, listing: i64) -> StoreResult<LockedListing> {
-    let row: Option<(i64, String, NaiveDate, i16, i16, Vec<String>)> = sqlx::query_as(
+    let row: Option<(i64, ListingStatus, NaiveDate, i16, i16, Vec<String>)> = sqlx::query_as(
         "select farmhouse_id, status, notice_end, min_term_months, max_term_months, allowed_uses from listings
          where id = $1 for update",
     )
@@ -207,12 +188,15 @@ async fn lock_open_listing(conn: &mut PgConnection, listing: i64) -> StoreResult
     let (farmhouse_id, status, notice_end, min_term_months, max_term_months, allowed_uses) =
         row.ok_or_else(|| StoreError::NotFound(format!("listing {listing}")))?;
     let house_status = farmhouses::lock(conn, farmhouse_id).await?;
-    if status != "open" {
-        return Err(StoreError::Conflict {
-            detail: format!("listing {listing} is {status}, not open"),
-            current: json!({ "listing_id": listing, "listing_status": status, "farmhouse_id": farmhouse_id,
-                             "status": house_status }),
-        });
+    if status != ListingStatus::Open {
+        return Err(StoreError::conflict(
+            format!("listing {listing} is {status}, not open"),
+            Current {
+                listing_id: Some(listing),
+                listing_status: Some(status),
+                ..Current::house(farmhouse_id, house_status)
+            },
+        ));
     }
     Ok(LockedListing { farmhouse_id, house_status, notice_end, min_term_months, max_term_months, allowed_uses })
 }
@@ -220,7 +204,7 @@ async fn lock_open_listing(conn: &mut PgConnection, listing: i64) -> StoreResult
 /// Withdraws an open listing: the house returns to registered.
 pub async fn withdraw(conn: &mut PgConnection, listing: i64) -> StoreResult<i64> {
     let l = lock_open_listing(conn, listing).await?;
-    let next = transition(l.house_status, Action::Withdraw, json!({ "farmhouse_id": l.farmhouse_id }))?;
+    let next = transition(l.house_status, Action::Withdraw, Current::house(l.farmhouse_id, l.house_status))?;
     sqlx::query("update listings set status = 'withdrawn' where id = $1").bind(listing).execute(&mut *conn).await?;
     farmhouses::set_status(conn, l.farmhouse_id, next).await?;
     Ok(l.farmhouse_id)
@@ -238,11 +222,11 @@ pub struct TransactionRow {
     pub township_code: String,
     pub village: String,
     pub floor_area_m2: f64,
-    pub house_status: String,
+    pub house_status: Status,
     pub lessee_party_id: i64,
-    pub lessee_kind: String,
+    pub lessee_kind: PartyKind,
     pub lessee_name: String,
-    pub mode: String,
+    pub mode: DealMode,
     pub contract_no: String,
     pub signed_on: NaiveDate,
     pub lease_start: NaiveDate,
@@ -250,7 +234,7 @@ pub struct TransactionRow {
     pub annual_rent_fen: i64,
     pub total_amount_fen: i64,
     pub intended_use: String,
-    pub status: String,
+    pub status: TransactionStatus,
     pub terminated_on: Option<NaiveDate>,
     pub certification_id: Option<i64>,
     pub certificate_no: Option<String>,
@@ -283,7 +267,7 @@ pub async fn transactions(
     ex: impl PgExecutor<'_>,
     f: &TransactionFilter,
     page: Page,
-) -> sqlx::Result<Vec<TransactionRow>> {
+) -> StoreResult<Vec<TransactionRow>> {
     sqlx::query_as(&format!(
         "{TRANSACTIONS}
          where t.id > $1 and ($2::text is null or f.township_code = $2) and ($3::bigint is null or t.farmhouse_id = $3)
@@ -299,55 +283,32 @@ pub async fn transactions(
     .bind(page.limit + 1)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
-pub async fn transaction(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<TransactionRow>> {
-    sqlx::query_as(&format!("{TRANSACTIONS} where t.id = $1")).bind(id).fetch_optional(ex).await
-}
-
-#[derive(Debug, Clone)]
-pub struct NewTransaction {
-    pub lessee_party_id: i64,
-    pub mode: String,
-    pub contract_no: String,
-    pub signed_on: NaiveDate,
-    pub lease_start: NaiveDate,
-    pub lease_end: NaiveDate,
-    pub annual_rent_fen: i64,
-    pub total_amount_fen: i64,
-    pub intended_use: String,
+pub async fn transaction(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<TransactionRow>> {
+    sqlx::query_as(&format!("{TRANSACTIONS} where t.id = $1")).bind(id).fetch_optional(ex).await.map_err(Into::into)
 }
 
 /// Records the deal (成交) of an open listing after its notice period: listed → contracted, and the
 /// listing closes.
 pub async fn sign(conn: &mut PgConnection, listing: i64, t: &NewTransaction) -> StoreResult<i64> {
     let l = lock_open_listing(conn, listing).await?;
-    let next = transition(l.house_status, Action::Sign, json!({ "farmhouse_id": l.farmhouse_id }))?;
-    if t.signed_on <= l.notice_end {
-        return Err(StoreError::invalid(
-            "signed_on",
-            format!(
-                "the notice period (公示) of listing {listing} runs to {}; a deal may be signed after it",
-                l.notice_end
-            ),
-        ));
-    }
-    if !l.allowed_uses.contains(&t.intended_use) {
-        return Err(StoreError::invalid(
-            "intended_use",
-            format!("listing {listing} allows {}, not {}", l.allowed_uses.join(", "), t.intended_use),
-        ));
-    }
-    let months = lifecycle::lease_months(t.lease_start, t.lease_end);
-    if months < l.min_term_months as u32 || months > l.max_term_months as u32 {
-        return Err(StoreError::invalid(
-            "lease_end",
-            format!(
-                "the lease runs {months} months; listing {listing} offers {} to {} months",
-                l.min_term_months, l.max_term_months
-            ),
-        ));
-    }
+    let next = transition(l.house_status, Action::Sign, Current::house(l.farmhouse_id, l.house_status))?;
+    let terms = ListingTerms {
+        listing,
+        notice_end: l.notice_end,
+        min_term_months: l.min_term_months,
+        max_term_months: l.max_term_months,
+        allowed_uses: &l.allowed_uses,
+    };
+    let deal = DealTerms {
+        signed_on: t.signed_on,
+        lease_start: t.lease_start,
+        lease_end: t.lease_end,
+        intended_use: &t.intended_use,
+    };
+    lifecycle::check_deal(&terms, &deal).map_err(|e| StoreError::Invalid(vec![e]))?;
     let id = sqlx::query_scalar(
         "insert into transactions (listing_id, farmhouse_id, lessee_party_id, mode, contract_no, signed_on,
                                    lease_start, lease_end, annual_rent_fen, total_amount_fen, intended_use)
@@ -356,7 +317,7 @@ pub async fn sign(conn: &mut PgConnection, listing: i64, t: &NewTransaction) -> 
     .bind(listing)
     .bind(l.farmhouse_id)
     .bind(t.lessee_party_id)
-    .bind(&t.mode)
+    .bind(t.mode)
     .bind(&t.contract_no)
     .bind(t.signed_on)
     .bind(t.lease_start)
@@ -373,19 +334,22 @@ pub async fn sign(conn: &mut PgConnection, listing: i64, t: &NewTransaction) -> 
 
 /// A signed transaction, locked, with its house locked too.
 async fn lock_signed_transaction(conn: &mut PgConnection, transaction: i64) -> StoreResult<(i64, Status)> {
-    let row: Option<(i64, String)> =
+    let row: Option<(i64, TransactionStatus)> =
         sqlx::query_as("select farmhouse_id, status from transactions where id = $1 for update")
             .bind(transaction)
             .fetch_optional(&mut *conn)
             .await?;
     let (house, status) = row.ok_or_else(|| StoreError::NotFound(format!("transaction {transaction}")))?;
     let house_status = farmhouses::lock(conn, house).await?;
-    if status != "signed" {
-        return Err(StoreError::Conflict {
-            detail: format!("transaction {transaction} is {status}"),
-            current: json!({ "transaction_id": transaction, "transaction_status": status, "farmhouse_id": house,
-                             "status": house_status }),
-        });
+    if status != TransactionStatus::Signed {
+        return Err(StoreError::conflict(
+            format!("transaction {transaction} is {status}"),
+            Current {
+                transaction_id: Some(transaction),
+                transaction_status: Some(status),
+                ..Current::house(house, house_status)
+            },
+        ));
     }
     Ok((house, house_status))
 }
@@ -394,7 +358,11 @@ async fn lock_signed_transaction(conn: &mut PgConnection, transaction: i64) -> S
 /// registered, and from `on` it may be let again.
 pub async fn end_lease(conn: &mut PgConnection, transaction: i64, on: NaiveDate) -> StoreResult<i64> {
     let (house, status) = lock_signed_transaction(conn, transaction).await?;
-    let next = transition(status, Action::EndLease, json!({ "farmhouse_id": house, "transaction_id": transaction }))?;
+    let next = transition(
+        status,
+        Action::EndLease,
+        Current { transaction_id: Some(transaction), ..Current::house(house, status) },
+    )?;
     let lease_end: NaiveDate = sqlx::query_scalar("select lease_end from transactions where id = $1")
         .bind(transaction)
         .fetch_one(&mut *conn)
@@ -487,7 +455,7 @@ pub async fn certifications(
     ex: impl PgExecutor<'_>,
     f: &CertificationFilter,
     page: Page,
-) -> sqlx::Result<Vec<CertificationRow>> {
+) -> StoreResult<Vec<CertificationRow>> {
     sqlx::query_as(&format!(
         "{CERTIFICATIONS}
          where c.id > $1 and ($2::text is null or f.township_code = $2) and ($3::bigint is null or t.farmhouse_id = $3)
@@ -501,14 +469,19 @@ pub async fn certifications(
     .bind(page.limit + 1)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
-pub async fn certification(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<CertificationRow>> {
-    sqlx::query_as(&format!("{CERTIFICATIONS} where c.id = $1")).bind(id).fetch_optional(ex).await
+pub async fn certification(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<CertificationRow>> {
+    sqlx::query_as(&format!("{CERTIFICATIONS} where c.id = $1")).bind(id).fetch_optional(ex).await.map_err(Into::into)
 }
 
-pub async fn certification_by_number(ex: impl PgExecutor<'_>, no: &str) -> sqlx::Result<Option<CertificationRow>> {
-    sqlx::query_as(&format!("{CERTIFICATIONS} where c.certificate_no = $1")).bind(no).fetch_optional(ex).await
+pub async fn certification_by_number(ex: impl PgExecutor<'_>, no: &str) -> StoreResult<Option<CertificationRow>> {
+    sqlx::query_as(&format!("{CERTIFICATIONS} where c.certificate_no = $1"))
+        .bind(no)
+        .fetch_optional(ex)
+        .await
+        .map_err(Into::into)
 }
 
 /// Certifies (鉴证) a signed transaction of a contracted house: issues the next certificate number of the
@@ -522,13 +495,16 @@ pub async fn certify(conn: &mut PgConnection, transaction: i64, officer: Option<
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(no) = existing {
-        return Err(StoreError::Conflict {
-            detail: format!("transaction {transaction} is already certified ({no})"),
-            current: json!({ "transaction_id": transaction, "farmhouse_id": house, "status": status,
-                             "certificate_no": no }),
-        });
+        return Err(StoreError::conflict(
+            format!("transaction {transaction} is already certified ({no})"),
+            Current { transaction_id: Some(transaction), certificate_no: Some(no), ..Current::house(house, status) },
+        ));
     }
-    let next = transition(status, Action::Certify, json!({ "farmhouse_id": house, "transaction_id": transaction }))?;
+    let next = transition(
+        status,
+        Action::Certify,
+        Current { transaction_id: Some(transaction), ..Current::house(house, status) },
+    )?;
     let prefix: String = sqlx::query_scalar(
         "select d.certificate_prefix::text from farmhouses f join districts d on d.county_code = f.county_code
          where f.id = $1",
@@ -578,12 +554,16 @@ pub async fn revoke(
     let (house, revoked_at, no) = row.ok_or_else(|| StoreError::NotFound(format!("certification {certification}")))?;
     let status = farmhouses::lock(conn, house).await?;
     if let Some(at) = revoked_at {
-        return Err(StoreError::Conflict {
-            detail: format!("certificate {no} was revoked at {at}"),
-            current: json!({ "certificate_no": no, "revoked_at": at, "farmhouse_id": house, "status": status }),
-        });
+        return Err(StoreError::conflict(
+            format!("certificate {no} was revoked at {at}"),
+            Current { certificate_no: Some(no), revoked_at: Some(at), ..Current::house(house, status) },
+        ));
     }
-    let next = transition(status, Action::Revoke, json!({ "farmhouse_id": house, "certificate_no": no }))?;
+    let next = transition(
+        status,
+        Action::Revoke,
+        Current { certificate_no: Some(no.clone()), ..Current::house(house, status) },
+    )?;
     sqlx::query(
         "update certifications set revoked_at = now(), revoke_reason = $2, revoked_by_user_id = $3 where id = $1",
     )
@@ -603,10 +583,7 @@ fn verification_code() -> String {
     (0..8).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
-/// The state after `action`, or a conflict that reports the current state (merged into `current`).
-fn transition(status: Status, action: Action, mut current: serde_json::Value) -> StoreResult<Status> {
-    status.after(action).map_err(|detail| {
-        current["status"] = json!(status);
-        StoreError::Conflict { detail, current }
-    })
+/// The state after `action`, or a conflict that reports `current`.
+fn transition(status: Status, action: Action, current: Current) -> StoreResult<Status> {
+    status.after(action).map_err(|detail| StoreError::conflict(detail, current))
 }

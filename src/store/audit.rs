@@ -2,6 +2,7 @@
 //! content — not by the database function that made them — so a changed function cannot hide a
 //! changed entry.
 
+use super::StoreResult;
 use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::{FromRow, PgPool};
@@ -29,7 +30,7 @@ struct Row {
 }
 
 /// Walks the chain from the first entry. `Ok(n)`: all `n` entries are intact; `Err`: the first break.
-pub async fn verify(pool: &PgPool) -> sqlx::Result<Result<u64, Break>> {
+pub async fn verify(pool: &PgPool) -> StoreResult<Result<u64, Break>> {
     let mut rows = sqlx::query_as::<_, Row>(
         "select seq, to_char(at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') as at, actor, table_name,
                 record_id, action, before::text as before, after::text as after, prev_hash, hash

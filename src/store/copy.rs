@@ -1,7 +1,7 @@
 //! Bulk loading with `COPY … FROM STDIN` (text format): rows are written into a buffer and streamed to the
 //! server in pieces, far faster than one INSERT per row. Used by the importer and the seed generators.
 
-use anyhow::{Context, Result};
+use super::StoreResult;
 use sqlx::PgConnection;
 
 /// Rows in PostgreSQL's COPY text format.
@@ -62,12 +62,12 @@ impl CopyRows {
     }
 
     /// Streams the rows with `copy_sql` (`copy t (a, b) from stdin`) and empties the buffer.
-    pub async fn send(&mut self, conn: &mut PgConnection, copy_sql: &str) -> Result<u64> {
-        let mut copy = conn.copy_in_raw(copy_sql).await.with_context(|| format!("starting {copy_sql}"))?;
+    pub async fn send(&mut self, conn: &mut PgConnection, copy_sql: &str) -> StoreResult<u64> {
+        let mut copy = conn.copy_in_raw(copy_sql).await?;
         for piece in self.buf.chunks(1 << 20) {
             copy.send(piece).await?;
         }
-        let n = copy.finish().await.with_context(|| format!("loading rows with {copy_sql}"))?;
+        let n = copy.finish().await?;
         self.buf.clear();
         self.rows = 0;
         Ok(n)

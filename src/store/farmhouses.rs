@@ -7,6 +7,7 @@ use sqlx::{FromRow, PgConnection, PgExecutor};
 
 use super::parcels::stale_or_missing;
 use super::{Page, StoreError, StoreResult};
+use crate::domain::house::{Condition, Structure};
 use crate::domain::lifecycle::Status;
 
 /// A house with what every view of it needs: its place, its facts, its open listing, and (for staff) its
@@ -22,9 +23,9 @@ pub struct FarmhouseRow {
     pub floor_area_m2: f64,
     pub floors: i16,
     pub year_built: i16,
-    pub structure: String,
-    pub condition: String,
-    pub status: String,
+    pub structure: Structure,
+    pub condition: Condition,
+    pub status: Status,
     pub description: String,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -75,7 +76,7 @@ const SELECT: &str = "
 #[derive(Debug, Default, Clone)]
 pub struct FarmhouseFilter {
     pub township: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub village: Option<String>,
     /// Unit numbers that start with this, or villages that contain it (literally: `%` and `_` are
     /// characters, never patterns).
@@ -90,13 +91,13 @@ pub struct FarmhouseFilter {
     pub bbox: Option<[f64; 4]>,
 }
 
-pub async fn list(ex: impl PgExecutor<'_>, f: &FarmhouseFilter, page: Page) -> sqlx::Result<Vec<FarmhouseRow>> {
+pub async fn list(ex: impl PgExecutor<'_>, f: &FarmhouseFilter, page: Page) -> StoreResult<Vec<FarmhouseRow>> {
     let bbox = f.bbox.map(|b| b.to_vec());
     sqlx::query_as(&format!(
         "{SELECT}
          where f.id > $1
            and ($2::text is null or f.township_code = $2)
-           and ($3::text is null or f.status = $3)
+           and ($3::text is null or f.status = $3::text)
            and ($4::text is null or p.village = $4)
            and ($5::text is null or starts_with(f.unit_number::text, $5) or strpos(p.village, $5) > 0)
            and ($6::float8 is null or f.floor_area_m2 >= $6)
@@ -108,7 +109,7 @@ pub async fn list(ex: impl PgExecutor<'_>, f: &FarmhouseFilter, page: Page) -> s
     ))
     .bind(page.after)
     .bind(&f.township)
-    .bind(&f.status)
+    .bind(f.status)
     .bind(&f.village)
     .bind(&f.q)
     .bind(f.min_floor_area)
@@ -119,10 +120,11 @@ pub async fn list(ex: impl PgExecutor<'_>, f: &FarmhouseFilter, page: Page) -> s
     .bind(page.limit + 1)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
-pub async fn get(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<FarmhouseRow>> {
-    sqlx::query_as(&format!("{SELECT} where f.id = $1")).bind(id).fetch_optional(ex).await
+pub async fn get(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<FarmhouseRow>> {
+    sqlx::query_as(&format!("{SELECT} where f.id = $1")).bind(id).fetch_optional(ex).await.map_err(Into::into)
 }
 
 /// The facts of a house an officer records; `footprint` is GeoJSON (lon/lat).
@@ -131,13 +133,13 @@ pub struct HouseFacts {
     pub floor_area_m2: f64,
     pub floors: i16,
     pub year_built: i16,
-    pub structure: String,
-    pub condition: String,
+    pub structure: Structure,
+    pub condition: Condition,
     pub description: String,
     pub owner_party_id: Option<i64>,
 }
 
-pub async fn insert(conn: &mut PgConnection, unit_number: &str, footprint: &str, h: &HouseFacts) -> sqlx::Result<i64> {
+pub async fn insert(conn: &mut PgConnection, unit_number: &str, footprint: &str, h: &HouseFacts) -> StoreResult<i64> {
     sqlx::query_scalar(
         "insert into farmhouses (unit_number, footprint, floor_area_m2, floors, year_built, structure, condition,
                                  description, owner_party_id)
@@ -149,12 +151,13 @@ pub async fn insert(conn: &mut PgConnection, unit_number: &str, footprint: &str,
     .bind(h.floor_area_m2)
     .bind(h.floors)
     .bind(h.year_built)
-    .bind(&h.structure)
-    .bind(&h.condition)
+    .bind(h.structure)
+    .bind(h.condition)
     .bind(&h.description)
     .bind(h.owner_party_id)
     .fetch_one(conn)
     .await
+    .map_err(Into::into)
 }
 
 /// Changes to a house's facts; `None` keeps a field. `owner_party_id: Some(None)` clears the owner.
@@ -164,8 +167,8 @@ pub struct HouseChanges {
     pub floor_area_m2: Option<f64>,
     pub floors: Option<i16>,
     pub year_built: Option<i16>,
-    pub structure: Option<String>,
-    pub condition: Option<String>,
+    pub structure: Option<Structure>,
+    pub condition: Option<Condition>,
     pub description: Option<String>,
     pub owner_party_id: Option<Option<i64>>,
 }
@@ -190,8 +193,8 @@ pub async fn update(conn: &mut PgConnection, id: i64, version: i32, c: &HouseCha
     .bind(c.floor_area_m2)
     .bind(c.floors)
     .bind(c.year_built)
-    .bind(&c.structure)
-    .bind(&c.condition)
+    .bind(c.structure)
+    .bind(c.condition)
     .bind(&c.description)
     .bind(c.owner_party_id.is_some())
     .bind(c.owner_party_id.flatten())
@@ -205,21 +208,20 @@ pub async fn update(conn: &mut PgConnection, id: i64, version: i32, c: &HouseCha
 
 /// Locks house `id` for a lifecycle action and returns its status.
 pub async fn lock(conn: &mut PgConnection, id: i64) -> StoreResult<Status> {
-    let status: Option<String> = sqlx::query_scalar("select status from farmhouses where id = $1 for update")
+    let status: Option<Status> = sqlx::query_scalar("select status from farmhouses where id = $1 for update")
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    let status = status.ok_or_else(|| StoreError::NotFound(format!("farmhouse {id}")))?;
-    Ok(status.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?)
+    status.ok_or_else(|| StoreError::NotFound(format!("farmhouse {id}")))
 }
 
-pub async fn set_status(conn: &mut PgConnection, id: i64, status: Status) -> sqlx::Result<()> {
-    sqlx::query("update farmhouses set status = $2 where id = $1").bind(id).bind(status.as_str()).execute(conn).await?;
+pub async fn set_status(conn: &mut PgConnection, id: i64, status: Status) -> StoreResult<()> {
+    sqlx::query("update farmhouses set status = $2 where id = $1").bind(id).bind(status).execute(conn).await?;
     Ok(())
 }
 
 /// The bounding box of house `id` in Web Mercator, for invalidating map tiles.
-pub async fn bbox_3857(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<[f64; 4]>> {
+pub async fn bbox_3857(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<[f64; 4]>> {
     let row: Option<(f64, f64, f64, f64)> = sqlx::query_as(
         "select st_xmin(footprint_3857), st_ymin(footprint_3857), st_xmax(footprint_3857), st_ymax(footprint_3857)
          from farmhouses where id = $1",

@@ -1,5 +1,6 @@
 //! The history of changes (written by triggers; see migrations/0005_history.sql).
 
+use super::StoreResult;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -18,7 +19,7 @@ pub struct Entry {
 }
 
 /// Every entry of record `id` of `table`, oldest first.
-pub async fn of_record(ex: impl PgExecutor<'_>, table: &str, id: i64) -> sqlx::Result<Vec<Entry>> {
+pub async fn of_record(ex: impl PgExecutor<'_>, table: &str, id: i64) -> StoreResult<Vec<Entry>> {
     sqlx::query_as(
         "select seq, at, actor, table_name, record_id, action, before, after from history
          where table_name = $1 and record_id = $2 order by seq",
@@ -27,4 +28,5 @@ pub async fn of_record(ex: impl PgExecutor<'_>, table: &str, id: i64) -> sqlx::R
     .bind(id)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }

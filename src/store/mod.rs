@@ -10,6 +10,7 @@ pub mod copy;
 pub mod farmhouses;
 pub mod geometry;
 pub mod history;
+pub mod imports;
 pub mod parcels;
 pub mod parties;
 pub mod photos;
@@ -27,6 +28,8 @@ use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool, Postgres,
 pub use cluster::Cluster;
 
 use crate::domain::FieldError;
+use crate::domain::lifecycle::Status;
+use crate::domain::records::{ListingStatus, TransactionStatus};
 
 /// Why a store operation did not happen, beyond a database fault.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +38,7 @@ pub enum StoreError {
     NotFound(String),
     /// The action does not fit the record's current state; `current` describes that state.
     #[error("{detail}")]
-    Conflict { detail: String, current: serde_json::Value },
+    Conflict { detail: String, current: Box<Current> },
     /// The record changed since the caller read it (optimistic concurrency).
     #[error("{0}")]
     Stale(String),
@@ -49,15 +52,150 @@ impl StoreError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
+
+    pub fn conflict(detail: impl Into<String>, current: Current) -> Self {
+        Self::Conflict { detail: detail.into(), current: Box::new(current) }
+    }
+
+    /// What kind of database fault this is, if it is one.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            StoreError::Database(e) => Some(Fault::of(e)),
+            _ => None,
+        }
+    }
 }
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
+/// The state of the records an action conflicted with, as typed facts: the house and its status, and
+/// the listing, lease or certificate concerned. The HTTP edge shows them in its 409 answer.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Current {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub farmhouse_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing_status: Option<ListingStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_status: Option<TransactionStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_no: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Current {
+    /// House `id` in state `status`.
+    pub fn house(id: i64, status: Status) -> Self {
+        Self { farmhouse_id: Some(id), status: Some(status), ..Self::default() }
+    }
+}
+
+/// A database error, sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    /// No connection came free in time: every connection is in use, or the database is down.
+    #[error("no database connection came free in time")]
+    Waited,
+    /// The database cannot be reached.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The database is shutting down, refuses connections or cancelled a statement that ran too long.
+    #[error("the database is busy or unavailable: {0}")]
+    Overloaded(String),
+    /// Text the database cannot store (a NUL character), whichever field it came in.
+    #[error("a value contains a character that cannot be stored (NUL)")]
+    Unstorable,
+    /// A rule of the registry (a named constraint), with the field and message clients are given.
+    #[error("{}: {}", .0.field, .0.message)]
+    Broke(constraints::Rule),
+    /// Anything else: a fault of the service, described for its log.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Fault {
+    pub fn of(e: &sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut => Fault::Waited,
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Fault::Unavailable(e.to_string()),
+            sqlx::Error::Database(db) => {
+                // 57014 query_canceled (statement timeout), 57P01..03 admin shutdown / cannot connect now,
+                // 53300 too many connections, 08006 connection failure.
+                let code = db.code().unwrap_or_default();
+                if matches!(code.as_ref(), "57014" | "57P01" | "57P02" | "57P03" | "53300" | "08006") {
+                    return Fault::Overloaded(e.to_string());
+                }
+                // 22021 character_not_in_repertoire (a NUL byte), 22P05 untranslatable_character.
+                if matches!(code.as_ref(), "22021" | "22P05") {
+                    return Fault::Unstorable;
+                }
+                match db.constraint().and_then(constraints::describe) {
+                    Some(rule) => Fault::Broke(rule),
+                    None => Fault::Other(format!("{e:?}")),
+                }
+            }
+            _ => Fault::Other(format!("{e:?}")),
+        }
+    }
+}
+
+/// A transaction whose changes the history attributes to an actor: every write of the service goes
+/// through one. It dereferences to the connection the store's functions take.
+pub struct Write(Transaction<'static, Postgres>);
+
+impl Write {
+    pub async fn commit(self) -> StoreResult<()> {
+        Ok(self.0.commit().await?)
+    }
+}
+
+impl std::ops::Deref for Write {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Write {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.0
+    }
+}
+
 /// A transaction whose changes the history attributes to `actor` (e.g. `officer:li.ming`).
-pub async fn begin_as(pool: &PgPool, actor: &str) -> sqlx::Result<Transaction<'static, Postgres>> {
+pub async fn begin_as(pool: &PgPool, actor: &str) -> StoreResult<Write> {
     let mut tx = pool.begin().await?;
     sqlx::query("select set_config('farmhouse.actor', $1, true)").bind(actor).execute(&mut *tx).await?;
-    Ok(tx)
+    Ok(Write(tx))
+}
+
+/// The pool of connections to one server: the primary, or a standby that serves reads.
+pub type Pool = PgPool;
+
+/// Whether the server of `pool` answers a query, on the connections reserved for health checks.
+pub async fn ping(pool: &PgPool) -> StoreResult<()> {
+    sqlx::query_scalar::<_, i32>("select 1").fetch_one(pool).await?;
+    Ok(())
+}
+
+/// Whether the server `pool` connects to answers on a new connection of its own, outside the pool (which
+/// may be full of busy connections): tells a busy service from a database that is down.
+pub async fn probe(pool: &PgPool, timeout: Duration) -> bool {
+    let options = pool.connect_options().as_ref().clone();
+    let attempt = async {
+        let mut conn = PgConnection::connect_with(&options).await?;
+        sqlx::query("select 1").execute(&mut conn).await?;
+        conn.close().await
+    };
+    matches!(tokio::time::timeout(timeout, attempt).await, Ok(Ok(())))
 }
 
 /// Rows after `after` (by id), at most `limit` of them plus one to tell whether more follow.

@@ -39,7 +39,7 @@ pub struct ParcelFilter {
     pub code_prefix: Option<String>,
 }
 
-pub async fn list(ex: impl PgExecutor<'_>, filter: &ParcelFilter, page: Page) -> sqlx::Result<Vec<ParcelRow>> {
+pub async fn list(ex: impl PgExecutor<'_>, filter: &ParcelFilter, page: Page) -> StoreResult<Vec<ParcelRow>> {
     sqlx::query_as(&format!(
         "{SELECT}
          where p.id > $1
@@ -55,18 +55,20 @@ pub async fn list(ex: impl PgExecutor<'_>, filter: &ParcelFilter, page: Page) ->
     .bind(page.limit + 1)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
 /// Whether a parcel with `code` is registered.
-pub async fn exists(ex: impl PgExecutor<'_>, code: &ParcelCode) -> sqlx::Result<bool> {
+pub async fn exists(ex: impl PgExecutor<'_>, code: &ParcelCode) -> StoreResult<bool> {
     sqlx::query_scalar("select exists (select 1 from parcels where parcel_code = $1)")
         .bind(code.as_str())
         .fetch_one(ex)
         .await
+        .map_err(Into::into)
 }
 
-pub async fn get(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ParcelRow>> {
-    sqlx::query_as(&format!("{SELECT} where p.id = $1")).bind(id).fetch_optional(ex).await
+pub async fn get(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<ParcelRow>> {
+    sqlx::query_as(&format!("{SELECT} where p.id = $1")).bind(id).fetch_optional(ex).await.map_err(Into::into)
 }
 
 /// A checked new parcel; `boundary` is GeoJSON (lon/lat).
@@ -79,7 +81,7 @@ pub struct NewParcel {
     pub boundary: String,
 }
 
-pub async fn insert(conn: &mut PgConnection, p: &NewParcel) -> sqlx::Result<i64> {
+pub async fn insert(conn: &mut PgConnection, p: &NewParcel) -> StoreResult<i64> {
     sqlx::query_scalar(
         "insert into parcels (parcel_code, township_code, village, land_use, boundary)
          values ($1, $2, $3, $4, st_setsrid(st_geomfromgeojson($5), 4326)) returning id",
@@ -91,6 +93,7 @@ pub async fn insert(conn: &mut PgConnection, p: &NewParcel) -> sqlx::Result<i64>
     .bind(&p.boundary)
     .fetch_one(conn)
     .await
+    .map_err(Into::into)
 }
 
 /// Changes to a parcel; `None` keeps a field.
@@ -140,7 +143,7 @@ pub(crate) async fn stale_or_missing(
 }
 
 /// The bounding box of parcel `id` in Web Mercator, for invalidating map tiles.
-pub async fn bbox_3857(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<[f64; 4]>> {
+pub async fn bbox_3857(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<[f64; 4]>> {
     let row: Option<(f64, f64, f64, f64)> = sqlx::query_as(
         "select st_xmin(boundary_3857), st_ymin(boundary_3857), st_xmax(boundary_3857), st_ymax(boundary_3857)
          from parcels where id = $1",

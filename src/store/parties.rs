@@ -6,11 +6,12 @@ use sqlx::{FromRow, PgConnection, PgExecutor};
 
 use super::parcels::stale_or_missing;
 use super::{Page, StoreResult};
+use crate::domain::identity::PartyKind;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PartyRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: PartyKind,
     pub name: String,
     pub id_number: Option<String>,
     pub credit_code: Option<String>,
@@ -26,7 +27,7 @@ const SELECT: &str = "select id, kind, name, id_number, credit_code, phone, addr
 
 #[derive(Debug, Default, Clone)]
 pub struct PartyFilter {
-    pub kind: Option<String>,
+    pub kind: Option<PartyKind>,
     /// A name that contains this, a credit code that starts with it, or an ID-card number as
     /// `id_numbers` says. Every match is literal: `%` and `_` are characters, never patterns.
     pub q: Option<String>,
@@ -42,7 +43,7 @@ pub enum IdNumberMatch {
     Prefix,
 }
 
-pub async fn list(ex: impl PgExecutor<'_>, filter: &PartyFilter, page: Page) -> sqlx::Result<Vec<PartyRow>> {
+pub async fn list(ex: impl PgExecutor<'_>, filter: &PartyFilter, page: Page) -> StoreResult<Vec<PartyRow>> {
     sqlx::query_as(&format!(
         "{SELECT}
          where id > $1 and ($2::text is null or kind = $2)
@@ -51,35 +52,27 @@ pub async fn list(ex: impl PgExecutor<'_>, filter: &PartyFilter, page: Page) -> 
          order by id limit $5"
     ))
     .bind(page.after)
-    .bind(&filter.kind)
+    .bind(filter.kind)
     .bind(&filter.q)
     .bind(filter.id_numbers == IdNumberMatch::Prefix)
     .bind(page.limit + 1)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
-pub async fn get(ex: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<PartyRow>> {
-    sqlx::query_as(&format!("{SELECT} where id = $1")).bind(id).fetch_optional(ex).await
+pub async fn get(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<PartyRow>> {
+    sqlx::query_as(&format!("{SELECT} where id = $1")).bind(id).fetch_optional(ex).await.map_err(Into::into)
 }
 
-/// A checked party, new or replacing an existing one's fields.
-#[derive(Debug, Clone)]
-pub struct PartyFields {
-    pub kind: String,
-    pub name: String,
-    pub id_number: Option<String>,
-    pub credit_code: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-}
+pub use crate::domain::party::PartyFields;
 
-pub async fn insert(conn: &mut PgConnection, p: &PartyFields) -> sqlx::Result<i64> {
+pub async fn insert(conn: &mut PgConnection, p: &PartyFields) -> StoreResult<i64> {
     sqlx::query_scalar(
         "insert into parties (kind, name, id_number, credit_code, phone, address)
          values ($1, $2, $3, $4, $5, $6) returning id",
     )
-    .bind(&p.kind)
+    .bind(p.kind)
     .bind(&p.name)
     .bind(&p.id_number)
     .bind(&p.credit_code)
@@ -87,6 +80,7 @@ pub async fn insert(conn: &mut PgConnection, p: &PartyFields) -> sqlx::Result<i6
     .bind(&p.address)
     .fetch_one(conn)
     .await
+    .map_err(Into::into)
 }
 
 /// Replaces the party's fields if it is still at `version`.
@@ -97,7 +91,7 @@ pub async fn update(conn: &mut PgConnection, id: i64, version: i32, p: &PartyFie
     )
     .bind(id)
     .bind(version)
-    .bind(&p.kind)
+    .bind(p.kind)
     .bind(&p.name)
     .bind(&p.id_number)
     .bind(&p.credit_code)

@@ -49,7 +49,7 @@ pub async fn insert(conn: &mut PgConnection, house: i64, p: &NewPhoto<'_>) -> St
     .await?)
 }
 
-pub async fn list(ex: impl PgExecutor<'_>, house: i64) -> sqlx::Result<Vec<PhotoMeta>> {
+pub async fn list(ex: impl PgExecutor<'_>, house: i64) -> StoreResult<Vec<PhotoMeta>> {
     sqlx::query_as(
         "select id, farmhouse_id, media_type, width, height, caption, created_at from farmhouse_photos
          where farmhouse_id = $1 order by id",
@@ -57,15 +57,17 @@ pub async fn list(ex: impl PgExecutor<'_>, house: i64) -> sqlx::Result<Vec<Photo
     .bind(house)
     .fetch_all(ex)
     .await
+    .map_err(Into::into)
 }
 
 /// The bytes of photo `id` of house `house`: media type, SHA-256 and content.
-pub async fn content(ex: impl PgExecutor<'_>, house: i64, id: i64) -> sqlx::Result<Option<(String, Vec<u8>, Vec<u8>)>> {
+pub async fn content(ex: impl PgExecutor<'_>, house: i64, id: i64) -> StoreResult<Option<(String, Vec<u8>, Vec<u8>)>> {
     sqlx::query_as("select media_type, sha256, content from farmhouse_photos where id = $1 and farmhouse_id = $2")
         .bind(id)
         .bind(house)
         .fetch_optional(ex)
         .await
+        .map_err(Into::into)
 }
 
 pub async fn delete(conn: &mut PgConnection, house: i64, id: i64) -> StoreResult<()> {

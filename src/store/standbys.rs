@@ -20,7 +20,7 @@ use anyhow::Result;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgExecutor, PgPool, Postgres};
 
-use super::{PoolConfig, redact};
+use super::{PoolConfig, StoreResult, redact};
 
 /// How long a standby that failed to give a connection is left out of the rotation.
 pub const REST: Duration = Duration::from_secs(5);
@@ -50,7 +50,7 @@ impl std::fmt::Display for Lsn {
 /// reports the insert position past the next page's header (24 bytes, or 40 at the start of a segment),
 /// while a standby that replayed that record reports the boundary itself; the header is taken off here
 /// so the two compare, or an idle primary would look ahead of a standby that has caught up.
-pub async fn primary_position(db: impl PgExecutor<'_>) -> sqlx::Result<Lsn> {
+pub async fn primary_position(db: impl PgExecutor<'_>) -> StoreResult<Lsn> {
     let n: i64 = sqlx::query_scalar(
         "select p - case when p % segment = 40 then 40 when p % block = 24 then 24 else 0 end
          from (select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::int8 as p,
@@ -66,7 +66,7 @@ pub async fn primary_position(db: impl PgExecutor<'_>) -> sqlx::Result<Lsn> {
 /// to the statements that follow on the same connection. A server that is not in recovery (a primary
 /// given as a standby by mistake, or a promoted one) answers 0: its data cannot be placed on the
 /// primary's WAL.
-pub async fn replayed_position(db: impl PgExecutor<'_>) -> sqlx::Result<Lsn> {
+pub async fn replayed_position(db: impl PgExecutor<'_>) -> StoreResult<Lsn> {
     let n: i64 = sqlx::query_scalar("select coalesce(pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0'), 0)::int8")
         .fetch_one(db)
         .await?;
@@ -106,7 +106,7 @@ pub struct Read {
 impl Read {
     /// How far the server of this read has replayed the primary's WAL: `None` on the primary, which is
     /// always current. Ask before reading what must be placed on the WAL, on this same connection.
-    pub async fn replayed(&mut self) -> sqlx::Result<Option<Lsn>> {
+    pub async fn replayed(&mut self) -> StoreResult<Option<Lsn>> {
         match self.source {
             Source::Primary => Ok(None),
             Source::Standby(_) => Ok(Some(replayed_position(&mut *self.conn).await?)),
@@ -152,7 +152,7 @@ impl ReadPools {
 
     /// A connection for a read: from the next standby in turn that is not resting, or from the primary
     /// when there is none or it cannot give one (it then rests for [`REST`]).
-    pub async fn acquire(&self) -> sqlx::Result<Read> {
+    pub async fn acquire(&self) -> StoreResult<Read> {
         if let Some((index, standby)) = self.next_standby() {
             match standby.pool.acquire().await {
                 Ok(conn) => return Ok(Read { conn, source: Source::Standby(index) }),

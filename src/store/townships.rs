@@ -1,10 +1,12 @@
 //! Townships and the district they belong to (reference data: read only through the API).
 
+use super::StoreResult;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor};
 
+use crate::domain::township::TownshipKind;
 use crate::geo::shape::Extent;
 
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
@@ -13,7 +15,7 @@ pub struct Township {
     pub code: String,
     pub name: String,
     /// 街道, 镇 or 乡.
-    pub kind: String,
+    pub kind: TownshipKind,
     pub county_code: String,
     /// The boundary as GeoJSON (lon/lat).
     #[schema(value_type = Object)]
@@ -23,16 +25,16 @@ pub struct Township {
 const SELECT: &str = "select code::text, name, kind, county_code::text, st_asgeojson(boundary, 7)::json as geometry
                       from townships";
 
-pub async fn list(ex: impl PgExecutor<'_>) -> sqlx::Result<Vec<Township>> {
-    sqlx::query_as(&format!("{SELECT} order by code")).fetch_all(ex).await
+pub async fn list(ex: impl PgExecutor<'_>) -> StoreResult<Vec<Township>> {
+    sqlx::query_as(&format!("{SELECT} order by code")).fetch_all(ex).await.map_err(Into::into)
 }
 
-pub async fn get(ex: impl PgExecutor<'_>, code: &str) -> sqlx::Result<Option<Township>> {
-    sqlx::query_as(&format!("{SELECT} where code = $1")).bind(code).fetch_optional(ex).await
+pub async fn get(ex: impl PgExecutor<'_>, code: &str) -> StoreResult<Option<Township>> {
+    sqlx::query_as(&format!("{SELECT} where code = $1")).bind(code).fetch_optional(ex).await.map_err(Into::into)
 }
 
 /// The lon/lat bounds of district `county` (its outline with the survey tolerance), if it exists.
-pub async fn district_extent(ex: impl PgExecutor<'_>, county: &str) -> sqlx::Result<Option<Extent>> {
+pub async fn district_extent(ex: impl PgExecutor<'_>, county: &str) -> StoreResult<Option<Extent>> {
     let row: Option<(f64, f64, f64, f64)> = sqlx::query_as(
         "select st_xmin(e), st_ymin(e), st_xmax(e), st_ymax(e)
          from (select st_extent(outline_tolerant)::geometry as e from districts where county_code = $1) d
@@ -45,7 +47,7 @@ pub async fn district_extent(ex: impl PgExecutor<'_>, county: &str) -> sqlx::Res
 }
 
 /// The township whose boundary holds most of `geojson` (a polygon), if any.
-pub async fn township_at(ex: impl PgExecutor<'_>, geojson: &str) -> sqlx::Result<Option<String>> {
+pub async fn township_at(ex: impl PgExecutor<'_>, geojson: &str) -> StoreResult<Option<String>> {
     sqlx::query_scalar(
         "select code::text from townships
          where st_intersects(boundary, st_pointonsurface(st_setsrid(st_geomfromgeojson($1), 4326)))
@@ -54,11 +56,13 @@ pub async fn township_at(ex: impl PgExecutor<'_>, geojson: &str) -> sqlx::Result
     .bind(geojson)
     .fetch_optional(ex)
     .await
+    .map_err(Into::into)
 }
 
 /// The district the registry serves (name, county code); `None` before one is loaded.
-pub async fn district(ex: impl PgExecutor<'_>) -> sqlx::Result<Option<(String, String)>> {
+pub async fn district(ex: impl PgExecutor<'_>) -> StoreResult<Option<(String, String)>> {
     sqlx::query_as("select name, county_code::text from districts order by county_code limit 1")
         .fetch_optional(ex)
         .await
+        .map_err(Into::into)
 }

@@ -101,7 +101,7 @@ async fn a_shapefile_export_imports_back_with_the_same_parcels_and_areas() {
         farmhouse::import::Source::from_path(&prefix.with_extension("shp")).unwrap(),
         None,
         "test",
-        indicatif::ProgressBar::hidden(),
+        farmhouse::import::quietly(),
     )
     .await
     .unwrap();

@@ -130,7 +130,7 @@ async fn import(
     source: Source,
     crs: Option<Crs>,
 ) -> Result<farmhouse::import::Report, Failure> {
-    load::import(pool, kind, source, crs, "test", indicatif::ProgressBar::hidden()).await
+    load::import(pool, kind, source, crs, "test", farmhouse::import::quietly()).await
 }
 
 /// (lat, lon) of each (easting, northing) of EPSG:`epsg`, by PROJ's cs2cs.
