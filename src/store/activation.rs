@@ -157,7 +157,7 @@ pub struct NewListing {
 
 /// Marks the rest of the transaction as recording listings of the past (from paper, or generated): the
 /// database refuses a notice period that began before today (Asia/Shanghai) unless this is set, and keeps
-/// `reason` on each listing written meanwhile, so the history shows why (migration 0037).
+/// `reason` on each listing written meanwhile, so the history shows why (migrations/0103_records.sql).
 pub async fn record_historical(conn: &mut PgConnection, reason: &str) -> sqlx::Result<()> {
     sqlx::query("select set_config('farmhouse.historical_record', $1, true)").bind(reason).execute(conn).await?;
     Ok(())

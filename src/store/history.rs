@@ -1,4 +1,4 @@
-//! The history of changes (written by triggers; see migrations/0005_history.sql).
+//! The history of changes (written by triggers; see migrations/0104_history.sql).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
