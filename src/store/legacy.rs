@@ -15,8 +15,16 @@ use sqlx::{PgPool, Row};
 /// of the file (sqlx's checksum), in hex. `scripts/legacy-checksums.sh` prints this table from
 /// tests/it/legacy_migrations/; a test checks it against those files.
 pub const LEGACY: &[(i64, &str, &str)] = &[
-    (1, "reference", "7ca787d04f5d8da50461bd564f87f749ce18354e74eaafb4a87a6bf132d24351be31f38f506cdb396950356d62a9c066"),
-    (2, "parties users", "7f8ff7130157a68894ae553a5257c4a1348fee130946c82184ac281d8c0bc176ebc121d03b6133a2f064f67fdb8c6240"),
+    (
+        1,
+        "reference",
+        "7ca787d04f5d8da50461bd564f87f749ce18354e74eaafb4a87a6bf132d24351be31f38f506cdb396950356d62a9c066",
+    ),
+    (
+        2,
+        "parties users",
+        "7f8ff7130157a68894ae553a5257c4a1348fee130946c82184ac281d8c0bc176ebc121d03b6133a2f064f67fdb8c6240",
+    ),
     (3, "registry", "ddbb91b8a788d5c6e1b23293ed2b3a82769136735e286b20f5676ac4904574298b2ea21a1a9bcf0fac154077114f03b1"),
     (4, "records", "d980823338ed2206abe4ff511b278df2a9e2a442f9e3088e50546c7d7d40619a4ea10725005b14dd57322da1015969e4"),
     (5, "history", "74e0e6b596125dcd6e7581a31228a84dd9788d32ba67f0427c80ea1d0e337801e93758c7f0e7bd8367f8bc33f0458c76"),
@@ -28,7 +36,11 @@ pub const LEGACY: &[(i64, &str, &str)] = &[
     (7, "access", "f8b39d2259e430949e0a4a40d0523d1aa10f7822f26885b6e58d2b45969043b217a67751823a14ae08114e92a53b2847"),
     (20, "imports", "d9a49ca32dfb6fa89a3fcae9c7479dc86fe3da3a4fa215ccd4d55e055971827d737189d5463c73d0fe4a51e4c63ef38f"),
     (21, "stats", "a2c10f0ff33fdcc27ed05b4ea8c3371d2fa397e7167e5e6be1cbc7316c7182febc4d47ee980ce1d6b87cdae88b4f836a"),
-    (22, "parcel lookup", "f7812d18b127731c2916454ae684fa85ae00c045048332916502b140acb1f1006e798338b8ce02c397f4943031c44ffb"),
+    (
+        22,
+        "parcel lookup",
+        "f7812d18b127731c2916454ae684fa85ae00c045048332916502b140acb1f1006e798338b8ce02c397f4943031c44ffb",
+    ),
     (
         23,
         "history chain plan",
@@ -39,13 +51,21 @@ pub const LEGACY: &[(i64, &str, &str)] = &[
         "parcel overlap plan",
         "9565745ef7ee0f1538284aaae73eb7b11825d022beac78b03c734ab2694c9db25c2238f9105f0abb9d0ab6b56e86ce7e",
     ),
-    (30, "map counts", "2adfcf6d108a2d2984dbc0a84bfb3c8bccd8e2f0370fd28ce26722e283c1663f2454c77608f5573454760ef67770a194"),
+    (
+        30,
+        "map counts",
+        "2adfcf6d108a2d2984dbc0a84bfb3c8bccd8e2f0370fd28ce26722e283c1663f2454c77608f5573454760ef67770a194",
+    ),
     (
         31,
         "farmhouse clusters",
         "ae2713057639b34fb497fe4796ac83591a233e54ab138e9125c9e9d0a7c382e68a6547e6f0f224b0ca67036071669ba0",
     ),
-    (32, "map notify", "90f4d3b0597056d1003cada1b65404cd5d957a39f8fef5856d9192a399fe884fef7d1fe05dd9367df0302c2198f8b4e0"),
+    (
+        32,
+        "map notify",
+        "90f4d3b0597056d1003cada1b65404cd5d957a39f8fef5856d9192a399fe884fef7d1fe05dd9367df0302c2198f8b4e0",
+    ),
     (
         33,
         "township activation from stats",
@@ -61,7 +81,11 @@ pub const LEGACY: &[(i64, &str, &str)] = &[
         "history row once",
         "afe9e5004d8cb50294b8bf31feafa0290bf3b89b431afa1cc10bdadaaa7d4aec41b667aba72f955332f40506e8d61dfd",
     ),
-    (36, "polygon fault", "8b46bf35343914aea6ef32c897e9eb62031c5d0812e25d4bb8813e3c30dc8ddada95585920ae8cfe76e0909c5556e05b"),
+    (
+        36,
+        "polygon fault",
+        "8b46bf35343914aea6ef32c897e9eb62031c5d0812e25d4bb8813e3c30dc8ddada95585920ae8cfe76e0909c5556e05b",
+    ),
     (
         37,
         "listing notice not past",
@@ -88,7 +112,8 @@ pub const BASELINE: std::ops::RangeInclusive<i64> = 100..=108;
 /// legacy set is applied only in part or with files other than the released ones.
 pub async fn adopt(pool: &PgPool) -> Result<bool> {
     let mut tx = pool.begin().await?;
-    let table: bool = sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null").fetch_one(&mut *tx).await?;
+    let table: bool =
+        sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null").fetch_one(&mut *tx).await?;
     if !table {
         return Ok(false);
     }

@@ -14,6 +14,7 @@ mod gis_clients;
 mod guard;
 mod health;
 mod import;
+mod migrations;
 mod openapi;
 mod privacy;
 mod reliability;
