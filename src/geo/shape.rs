@@ -2,7 +2,7 @@
 //! and where — the same for the JSON API and for file imports.
 //!
 //! Everything here is linear in the positions and bounded by [`MAX_POSITIONS`]. Validity (no
-//! self-intersection, holes inside the shell …) is left to the database (`polygon_fault`, migration 0036):
+//! self-intersection, holes inside the shell …) is left to the database (`polygon_fault` in migrations/0100_reference.sql):
 //! GEOS decides it in O(n log n) off the service's threads, by the very rules the columns' checks apply.
 //! (geo's `Validation` compares every edge of a ring with every other: a 40,000-vertex polygon took 22 s
 //! of a request handler's thread.)

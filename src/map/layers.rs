@@ -31,7 +31,7 @@ pub enum Band {
 }
 
 /// The zooms at which houses are drawn as clusters (below: only the townships' figures; above:
-/// footprints), and the cells per tile edge of the cluster grid. `migrations/0031_farmhouse_clusters.sql`
+/// footprints), and the cells per tile edge of the cluster grid. `migrations/0108_map.sql`
 /// keeps the same numbers; a test proves they agree.
 pub const CLUSTER_ZOOMS: std::ops::RangeInclusive<u8> = 11..=14;
 pub const CLUSTER_CELLS: u32 = 64;

@@ -1,4 +1,4 @@
-//! Listens for the database's `map_tiles` notifications (`migrations/0032_map_notify.sql`) and drops the
+//! Listens for the database's `map_tiles` notifications (`migrations/0108_map.sql`) and drops the
 //! tiles they name, so writes by other processes (imports, seeding, another service) reach the map too.
 
 use crate::store::StoreResult;

@@ -18,7 +18,7 @@
 //!   house's box in `Farmhouses` (and a transaction or certification → `Townships`). The next request for
 //!   an affected tile then reads the new data.
 //! - **From any process** (CLI imports, seeding, psql): triggers on those tables send the same boxes on
-//!   channel `map_tiles` at commit (`migrations/0032_map_notify.sql`); [`listener`] applies them within
+//!   channel `map_tiles` at commit (`migrations/0108_map.sql`); [`listener`] applies them within
 //!   moments. In-process writers get this too, so a forgotten call costs freshness for milliseconds, not
 //!   correctness for ever.
 //! - **With standbys** (`serve --read-database-url`): tiles may be rendered from a standby that has not

@@ -138,7 +138,7 @@ pub async fn listing(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<Lis
 
 /// Marks the rest of the transaction as recording listings of the past (from paper, or generated): the
 /// database refuses a notice period that began before today (Asia/Shanghai) unless this is set, and keeps
-/// `reason` on each listing written meanwhile, so the history shows why (migration 0037).
+/// `reason` on each listing written meanwhile, so the history shows why (migrations/0103_records.sql).
 pub async fn record_historical(conn: &mut PgConnection, reason: &str) -> StoreResult<()> {
     sqlx::query("select set_config('farmhouse.historical_record', $1, true)").bind(reason).execute(conn).await?;
     Ok(())

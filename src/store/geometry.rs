@@ -4,7 +4,8 @@ use super::StoreResult;
 use sqlx::PgExecutor;
 
 /// Why `geojson` (a Polygon in lon/lat) is not a valid polygon — e.g. "is not a valid polygon:
-/// Self-intersection at (120.9001, 30.0002)" — or `None` when it is (`polygon_fault`, migration 0036).
+/// Self-intersection at (120.9001, 30.0002)" — or `None` when it is (`polygon_fault`,
+/// migrations/0100_reference.sql).
 pub async fn polygon_fault(ex: impl PgExecutor<'_>, geojson: &str) -> StoreResult<Option<String>> {
     sqlx::query_scalar("select polygon_fault(st_geomfromgeojson($1))")
         .bind(geojson)

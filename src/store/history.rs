@@ -1,4 +1,4 @@
-//! The history of changes (written by triggers; see migrations/0005_history.sql).
+//! The history of changes (written by triggers; see migrations/0104_history.sql).
 
 use super::StoreResult;
 use chrono::{DateTime, Utc};

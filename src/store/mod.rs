@@ -11,6 +11,7 @@ pub mod farmhouses;
 pub mod geometry;
 pub mod history;
 pub mod imports;
+pub mod legacy;
 pub mod parcels;
 pub mod parties;
 pub mod photos;
@@ -242,7 +243,7 @@ pub struct PoolConfig {
 }
 
 /// The role the service works as: it may read and append the history but never change it (see
-/// migrations/0007_access.sql).
+/// migrations/0105_access.sql).
 pub const SERVICE_ROLE: &str = "farmhouse_writer";
 
 impl Default for PoolConfig {
@@ -332,6 +333,8 @@ pub async fn migrate(url: &str) -> Result<()> {
 }
 
 async fn migrate_pool(pool: &PgPool) -> Result<()> {
+    // A database made with the migrations the baseline replaced is recorded as the baseline first.
+    legacy::adopt(pool).await?;
     match MIGRATOR.run(pool).await {
         Ok(()) => Ok(()),
         Err(e) => {

@@ -67,6 +67,17 @@ impl TestDb {
         Self { pool, admin, url, name }
     }
 
+    /// A database of its own with no schema at all (not even `_sqlx_migrations`), for tests of migrating.
+    pub async fn empty() -> Self {
+        let admin = admin_url().await;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        store::create_database(&admin, &name, None).await.expect("create empty database");
+        let url = database_url(&admin, &name);
+        let pool = store::pool(&url, &PoolConfig::default()).expect("pool");
+        let admin = store::pool(&url, &PoolConfig::admin()).expect("pool");
+        Self { pool, admin, url, name }
+    }
+
     /// The URL of a new, empty database (no schema) on the same server.
     pub async fn empty_sibling(&self) -> String {
         let admin = admin_url().await;
