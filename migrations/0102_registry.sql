@@ -165,7 +165,7 @@ create trigger parcels_check_houses before update of boundary on parcels
 -- insert read every parcel (bulk loads grow quadratically). An earlier version cast the right-hand side
 -- to char(19) for that reason (tests/it/legacy_migrations/0022_parcel_lookup.sql); the version that
 -- added `for share` (0038) dropped the cast. The body is kept as the legacy set left it so that both sets
--- build the same schema; restoring the cast is a migration of its own after the baseline.
+-- build the same schema; migrations/0109_house_parcel_lookup.sql restores the cast.
 create function farmhouses_check_geometry() returns trigger language plpgsql as $$
 declare
     p record;
