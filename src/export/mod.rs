@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::store::{Pool, exports};
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::{Map, Value, json};
-use sqlx::PgPool;
 
 use crate::geo::crs::Crs;
 use crate::import::Kind;
@@ -59,48 +59,24 @@ fn columns(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-/// Rows of features as the database gives them: id, properties (a JSON array in column order), GeoJSON
-/// geometry, WKT geometry.
-type Row = (String, Value, String, String);
-
 /// The features of `kind` (of one township, if given), with geometries in `crs`, streamed from the
 /// database as they are written out, so an export of a million houses never sits in memory.
-pub fn features<'a>(
-    pool: &'a PgPool,
-    kind: Kind,
-    crs: Crs,
-    township: Option<&'a str>,
-) -> BoxStream<'a, Result<Feature>> {
+pub fn features<'a>(pool: &'a Pool, kind: Kind, crs: Crs, township: Option<&'a str>) -> BoxStream<'a, Result<Feature>> {
     // Nine decimals of a degree or four of a metre: a tenth of a millimetre either way.
     let digits = if crs.is_projected() { 4 } else { 9 };
-    let sql = match kind {
-        Kind::Parcels => {
-            "select parcel_code::text, jsonb_build_array(parcel_code, township_code, village, land_use,
-                    round(area_m2::numeric, 2)),
-                    st_asgeojson(st_transform(boundary, $1), $2, 0), st_astext(st_transform(boundary, $1), $2)
-             from parcels where $3::text is null or township_code = $3 order by parcel_code"
-        }
-        Kind::Farmhouses => {
-            "select unit_number::text, jsonb_build_array(unit_number, parcel_code, township_code, floor_area_m2,
-                    floors, year_built, structure, condition, status),
-                    st_asgeojson(st_transform(footprint, $1), $2, 0), st_astext(st_transform(footprint, $1), $2)
-             from farmhouses where $3::text is null or township_code = $3 order by unit_number"
-        }
+    let rows = match kind {
+        Kind::Parcels => exports::parcels(pool, crs.epsg(), digits, township),
+        Kind::Farmhouses => exports::farmhouses(pool, crs.epsg(), digits, township),
     };
-    sqlx::query_as::<_, Row>(sql)
-        .bind(crs.epsg() as i32)
-        .bind(digits)
-        .bind(township)
-        .fetch(pool)
-        .map(move |row| {
-            let (id, values, geojson, wkt) = row.with_context(|| format!("reading the {} to export", kind.as_str()))?;
-            let values = match values {
-                Value::Array(v) => v,
-                _ => Vec::new(),
-            };
-            Ok(Feature { id, properties: columns(kind).iter().copied().zip(values).collect(), geojson, wkt })
-        })
-        .boxed()
+    rows.map(move |row| {
+        let (id, values, geojson, wkt) = row.with_context(|| format!("reading the {} to export", kind.as_str()))?;
+        let values = match values {
+            Value::Array(v) => v,
+            _ => Vec::new(),
+        };
+        Ok(Feature { id, properties: columns(kind).iter().copied().zip(values).collect(), geojson, wkt })
+    })
+    .boxed()
 }
 
 /// Turns features into the bytes of a GeoJSON FeatureCollection (RFC 7946 in lon/lat; with a `crs`
@@ -120,44 +96,37 @@ impl Encoder {
     }
 
     pub fn header(&self) -> Result<Vec<u8>> {
-        match self.format {
-            Format::Csv => {
-                let mut header: Vec<&str> = columns(self.kind).to_vec();
-                header.push("wkt");
-                csv_record(&header)
+        if self.format == Format::Csv {
+            let mut header: Vec<&str> = columns(self.kind).to_vec();
+            header.push("wkt");
+            csv_record(&header)
+        } else {
+            let mut out = format!("{{\"type\":\"FeatureCollection\",\"name\":\"{}\",", self.kind.as_str());
+            if self.crs != Crs::Wgs84 {
+                let name = format!("urn:ogc:def:crs:EPSG::{}", self.crs.epsg());
+                out.push_str(&format!("\"crs\":{},", json!({"type": "name", "properties": {"name": name}})));
             }
-            _ => {
-                let mut out = format!("{{\"type\":\"FeatureCollection\",\"name\":\"{}\",", self.kind.as_str());
-                if self.crs != Crs::Wgs84 {
-                    let name = format!("urn:ogc:def:crs:EPSG::{}", self.crs.epsg());
-                    out.push_str(&format!("\"crs\":{},", json!({"type": "name", "properties": {"name": name}})));
-                }
-                out.push_str("\"features\":[");
-                Ok(out.into_bytes())
-            }
+            out.push_str("\"features\":[");
+            Ok(out.into_bytes())
         }
     }
 
     pub fn feature(&mut self, f: &Feature) -> Result<Vec<u8>> {
         self.written += 1;
-        match self.format {
-            Format::Csv => {
-                let mut record: Vec<String> = f.properties.iter().map(|(_, v)| csv_cell(v)).collect();
-                record.push(f.wkt.clone());
-                csv_record(&record)
-            }
-            _ => {
-                let properties: Map<String, Value> =
-                    f.properties.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-                Ok(format!(
-                    "{}{{\"type\":\"Feature\",\"id\":{},\"properties\":{},\"geometry\":{}}}",
-                    if self.written > 1 { ",\n" } else { "" },
-                    Value::String(f.id.clone()),
-                    Value::Object(properties),
-                    f.geojson
-                )
-                .into_bytes())
-            }
+        if self.format == Format::Csv {
+            let mut record: Vec<String> = f.properties.iter().map(|(_, v)| csv_cell(v)).collect();
+            record.push(f.wkt.clone());
+            csv_record(&record)
+        } else {
+            let properties: Map<String, Value> = f.properties.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            Ok(format!(
+                "{}{{\"type\":\"Feature\",\"id\":{},\"properties\":{},\"geometry\":{}}}",
+                if self.written > 1 { ",\n" } else { "" },
+                Value::String(f.id.clone()),
+                Value::Object(properties),
+                f.geojson
+            )
+            .into_bytes())
         }
     }
 

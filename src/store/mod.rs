@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cluster;
 pub mod constraints;
 pub mod copy;
+pub mod exports;
 pub mod farmhouses;
 pub mod geometry;
 pub mod history;
@@ -251,7 +252,7 @@ impl Default for PoolConfig {
         Self {
             max_connections: 16,
             min_connections: 0,
-            acquire_timeout: Duration::from_millis(1000),
+            acquire_timeout: Duration::from_secs(1),
             statement_timeout: Duration::from_secs(30),
             role: Some(SERVICE_ROLE),
             parallel_queries: true,
@@ -283,7 +284,7 @@ pub fn pool(url: &str, config: &PoolConfig) -> Result<PgPool> {
         .max_connections(config.max_connections)
         .min_connections(config.min_connections.min(config.max_connections))
         .acquire_timeout(config.acquire_timeout)
-        .idle_timeout(Duration::from_secs(300))
+        .idle_timeout(Duration::from_mins(5))
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if let Some(role) = role {
