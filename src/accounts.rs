@@ -21,7 +21,7 @@ pub async fn run(pool: &PgPool, action: UserAction) -> Result<()> {
             let password = read_password()?;
             let input = UserIn { username: name, role, password, display_name, party_id: party };
             let new = check_user(&input).map_err(|errors| {
-                anyhow::anyhow!(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+                anyhow::anyhow!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
             })?;
             let mut tx = store::begin_as(pool, ACTOR).await?;
             let id = access::add_user(&mut tx, &new).await.map_err(explain)?;

@@ -35,7 +35,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Routes => {
             let table = crate::http::routes::markdown(&crate::http::endpoints());
-            std::io::Write::write_all(&mut std::io::stdout(), table.as_bytes())?;
+            Write::write_all(&mut std::io::stdout(), table.as_bytes())?;
             Ok(())
         }
         Command::User { action, db } => {
@@ -46,17 +46,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Backup { output, db } => {
             let database = Database::open(&db, &PoolConfig::default()).await?;
-            let result = crate::store::backup::backup(&database.url, &output).await;
+            let result = store::backup::backup(&database.url, &output).await;
             database.close().await?;
             result?;
-            let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+            let size = std::fs::metadata(&output).map_or(0, |m| m.len());
             say(&format!("wrote {} ({size} bytes)", output.display()));
             Ok(())
         }
         Command::Restore { file, db } => {
             let (url, embedded) = Database::locate(&db).await?;
             let admin = store::pool(&url, &PoolConfig { max_connections: 1, ..PoolConfig::admin() })?;
-            let result = crate::store::backup::restore(&url, &admin, &file).await;
+            let result = store::backup::restore(&url, &admin, &file).await;
             admin.close().await;
             if result.is_ok() {
                 store::migrate(&url).await?;
@@ -70,7 +70,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Audit { action: AuditAction::Verify, db } => {
             let database = Database::open(&db, &PoolConfig::default()).await?;
-            let result = crate::store::audit::verify(&database.pool).await;
+            let result = store::audit::verify(&database.pool).await;
             database.close().await?;
             match result? {
                 Ok(n) => {
@@ -102,12 +102,11 @@ impl Database {
 
     /// The URL of the database of `args` (starting the embedded cluster if needed), not yet migrated.
     pub async fn locate(args: &DbArgs) -> Result<(String, Option<(Cluster, bool)>)> {
-        Ok(match &args.database_url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let (cluster, url, started) = store::embedded(&args.data_dir, args.pg_port).await?;
-                (url, Some((cluster, started)))
-            }
+        Ok(if let Some(url) = &args.database_url {
+            (url.clone(), None)
+        } else {
+            let (cluster, url, started) = store::embedded(&args.data_dir, args.pg_port).await?;
+            (url, Some((cluster, started)))
         })
     }
 
@@ -147,7 +146,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .map_err(anyhow::Error::msg)?;
     let urls: Vec<String> =
         args.read_database_urls.iter().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect();
-    let reads = crate::store::standbys::ReadPools::new(database.pool.clone(), &urls, &config)?;
+    let reads = store::standbys::ReadPools::new(database.pool.clone(), &urls, &config)?;
     for standby in reads.standbys() {
         tracing::info!(standby = %standby.name, "tiles, features and the stats summary are read from this standby too");
         // Its connections serve tiles as the primary's do, so they are opened and prepared alike.
@@ -180,11 +179,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
 /// Every hour (and at start): returns the houses whose lease term is over to registered, and forgets
 /// expired sessions.
 async fn end_expired_leases(state: crate::http::AppState) {
-    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_hours(1));
     loop {
         every_hour.tick().await;
         let today = chrono::Local::now().date_naive();
-        match crate::store::activation::expire_leases(&state.pool, today).await {
+        match store::activation::expire_leases(&state.pool, today).await {
             Ok(houses) => {
                 if !houses.is_empty() {
                     tracing::info!(count = houses.len(), "leases ended at the end of their term");
@@ -195,7 +194,7 @@ async fn end_expired_leases(state: crate::http::AppState) {
             }
             Err(e) => tracing::warn!(error = %e, "ending expired leases failed; will retry"),
         }
-        if let Err(e) = crate::store::access::forget_expired_sessions(&state.pool).await {
+        if let Err(e) = store::access::forget_expired_sessions(&state.pool).await {
             tracing::warn!(error = %e, "removing expired sessions failed; will retry");
         }
     }
@@ -256,7 +255,7 @@ async fn import(args: ImportArgs) -> Result<()> {
             tracing::info!(features = report.imported, crs = %report.crs, took = ?started.elapsed(), "imported {}", report.file);
             let mut out = serde_json::to_vec_pretty(&report)?;
             out.push(b'\n');
-            std::io::Write::write_all(&mut std::io::stdout(), &out)?;
+            Write::write_all(&mut std::io::stdout(), &out)?;
             Ok(())
         }
         Err(Failure::Invalid(errors)) => {

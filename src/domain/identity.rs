@@ -9,7 +9,7 @@ pub fn check_id_number(id: &str) -> Result<(), String> {
     if chars.len() != 18 {
         return Err(format!("an ID-card number has 18 characters, this has {}", chars.len()));
     }
-    if !chars[..17].iter().all(|c| c.is_ascii_digit()) {
+    if !chars[..17].iter().all(char::is_ascii_digit) {
         return Err("the first 17 characters of an ID-card number are digits".into());
     }
     let birth = &id[6..14];
@@ -41,7 +41,7 @@ pub fn check_credit_code(code: &str) -> Result<(), String> {
     if let Some(bad) = chars.iter().find(|c| !CREDIT_ALPHABET.contains(**c)) {
         return Err(format!("{bad:?} is not used in credit codes (digits and capitals without I, O, S, V, Z)"));
     }
-    if !chars[2..8].iter().all(|c| c.is_ascii_digit()) {
+    if !chars[2..8].iter().all(char::is_ascii_digit) {
         return Err("characters 3–8 of a credit code are the area code: 6 digits".into());
     }
     let expected = credit_check_char(&code[..17]);

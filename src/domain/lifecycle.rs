@@ -56,9 +56,10 @@ impl Status {
     }
 
     /// The state after `action`, or why the action is not allowed now.
+    #[allow(clippy::match_same_arms, reason = "one arm per arrow of the diagram above")]
     pub fn after(self, action: Action) -> Result<Status, String> {
-        use Action::*;
-        use Status::*;
+        use Action::{Certify, EndLease, List, Revoke, Sign, Withdraw};
+        use Status::{Certified, Contracted, Listed, Registered};
         match (self, action) {
             (Registered, List) => Ok(Listed),
             (Listed, Withdraw) => Ok(Registered),

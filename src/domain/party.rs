@@ -50,7 +50,7 @@ pub fn check_party(p: &PartyIn) -> Result<PartyFields, Vec<FieldError>> {
     if let Some(phone) = &p.phone {
         c.check("phone", check_phone(phone));
     }
-    let address = p.address.as_deref().map(|a| c.check("address", text(a, 1, 300))).unwrap_or(None);
+    let address = p.address.as_deref().and_then(|a| c.check("address", text(a, 1, 300)));
     c.finish(|| PartyFields {
         kind: kind.expect("finish builds only when every check passed"),
         name: name.unwrap_or_default(),

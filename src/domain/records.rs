@@ -33,7 +33,7 @@ crate::closed_set! {
 }
 
 /// Dates the registry accepts: nothing before the programme's records or absurdly far ahead.
-pub fn date(d: NaiveDate) -> std::result::Result<NaiveDate, String> {
+pub fn date(d: NaiveDate) -> Result<NaiveDate, String> {
     let (min, max) = (NaiveDate::from_ymd_opt(1990, 1, 1), NaiveDate::from_ymd_opt(2100, 12, 31));
     if Some(d) < min || Some(d) > max { Err(format!("{d} is not between 1990 and 2100")) } else { Ok(d) }
 }

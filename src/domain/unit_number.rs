@@ -124,7 +124,7 @@ impl UnitNumber {
 /// Checks the first 19 characters (the parcel code) of `chars`.
 fn check_parcel_part(chars: &[char], field: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let digits = |from: usize, to: usize| chars[from..to].iter().all(|c| c.is_ascii_digit());
+    let digits = |from: usize, to: usize| chars[from..to].iter().all(char::is_ascii_digit);
     let text = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
     for (from, to, part, name) in [
         (0, 6, "county_code", "county code (行政区划代码)"),

@@ -122,7 +122,7 @@ impl Crs {
                     Some(40_500_000.0) => Ok(Crs::Cgcs2000GkZone40),
                     other => Err(format!(
                         "the .prj has false easting {}, neither 500000 (EPSG:4549) nor 40500000 (EPSG:4528)",
-                        other.map(|e| e.to_string()).unwrap_or_else(|| "(none)".into())
+                        other.map_or_else(|| "(none)".into(), |e| e.to_string())
                     )),
                 }
             }

@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::json::Json;
@@ -75,7 +75,7 @@ impl From<AppraisalRow> for AppraisalView {
     }
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ByHouse {
     pub farmhouse: Option<i64>,
@@ -174,7 +174,7 @@ impl From<ListingRow> for ListingView {
     }
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListingQuery {
     /// open, withdrawn or closed.
@@ -390,7 +390,7 @@ fn transaction_view(r: TransactionRow, role: Role) -> TransactionView {
     }
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TransactionQuery {
     pub township: Option<String>,
@@ -545,7 +545,7 @@ impl From<CertificationRow> for CertificationView {
     }
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CertificationQuery {
     pub township: Option<String>,
@@ -649,7 +649,7 @@ pub struct Verification {
     pub code_matches: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VerifyQuery {
     /// The verification code printed on the certificate.

@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::json::Json;
 use super::query::{NoQuery, Query};
@@ -61,13 +61,13 @@ impl Caller {
         }
     }
 
-    fn of(holder: Holder) -> Option<Caller> {
-        Some(Caller {
+    fn of(holder: Holder) -> Caller {
+        Caller {
             role: holder.role,
             user_id: Some(holder.user_id),
             username: Some(holder.username),
             party_id: holder.party_id,
-        })
+        }
     }
 }
 
@@ -109,9 +109,8 @@ impl Callers {
     /// Whether `headers` carry a session or token found valid within the last [`Callers::TTL`]: asks
     /// nothing of the database (the request budget uses it to leave signed-in callers uncounted).
     pub fn recognises(&self, headers: &HeaderMap) -> bool {
-        let secret = match credential(headers) {
-            Ok(Some(Credential::Bearer(s) | Credential::Cookie(s))) => s,
-            Ok(None) | Err(_) => return false,
+        let Ok(Some(Credential::Bearer(secret) | Credential::Cookie(secret))) = credential(headers) else {
+            return false;
         };
         self.get(&secret_digest(&secret)).is_some()
     }
@@ -204,7 +203,7 @@ async fn caller_for(state: &AppState, secret: &str, token: bool) -> Result<Optio
     } else {
         access::session_holder(&state.pool, &digest).await?
     };
-    let caller = holder.and_then(Caller::of);
+    let caller = holder.map(Caller::of);
     if let Some(c) = &caller {
         state.callers.put(digest, c.clone());
     }
@@ -270,7 +269,7 @@ pub async fn login(
     };
     let record = access::login_record(&state.pool, &username).await?;
     let password = input.password.clone();
-    let hash = record.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| decoy_hash().to_string());
+    let hash = record.as_ref().map_or_else(|| decoy_hash().to_string(), |(_, h)| h.clone());
     let matches = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("password check failed: {e}")))?;
@@ -283,7 +282,7 @@ pub async fn login(
     let address = peer.map(|p| p.to_string()).unwrap_or_default();
     let expires_at = access::start_session(&state.pool, user, &secret_digest(&secret), lifetime, &address).await?;
     let holder = access::session_holder(&state.pool, &secret_digest(&secret)).await?;
-    let caller = holder.and_then(Caller::of).ok_or_else(|| Error::Unauthorized("the account is disabled".into()))?;
+    let caller = holder.map(Caller::of).ok_or_else(|| Error::Unauthorized("the account is disabled".into()))?;
     let cookie = format!(
         "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         state.session_lifetime.as_secs(),
@@ -555,7 +554,7 @@ pub async fn listing_interests(
     Ok(axum::Json(access::interests(&state.pool, Some(listing), None).await?.into_iter().map(Into::into).collect()))
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InterestQuery {
     pub listing: Option<i64>,

@@ -35,7 +35,7 @@ pub const DEFAULT_BURST: u32 = 2000;
 /// How long a client may take to send a request's head (line and headers).
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an answer may wait for a client that takes none of it.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_mins(1);
 /// Most client connections open at once.
 pub const DEFAULT_MAX_CLIENT_CONNECTIONS: usize = 1024;
 /// Database connections kept apart for `/health` and certificate verification.
@@ -108,7 +108,7 @@ fn client(ip: IpAddr) -> IpAddr {
             let network = u128::from(v6) & !((1u128 << 64) - 1);
             IpAddr::V6(Ipv6Addr::from(network))
         }
-        v4 => v4,
+        v4 @ IpAddr::V4(_) => v4,
     }
 }
 

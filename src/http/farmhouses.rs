@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::json::Json;
@@ -137,7 +137,7 @@ pub fn feature(r: FarmhouseRow, role: Role) -> FarmhouseFeature {
     )
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FarmhouseQuery {
     /// 9-digit township code.
@@ -272,6 +272,7 @@ pub struct FarmhousePatch {
 }
 
 /// Tells a field sent as `null` (Some(None)) from one left out (None).
+#[allow(clippy::option_option, reason = "a PATCH field is left out, set to null or set to a value")]
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> std::result::Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }

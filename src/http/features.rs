@@ -122,7 +122,7 @@ fn forwarded_origin(headers: &HeaderMap) -> Option<String> {
     let unquote = |v: &str| v.trim().trim_matches('"').to_string();
     let (host, proto) = match header_text_whole(headers, "forwarded")
         .and_then(|v| rfc7239::parse(v).next_back())
-        .and_then(|element| element.ok())
+        .and_then(std::result::Result::ok)
     {
         Some(f) => (f.host.map(unquote), f.protocol.map(unquote)),
         None => (
@@ -191,8 +191,8 @@ fn json_response(status: StatusCode, content_type: &'static str, body: impl Into
 }
 
 /// The query string as name/value pairs.
-fn pairs(query: &Option<String>) -> Vec<(String, String)> {
-    query.as_deref().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+fn pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 /// Checks `f`: JSON is what these resources speak.
@@ -215,7 +215,7 @@ pub async fn landing(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let pairs = pairs(&query);
+    let pairs = pairs(query.as_deref());
     let f = pairs.iter().find(|(k, _)| k == "f").map(|(_, v)| v.as_str());
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let wants_json = match f {
@@ -250,7 +250,7 @@ pub async fn landing(
     params(("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "the conformance classes", body = Object)))]
 pub async fn conformance(RawQuery(query): RawQuery) -> Result<Response> {
-    json_only(&pairs(&query))?;
+    json_only(&pairs(query.as_deref()))?;
     Ok(axum::Json(json!({ "conformsTo": CONFORMANCE })).into_response())
 }
 
@@ -284,7 +284,7 @@ pub async fn collections(
     BaseUrl(base): BaseUrl,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    json_only(&pairs(&query))?;
+    json_only(&pairs(query.as_deref()))?;
     let extent = items::extent(&mut *state.reads.acquire().await?.conn).await?;
     let list: Vec<Value> = COLLECTIONS.iter().map(|l| collection_json(*l, &base, extent)).collect();
     Ok(axum::Json(json!({
@@ -306,7 +306,7 @@ pub async fn collection(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
-    json_only(&pairs(&query))?;
+    json_only(&pairs(query.as_deref()))?;
     let extent = items::extent(&mut *state.reads.acquire().await?.conn).await?;
     Ok(axum::Json(collection_json(layer, &base, extent)).into_response())
 }
@@ -341,20 +341,19 @@ fn item_query(layer: Layer, pairs: &[(String, String)], max_limit: u32) -> Resul
             }
             other => {
                 let filter = layer.filters().iter().find(|f| f.name == other || f.alias == Some(other));
-                match filter {
-                    Some(f) => q.filters.push((f, value.clone())),
-                    None => {
-                        let known: Vec<&str> = layer.filters().iter().map(|f| f.name).collect();
-                        return Err(bad_param(
-                            other,
-                            format!(
-                                "unknown parameter; {} takes bbox, limit, after, before{}{}",
-                                layer.name(),
-                                if known.is_empty() { "" } else { " and the filters " },
-                                known.join(", ")
-                            ),
-                        ));
-                    }
+                if let Some(f) = filter {
+                    q.filters.push((f, value.clone()));
+                } else {
+                    let known: Vec<&str> = layer.filters().iter().map(|f| f.name).collect();
+                    return Err(bad_param(
+                        other,
+                        format!(
+                            "unknown parameter; {} takes bbox, limit, after, before{}{}",
+                            layer.name(),
+                            if known.is_empty() { "" } else { " and the filters " },
+                            known.join(", ")
+                        ),
+                    ));
                 }
             }
         }
@@ -364,7 +363,7 @@ fn item_query(layer: Layer, pairs: &[(String, String)], max_limit: u32) -> Resul
 
 /// The query string of a page link: the request's own parameters with the cursor replaced.
 fn page_href(base: &str, layer: Layer, q: &ItemQuery, cursor: Option<(&str, &str)>) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    let mut s = form_urlencoded::Serializer::new(String::new());
     s.append_pair("limit", &q.limit.to_string());
     if let Some(b) = q.bbox {
         s.append_pair("bbox", &format!("{},{},{},{}", b[0], b[1], b[2], b[3]));
@@ -408,7 +407,7 @@ pub async fn items(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
-    let pairs = pairs(&query);
+    let pairs = pairs(query.as_deref());
     json_only(&pairs)?;
     let q = item_query(layer, &pairs, max_limit(caller.role))?;
     let audience = layer.audience(caller.role.audience());
@@ -465,7 +464,7 @@ pub async fn item(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
-    json_only(&pairs(&query))?;
+    json_only(&pairs(query.as_deref()))?;
     let audience = layer.audience(caller.role.audience());
     let found = items::item(&mut *state.reads.acquire().await?.conn, layer, audience, &feature).await?;
     let Some(text) = found else {

@@ -35,7 +35,7 @@ const NON_JSON_BODIES: &[(&str, &[&str])] = &[
 
 /// The layer (see the module's documentation).
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let role = req.extensions().get::<Caller>().map(|c| c.role).unwrap_or(Role::Public);
+    let role = req.extensions().get::<Caller>().map_or(Role::Public, |c| c.role);
     if let Some(refusal) = refuse_cookie_write(&state, &req) {
         return with_cache_headers(refusal.into_response(), role);
     }
@@ -66,7 +66,7 @@ fn refuse_cookie_write(state: &AppState, req: &Request) -> Option<Problem> {
             ),
         ));
     }
-    let path = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("");
+    let path = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str);
     let allowed = NON_JSON_BODIES.iter().find(|(p, _)| *p == path).map(|(_, types)| *types);
     let essence = text(headers, header::CONTENT_TYPE.as_str())
         .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
@@ -79,7 +79,7 @@ fn refuse_cookie_write(state: &AppState, req: &Request) -> Option<Problem> {
     if fits {
         return None;
     }
-    let expected = allowed.map(|types| types.join(" or ")).unwrap_or_else(|| "application/json".to_string());
+    let expected = allowed.map_or_else(|| "application/json".to_string(), |types| types.join(" or "));
     Some(refusal(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "Content-Type",

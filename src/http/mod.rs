@@ -93,7 +93,7 @@ impl AppState {
             pool,
             reads: Arc::new(reads),
             callers: Arc::default(),
-            session_lifetime: Duration::from_secs(12 * 3600),
+            session_lifetime: Duration::from_hours(12),
             secure_cookies: false,
             tiles,
             web: Arc::default(),
@@ -129,7 +129,7 @@ impl AppState {
         match crate::store::standbys::primary_position(&self.pool).await {
             Ok(wal) => self.tiles.primary_reached(wal),
             Err(e) => {
-                tracing::warn!(error = %e, "could not read the primary's WAL position; the change notifications will pass it on")
+                tracing::warn!(error = %e, "could not read the primary's WAL position; the change notifications will pass it on");
             }
         }
     }
@@ -143,7 +143,7 @@ impl AppState {
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "could not find the tiles of a change; the change notifications will drop them")
+                tracing::warn!(error = %e, "could not find the tiles of a change; the change notifications will drop them");
             }
         }
     }
@@ -204,7 +204,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let path = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("");
+            let path = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str);
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", method = %req.method(), uri = %req.uri(), route = path, id)
         }))
@@ -317,7 +317,8 @@ async fn problem_for_every_error(req: Request, next: Next) -> Response {
         return res;
     }
     // Problems are left as they are, and so are pages written for a browser (the verification page's 404).
-    let content_type = res.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes()).unwrap_or_default();
+    let content_type =
+        res.headers().get(header::CONTENT_TYPE).map(axum::http::HeaderValue::as_bytes).unwrap_or_default();
     if content_type.starts_with(problem::PROBLEM_JSON.as_bytes()) || content_type.starts_with(b"text/html") {
         return res;
     }
@@ -328,7 +329,7 @@ async fn problem_for_every_error(req: Request, next: Next) -> Response {
         t => t.to_string(),
     };
     let mut problem = Problem::new(status, detail).into_response();
-    for (name, value) in parts.headers.iter() {
+    for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             problem.headers_mut().insert(name.clone(), value.clone());
         }

@@ -60,7 +60,7 @@ struct OperationIds;
 impl Modify for OperationIds {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let mut taken = std::collections::HashSet::new();
-        for (path, item) in doc.paths.paths.iter_mut() {
+        for (path, item) in &mut doc.paths.paths {
             let ops: [(&str, &mut Option<Operation>); 5] = [
                 ("get", &mut item.get),
                 ("post", &mut item.post),
@@ -85,7 +85,7 @@ impl Modify for OperationIds {
 
 fn problems_as_problem_json(op: &mut Operation) {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-    for (status, response) in op.responses.responses.iter_mut() {
+    for (status, response) in &mut op.responses.responses {
         let RefOr::T(response) = response else { continue };
         if status.starts_with('2') || status.starts_with('3') {
             continue;

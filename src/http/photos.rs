@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use image::{ImageFormat, ImageReader, Limits};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::query::{NoQuery, Query};
@@ -92,7 +92,7 @@ pub async fn get(
         .into_response())
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// A caption for the photo (at most 200 characters).

@@ -21,13 +21,13 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request is well-formed but its content breaks a rule (422).
-    #[error("invalid {}", .0.first().map(|e| e.field.as_str()).unwrap_or("request"))]
+    #[error("invalid {}", .0.first().map_or("request", |e| e.field.as_str()))]
     Invalid(Vec<FieldError>),
     /// The request cannot be read at all: malformed JSON, bad query string (400).
     #[error("{0}")]
     BadRequest(String),
     /// A part of the request cannot be read (400), e.g. a query parameter that is not a number.
-    #[error("malformed {}", .0.first().map(|e| e.field.as_str()).unwrap_or("request"))]
+    #[error("malformed {}", .0.first().map_or("request", |e| e.field.as_str()))]
     Malformed(Vec<FieldError>),
     #[error("{0} not found")]
     NotFound(String),
@@ -205,7 +205,7 @@ impl IntoResponse for Error {
 }
 
 fn join(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 fn internal(e: &dyn std::fmt::Debug) -> Problem {

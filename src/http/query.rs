@@ -92,7 +92,7 @@ pub fn bbox(text: &str) -> Result<[f64; 4], Error> {
     let bad = |message: &str| Error::BadParameter(FieldError::new("bbox", message));
     let numbers: Result<Vec<f64>, _> = text.split(',').map(|s| s.trim().parse::<f64>()).collect();
     let b = match numbers.as_deref() {
-        Ok([w, s, e, n]) | Ok([w, s, _, e, n, _]) => [*w, *s, *e, *n],
+        Ok([w, s, e, n] | [w, s, _, e, n, _]) => [*w, *s, *e, *n],
         _ => return Err(bad("must be four numbers: west,south,east,north (degrees)")),
     };
     if !b.iter().all(|v| v.is_finite()) {
@@ -146,6 +146,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::float_cmp, reason = "the numbers are read from text, exactly")]
     fn a_bbox_is_lon_lat_and_the_right_way_up() {
         assert_eq!(bbox("120.8, 29.9,121,30.1").unwrap(), [120.8, 29.9, 121.0, 30.1]);
         assert_eq!(bbox("-180,-90,0,180,90,10").unwrap(), [-180.0, -90.0, 180.0, 90.0]);

@@ -153,7 +153,7 @@ pub async fn tilejson(
         "minzoom": minzoom,
         "maxzoom": maxzoom,
         "bounds": bounds,
-        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, minzoom.max(10)],
+        "center": [f64::midpoint(bounds[0], bounds[2]), f64::midpoint(bounds[1], bounds[3]), minzoom.max(10)],
         "vector_layers": [{
             "id": layer.name(),
             "description": layer.title(),

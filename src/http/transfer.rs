@@ -142,6 +142,7 @@ pub struct ExportQuery {
     township: Option<String>,
 }
 
+#[allow(clippy::unused_async, reason = "an axum handler is an async fn")]
 async fn download(
     kind: Kind,
     format: export::Format,

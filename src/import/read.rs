@@ -159,7 +159,7 @@ fn shapefile(source: &Source) -> Result<Read, Refused> {
 }
 
 fn number(n: f64) -> Value {
-    serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null)
+    serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
 }
 
 /// dBase field names have at most 10 characters: the truncated names of our properties.

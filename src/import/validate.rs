@@ -52,7 +52,7 @@ pub struct Context {
 
 /// The client message of database rule `name`: the same words the API answers with.
 pub fn rule(name: &str) -> &'static str {
-    constraints::describe(name).map(|r| r.message).unwrap_or("breaks a rule of the registry")
+    constraints::describe(name).map_or("breaks a rule of the registry", |r| r.message)
 }
 
 /// Checks every feature; returns the rows of the good ones and every error of the bad ones.
@@ -251,7 +251,7 @@ fn duplicate(
 ) {
     match seen.get(key) {
         Some(first) => {
-            bad.push(FieldError::new(field, format!("the file has this {what} already, at features[{first}]")))
+            bad.push(FieldError::new(field, format!("the file has this {what} already, at features[{first}]")));
         }
         None => {
             seen.insert(key.to_string(), index);

@@ -52,11 +52,8 @@ async fn listen(pool: PgPool, cache: Weak<TileCache>, standbys: bool) {
             None => return,
         }
         loop {
-            let heard = match listener.try_recv().await {
-                Ok(Some(n)) => n,
-                // The connection dropped; notifications sent meanwhile are lost.
-                Ok(None) | Err(_) => break,
-            };
+            // On Ok(None) or Err the connection dropped; notifications sent meanwhile are lost.
+            let Ok(Some(heard)) = listener.try_recv().await else { break };
             let mut payloads = vec![heard.payload().to_owned()];
             while let Some(n) = listener.next_buffered() {
                 payloads.push(n.payload().to_owned());
@@ -113,13 +110,12 @@ pub fn apply(cache: &TileCache, payload: &str) {
         return;
     }
     for text in boxes.split(';') {
-        match Bbox::parse(text) {
-            Some(bbox) => cache.invalidate_bbox(layer, bbox),
-            None => {
-                tracing::warn!(payload, "tile invalidation: unreadable box; dropping the layer");
-                cache.invalidate_layer(layer);
-                return;
-            }
+        if let Some(bbox) = Bbox::parse(text) {
+            cache.invalidate_bbox(layer, bbox);
+        } else {
+            tracing::warn!(payload, "tile invalidation: unreadable box; dropping the layer");
+            cache.invalidate_layer(layer);
+            return;
         }
     }
 }

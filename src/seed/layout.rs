@@ -101,7 +101,7 @@ pub type Block = Vec<(i64, i64)>;
 
 impl Blocks {
     pub fn new(area: &Area, taken: &HashSet<(i64, i64)>) -> Self {
-        let mut by_block: std::collections::BTreeMap<(i64, i64), Vec<(i64, i64)>> = Default::default();
+        let mut by_block = std::collections::BTreeMap::<(i64, i64), Vec<(i64, i64)>>::new();
         for c in area.cells() {
             if !taken.contains(&c) {
                 by_block.entry((c.0.div_euclid(BLOCK), c.1.div_euclid(BLOCK))).or_default().push(c);

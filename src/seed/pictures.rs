@@ -37,7 +37,7 @@ pub async fn add_to_listed_houses(pool: &PgPool) -> Result<Pictured> {
     .await?;
     // Drawing and encoding is CPU work: on the blocking pool, split over the machine's cores.
     let drawn = tokio::task::spawn_blocking(move || -> Result<Vec<(i64, String, Vec<u8>)>> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let per_thread = houses.len().div_ceil(cores).max(1);
         std::thread::scope(|scope| {
             let workers: Vec<_> = houses

@@ -216,7 +216,7 @@ pub fn postgres_program(name: &str) -> Result<PathBuf> {
 
 /// Whether this process runs as root. `/proc/self` belongs to the process's effective user.
 fn running_as_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 fn postgres_uid() -> Result<u32> {

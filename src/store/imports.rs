@@ -294,6 +294,6 @@ async fn collect(conn: &mut PgConnection, checks: &[Check]) -> StoreResult<Vec<F
 
 /// A polygon as EWKT with every digit of its coordinates (the shortest text that reads back as the same
 /// number), for COPY.
-fn ewkt(p: &geo::Polygon<f64>) -> String {
+fn ewkt(p: &Polygon<f64>) -> String {
     format!("SRID=4326;{}", p.wkt_string())
 }

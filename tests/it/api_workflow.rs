@@ -119,7 +119,7 @@ async fn twenty_concurrent_certifications_of_one_deal_issue_exactly_one_certific
     for a in attempts {
         statuses.push(a.await.unwrap());
     }
-    statuses.sort();
+    statuses.sort_unstable();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19, "{statuses:?}");
     let certificates: i64 =

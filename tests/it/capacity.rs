@@ -63,7 +63,7 @@ async fn a_crowd_of_big_anonymous_pages_leaves_verification_and_health_answering
     // A small pool, so 48 pages are far more than it holds at once.
     let pool = store::pool(&db.url, &PoolConfig { max_connections: 4, ..PoolConfig::default() }).unwrap();
     let addr = serve_with(pool, Limits::default()).await;
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_mins(1)).build().unwrap();
 
     let pages: Vec<_> = (0..48)
         .map(|_| {

@@ -22,7 +22,7 @@ fn start(data_dir: &std::path::Path, http_port: u16, pg_port: u16) -> Child {
 }
 
 async fn wait_healthy(http_port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     loop {
         if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{http_port}/health")).await
             && r.status() == 200

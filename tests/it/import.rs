@@ -560,8 +560,7 @@ async fn an_imported_parcel_must_lie_in_the_township_it_names() {
         [(
             "features[1].properties.township_code",
             farmhouse::store::constraints::describe("parcels_within_township")
-                .map(|r| r.message)
-                .unwrap_or("no rule parcels_within_township")
+                .map_or("no rule parcels_within_township", |r| r.message)
         )]
     );
     let count: i64 = sqlx::query_scalar("select count(*) from parcels").fetch_one(&db.pool).await.unwrap();

@@ -92,7 +92,7 @@ fn starting_points(role: Role, certificates: &[String]) -> Vec<String> {
         if e.method != axum::http::Method::GET || !e.allow.admits(role) || e.path.starts_with("/tiles/") {
             continue;
         }
-        let mut paths = vec![e.path.to_string()];
+        let mut paths = vec![e.path.clone()];
         for (pattern, values) in [
             ("{collection}", vec!["farmhouses".to_string(), "parcels".into(), "townships".into(), "villages".into()]),
             ("{id}", (1..=12).map(|i| i.to_string()).collect()),

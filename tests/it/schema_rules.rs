@@ -544,6 +544,7 @@ async fn houses_keep_a_web_mercator_copy_for_tiles() {
 
 #[tokio::test]
 async fn every_change_is_in_the_history_which_is_append_only() {
+    type Entry = (i64, String, String, String, Option<i64>, Option<i64>);
     let db = TestDb::with_district().await;
     let mut tx = db.pool.begin().await.unwrap();
     sqlx::query("select set_config('farmhouse.actor', 'officer:7', true)").execute(&mut *tx).await.unwrap();
@@ -559,7 +560,6 @@ async fn every_change_is_in_the_history_which_is_append_only() {
     let house = fixtures::farmhouse(&db.pool, "330604001001JC00001F00010001", 0.0).await;
     sqlx::query("update farmhouses set floors = 3 where id = $1").bind(house).execute(&db.pool).await.unwrap();
 
-    type Entry = (i64, String, String, String, Option<i64>, Option<i64>);
     let entries: Vec<Entry> = sqlx::query_as(
         "select seq, actor, table_name, action, (before ->> 'floors')::bigint, (after ->> 'floors')::bigint
          from history order by seq",

@@ -185,9 +185,12 @@ pub async fn certification(pool: &PgPool, transaction: i64, no: &str) -> Result<
 /// The name of the constraint `result` broke, or a panic naming what happened instead.
 pub fn broken_constraint<T: std::fmt::Debug>(result: Result<T, sqlx::Error>) -> String {
     match result {
-        Err(sqlx::Error::Database(e)) => e.constraint().map(str::to_string).unwrap_or_else(|| {
-            panic!("refused without a constraint name: {e}");
-        }),
+        Err(sqlx::Error::Database(e)) => e.constraint().map_or_else(
+            || {
+                panic!("refused without a constraint name: {e}");
+            },
+            str::to_string,
+        ),
         other => panic!("expected the database to refuse the row, got {other:?}"),
     }
 }

@@ -101,7 +101,7 @@ impl Drop for TestDb {
         if std::env::var_os("FARMHOUSE_TEST_KEEP_DB").is_some() {
             return;
         }
-        let Ok(psql) = farmhouse::store::cluster::postgres_program("psql") else { return };
+        let Ok(psql) = store::cluster::postgres_program("psql") else { return };
         let admin = database_url(&self.url, "postgres");
         let _ = std::process::Command::new(psql)
             .args(["--quiet", "--no-psqlrc", "--dbname", &admin, "--command"])
@@ -240,5 +240,5 @@ pub async fn account(pool: &PgPool, name: &str, role: Role) -> String {
     .fetch_one(pool)
     .await
     .expect("add account");
-    farmhouse::store::access::issue_token(pool, "test", user, "test").await.expect("token").1
+    store::access::issue_token(pool, "test", user, "test").await.expect("token").1
 }
