@@ -12,31 +12,14 @@ use rand_chacha::ChaCha8Rng;
 use super::district::{COUNTY_CODE, Township};
 use super::layout::{self, Area, Blocks};
 use super::people;
-
-/// Lifecycle status of a generated house (the `farmhouses.status` values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Registered,
-    Listed,
-    Contracted,
-    Certified,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Registered => "registered",
-            Status::Listed => "listed",
-            Status::Contracted => "contracted",
-            Status::Certified => "certified",
-        }
-    }
-}
+use crate::domain::house::{Condition, Structure};
+use crate::domain::identity::PartyKind;
+use crate::domain::lifecycle::Status;
 
 /// A party: a household (owners) or an investor person or organisation (lessees).
 #[derive(Debug, Clone)]
 pub struct Party {
-    pub kind: &'static str,
+    pub kind: PartyKind,
     pub name: String,
     pub id_number: Option<String>,
     pub credit_code: Option<String>,
@@ -76,8 +59,8 @@ pub struct House {
     pub floor_area_centi: i64,
     pub floors: i16,
     pub year_built: i16,
-    pub structure: &'static str,
-    pub condition: &'static str,
+    pub structure: Structure,
+    pub condition: Condition,
     pub status: Status,
     pub description: String,
     pub owner: Party,
@@ -311,7 +294,7 @@ impl Generator {
                 let c = counters.parties;
                 if i % 5 < 3 {
                     Party {
-                        kind: "organisation",
+                        kind: PartyKind::Organisation,
                         name: people::company_name(rng, c),
                         id_number: None,
                         credit_code: Some(people::credit_code(c)),
@@ -320,7 +303,7 @@ impl Generator {
                     }
                 } else {
                     Party {
-                        kind: "person",
+                        kind: PartyKind::Person,
                         name: people::person_name(rng),
                         id_number: Some(people::id_number(c)),
                         credit_code: None,
@@ -454,14 +437,22 @@ impl Generator {
         };
         self.counters.parties += 1;
         let owner = Party {
-            kind: "household",
+            kind: PartyKind::Household,
             name: people::person_name(rng),
             id_number: Some(people::id_number(self.counters.parties)),
             credit_code: None,
             phone: people::phone(rng),
             address: format!("浙江省绍兴市上虞区{}{}{}号", township.name, village, seq),
         };
-        let structure = pick(rng, &[("砖混", 60), ("砖木", 25), ("钢混", 8), ("木", 7)]);
+        let structure = pick(
+            rng,
+            &[
+                (Structure::BrickConcrete, 60),
+                (Structure::BrickWood, 25),
+                (Structure::ReinforcedConcrete, 8),
+                (Structure::Wood, 7),
+            ],
+        );
         let mut house = House {
             township_code: township.code.clone(),
             village: village.to_string(),
@@ -472,7 +463,15 @@ impl Generator {
             floors,
             year_built: rng.gen_range(1965..2008),
             structure,
-            condition: pick(rng, &[("完好", 15), ("基本完好", 50), ("一般", 28), ("破损", 7)]),
+            condition: pick(
+                rng,
+                &[
+                    (Condition::Intact, 15),
+                    (Condition::MostlyIntact, 50),
+                    (Condition::Fair, 28),
+                    (Condition::Damaged, 7),
+                ],
+            ),
             status,
             description: String::new(),
             owner,

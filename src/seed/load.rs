@@ -113,7 +113,7 @@ impl CertificateNumbers {
 }
 
 fn party_row(rows: &mut CopyRows, p: &Party) {
-    rows.text(p.kind)
+    rows.text(p.kind.as_str())
         .text(&p.name)
         .field(p.id_number.as_deref())
         .field(p.credit_code.as_deref())
@@ -172,8 +172,8 @@ pub async fn villages(
                 .text(format!("{}.{:02}", h.floor_area_centi / 100, h.floor_area_centi % 100))
                 .value(h.floors)
                 .value(h.year_built)
-                .text(h.structure)
-                .text(h.condition)
+                .text(h.structure.as_str())
+                .text(h.condition.as_str())
                 .text(h.status.as_str())
                 .text(&h.description)
                 .field(h.owner.id_number.as_deref())

@@ -6,6 +6,8 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 
+use crate::domain::identity::{credit_check_char, id_check_char, organisation_code_check_char};
+
 const SURNAMES: &[&str] = &[
     "王", "陈", "张", "李", "徐", "金", "俞", "杜", "胡", "顾", "钱", "沈", "朱", "何", "吴", "周", "赵", "孙", "丁",
     "章", "魏", "谢", "范", "叶", "严", "夏", "倪", "冯", "潘", "罗", "杭", "宋", "施", "袁", "阮", "茹", "裘", "娄",
@@ -44,19 +46,9 @@ pub fn id_number(n: u64) -> String {
     let day = (k / 1000) % ID_DAYS;
     let birth = chrono::NaiveDate::from_ymd_opt(1940, 1, 1).expect("a date") + chrono::Days::new(day);
     let body = format!("{region}{}{:03}", birth.format("%Y%m%d"), k % 1000);
-    let check = id_check_digit(&body);
+    let check = id_check_char(&body);
     format!("{body}{check}")
 }
-
-/// The GB 11643 check character of the first 17 digits of an ID-card number.
-pub fn id_check_digit(body: &str) -> char {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.chars().zip(WEIGHTS).map(|(c, w)| c.to_digit(10).unwrap_or(0) * w).sum();
-    b"10X98765432"[(sum % 11) as usize] as char
-}
-
-/// The characters of a unified social credit code, in the order of their values.
-const CREDIT_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// An organisation's unified social credit code (统一社会信用代码) for counter `n`: registered by the
 /// market regulator (9) as an enterprise (1) in Shangyu, with a GB 11714 organisation code and the GB 32100
@@ -64,33 +56,9 @@ const CREDIT_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 pub fn credit_code(n: u64) -> String {
     let body = (n % 100_000_000).wrapping_mul(SCATTER) % 100_000_000;
     let org = format!("{body:08}");
-    let org = format!("{org}{}", org_check_char(&org));
+    let org = format!("{org}{}", organisation_code_check_char(&org));
     let code17 = format!("91330604{org}");
     format!("{code17}{}", credit_check_char(&code17))
-}
-
-/// The GB 11714 check character of an 8-character organisation code body.
-fn org_check_char(body: &str) -> char {
-    const WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.chars().zip(WEIGHTS).map(|(c, w)| c.to_digit(36).unwrap_or(0) * w).sum();
-    match 11 - sum % 11 {
-        10 => 'X',
-        11 => '0',
-        d => char::from_digit(d, 10).expect("a digit"),
-    }
-}
-
-/// The GB 32100 check character of the first 17 characters of a credit code.
-pub fn credit_check_char(code17: &str) -> char {
-    let value = |c: char| CREDIT_CHARS.find(c).unwrap_or(0) as u32;
-    let mut weight = 1;
-    let mut sum = 0;
-    for c in code17.chars() {
-        sum += value(c) * weight;
-        weight = weight * 3 % 31;
-    }
-    let check = (31 - sum % 31) % 31;
-    CREDIT_CHARS.as_bytes()[check as usize] as char
 }
 
 pub fn person_name(rng: &mut impl Rng) -> String {
@@ -121,11 +89,11 @@ mod tests {
     #[test]
     fn id_numbers_carry_the_gb_11643_check_digit() {
         // The example number of GB 11643-1999.
-        assert_eq!(id_check_digit("11010519491231002"), 'X');
+        assert_eq!(id_check_char("11010519491231002"), 'X');
         for n in 0..1000 {
             let id = id_number(n);
             assert_eq!(id.len(), 18);
-            assert_eq!(id.chars().last(), Some(id_check_digit(&id[..17])));
+            assert_eq!(id.chars().last(), Some(id_check_char(&id[..17])));
         }
     }
 

@@ -154,7 +154,7 @@ async fn the_showcases_certificates_and_parties_are_well_formed() {
         sqlx::query_scalar("select id_number from parties where id_number is not null").fetch_all(pool).await.unwrap();
     assert!(ids.len() > 6000);
     for id in &ids {
-        assert_eq!(id.chars().last(), Some(seed::people::id_check_digit(&id[..17])), "{id}");
+        assert_eq!(id.chars().last(), Some(farmhouse::domain::identity::id_check_char(&id[..17])), "{id}");
     }
     let codes: Vec<String> = sqlx::query_scalar("select credit_code from parties where credit_code is not null")
         .fetch_all(pool)
@@ -162,7 +162,7 @@ async fn the_showcases_certificates_and_parties_are_well_formed() {
         .unwrap();
     assert!(!codes.is_empty());
     for c in &codes {
-        assert_eq!(c.chars().last(), Some(seed::people::credit_check_char(&c[..17])), "{c}");
+        assert_eq!(c.chars().last(), Some(farmhouse::domain::identity::credit_check_char(&c[..17])), "{c}");
     }
     let lessee_kinds: i64 =
         scalar(pool, "select count(distinct p.kind) from transactions t join parties p on p.id = t.lessee_party_id")
