@@ -125,7 +125,8 @@ martin_port=$(free_port)
 ours=http://127.0.0.1:$ours_port
 theirs=http://127.0.0.1:$martin_port
 start_ours() {
-    "$farmhouse" serve --bind "127.0.0.1:$ours_port" --no-demo >>"$work/ours.log" 2>&1 &
+    # No request budget: the benchmark measures the service, not its per-address limit.
+    "$farmhouse" serve --bind "127.0.0.1:$ours_port" --no-demo --rate-limit 0 >>"$work/ours.log" 2>&1 &
     ours_pid=$!
     pids+=("$ours_pid")
     wait_for "$ours/health" 30

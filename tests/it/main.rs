@@ -15,6 +15,7 @@ mod gis_clients;
 mod guard;
 mod health;
 mod import;
+mod layers;
 mod migrations;
 mod openapi;
 mod privacy;
