@@ -148,6 +148,44 @@ pub fn check_use(u: &str) -> Result<(), String> {
     if USES.contains(&u) { Ok(()) } else { Err(format!("unknown use {u:?}: one of {}", USES.join(", "))) }
 }
 
+crate::closed_set! {
+    /// Where a certificate stands on a given day: its lease in force, ended early (退租), run to its end,
+    /// or the certificate revoked.
+    pub enum CertificateState { InForce = "in_force", Ended = "ended", Expired = "expired", Revoked = "revoked" }
+}
+
+/// The state of a certificate on `today`, from its records: revoked (whenever it was), else its lease
+/// ended early (`terminated_on`), else run out (`lease_end` is the day after its last day), else in force.
+/// Computed each time it is asked, never stored, so it cannot go stale.
+pub fn certificate_state(
+    revoked: bool,
+    terminated_on: Option<NaiveDate>,
+    lease_end: NaiveDate,
+    today: NaiveDate,
+) -> CertificateState {
+    if revoked {
+        CertificateState::Revoked
+    } else if terminated_on.is_some_and(|d| d <= today) {
+        CertificateState::Ended
+    } else if lease_end <= today {
+        CertificateState::Expired
+    } else {
+        CertificateState::InForce
+    }
+}
+
+/// Today's date in Beijing (Asia/Shanghai, UTC+8 all year): the calendar of the registry's records,
+/// certificate years and lease terms.
+pub fn beijing_today() -> NaiveDate {
+    beijing_date(chrono::Utc::now())
+}
+
+/// The Beijing calendar date of instant `at`.
+pub fn beijing_date(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    at.with_timezone(&beijing).date_naive()
+}
+
 /// What an open listing offers: a deal is checked against it when it is signed.
 #[derive(Debug, Clone, Copy)]
 pub struct ListingTerms<'a> {
@@ -271,6 +309,22 @@ mod tests {
             check_deal(&l, &long).unwrap_err().message,
             "the lease runs 61 months; listing 7 offers 12 to 60 months"
         );
+    }
+
+    #[test]
+    fn a_certificate_state_follows_its_records_on_the_day_asked() {
+        let end = d("2025-02-01");
+        assert_eq!(certificate_state(false, None, end, d("2025-01-31")), CertificateState::InForce);
+        assert_eq!(certificate_state(false, None, end, d("2025-02-01")), CertificateState::Expired);
+        assert_eq!(certificate_state(false, Some(d("2023-05-01")), end, d("2024-01-01")), CertificateState::Ended);
+        assert_eq!(certificate_state(false, Some(d("2023-05-01")), end, d("2023-04-30")), CertificateState::InForce);
+        assert_eq!(certificate_state(true, None, end, d("2021-01-01")), CertificateState::Revoked);
+    }
+
+    #[test]
+    fn the_first_hours_of_new_year_in_beijing_belong_to_the_new_year() {
+        let at = "2024-12-31T16:30:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        assert_eq!(beijing_date(at), d("2025-01-01"));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! certificate verification. Every action is one database transaction (see `store::activation`); an action
 //! the house's state does not allow answers 409 with that state.
 
+use std::net::IpAddr;
+
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::Caller;
+use super::auth::{Caller, PeerAddr};
 use super::json::Json;
 use super::parties::{Identity, PartyView};
 use super::query::Query;
@@ -17,7 +19,7 @@ use super::routes::{Allow, Endpoint, route};
 use super::shapes::{List, page};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::{paragraphs, text};
-use crate::domain::lifecycle::Status;
+use crate::domain::lifecycle::{self, CertificateState, Status};
 use crate::domain::money::Yuan;
 pub use crate::domain::records::{
     AppraisalIn, ListingIn, TransactionIn, check_appraisal, check_listing, check_transaction, date,
@@ -28,7 +30,7 @@ use crate::store::activation::{
     self as records, AppraisalRow, CertificationFilter, CertificationRow, ListingFilter, ListingRow, TransactionFilter,
     TransactionRow,
 };
-use crate::store::{self};
+use crate::store::{self, access};
 use utoipa_axum::routes;
 
 fn created<T: Serialize>(location: String, body: T) -> Response {
@@ -634,10 +636,14 @@ pub async fn revoke(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Verification {
     pub certificate_no: String,
-    /// in_force or revoked.
-    pub state: String,
+    /// in_force, ended (the lease ended early), expired (its term ran out) or revoked, on the day asked.
+    pub state: CertificateState,
     pub issued_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Why it was revoked.
+    pub revoke_reason: Option<String>,
+    /// The day the lease ended early.
+    pub ended_on: Option<NaiveDate>,
     pub unit_number: String,
     pub township_name: String,
     pub village: String,
@@ -645,40 +651,64 @@ pub struct Verification {
     pub lease_start: NaiveDate,
     pub lease_end: NaiveDate,
     pub intended_use: String,
-    /// Whether the verification code given (`?code=`) is the one printed on the certificate.
-    pub code_matches: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VerifyQuery {
-    /// The verification code printed on the certificate.
+    /// The verification code printed on the certificate beside its number (required).
     pub code: Option<String>,
 }
 
-/// Check a certificate (public facts only).
+/// Check a certificate with the code printed on it: its public facts and where it stands today.
+/// Without the code nothing is shown; a wrong code is answered as an unknown number, and repeated wrong
+/// codes from one address must wait (429).
 #[utoipa::path(get, path = "/api/v1/verify/{certificate_no}", tag = "certifications",
     params(("certificate_no" = String, Path), VerifyQuery),
-    responses((status = 200, body = Verification), (status = 404, body = Problem)))]
+    responses((status = 200, body = Verification), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 429, body = Problem)))]
 pub async fn verify(
     State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
     Path(no): Path<String>,
     Query(q): Query<VerifyQuery>,
 ) -> Result<axum::Json<Verification>> {
-    Ok(axum::Json(verification(&state, &no, q.code.as_deref()).await?))
+    let code = q.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let code = code.ok_or_else(|| Error::Malformed(vec![crate::domain::FieldError::new("code", CODE_NEEDED)]))?;
+    Ok(axum::Json(verification(&state, peer, &no, code).await?))
 }
 
-/// The public facts of certificate `no` (shared by the JSON route and the verification page), read
-/// over the reserved connections so a check answers while the service is busy.
-pub async fn verification(state: &AppState, no: &str, code: Option<&str>) -> Result<Verification> {
-    let r = records::certification_by_number(&state.reserved, no)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("certificate {no}")))?;
+/// What a check without the code is told (the same whether the number exists or not).
+pub const CODE_NEEDED: &str = "a verification code is needed: it is printed on the certificate beside its number";
+
+/// The public facts of certificate `no` given its verification `code` (shared by the JSON route and the
+/// verification page), read over the reserved connections so a check answers while the service is busy.
+/// A wrong code is answered as an unknown number; each one counts against the address like a failed
+/// login (`store::access::take_login_attempt`), and a right one takes its count back.
+pub async fn verification(state: &AppState, peer: Option<IpAddr>, no: &str, code: &str) -> Result<Verification> {
+    let keys = vec![format!("verify:{}", peer.map_or_else(|| "-".to_string(), |p| p.to_string()))];
+    let at = match access::take_login_attempt(&state.reserved, &keys).await? {
+        access::LoginAttempt::Counted { at } => at,
+        access::LoginAttempt::Refused { wait_seconds } => {
+            return Err(Error::Throttled(
+                format!("too many wrong verification codes; try again in {wait_seconds} s"),
+                wait_seconds,
+            ));
+        }
+    };
+    let unknown = || Error::NotFound(format!("certificate {no} with this verification code"));
+    let r = records::certification_by_number(&state.reserved, no).await?.ok_or_else(unknown)?;
+    if !code.eq_ignore_ascii_case(&r.verification_code) {
+        return Err(unknown());
+    }
+    access::login_succeeded(&state.reserved, "verify:-none-", &keys, at).await?;
     Ok(Verification {
+        state: r.state(lifecycle::beijing_today()),
         certificate_no: r.certificate_no,
-        state: if r.revoked_at.is_none() { "in_force" } else { "revoked" }.into(),
         issued_at: r.issued_at,
         revoked_at: r.revoked_at,
+        revoke_reason: r.revoke_reason,
+        ended_on: r.terminated_on,
         unit_number: r.unit_number,
         township_name: r.township_name,
         village: r.village,
@@ -686,7 +716,6 @@ pub async fn verification(state: &AppState, no: &str, code: Option<&str>) -> Res
         lease_start: r.lease_start,
         lease_end: r.lease_end,
         intended_use: r.intended_use,
-        code_matches: code.map(|c| c.trim().eq_ignore_ascii_case(&r.verification_code)),
     })
 }
 

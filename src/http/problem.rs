@@ -55,6 +55,9 @@ pub enum Error {
     /// Too many attempts; the answer carries Retry-After (429).
     #[error("{0}")]
     TooManyRequests(String),
+    /// Too many failed attempts from one address: try again in this many seconds (429 with Retry-After).
+    #[error("{0}")]
+    Throttled(String, i64),
     #[error("{0}")]
     PayloadTooLarge(String),
     /// The database cannot be reached or is overloaded (503).
@@ -156,7 +159,7 @@ impl From<Error> for Problem {
             Error::Unauthorized(d) => Problem::new(StatusCode::UNAUTHORIZED, d),
             Error::Forbidden(d) => Problem::new(StatusCode::FORBIDDEN, d),
             Error::UnsupportedMediaType(d) => Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, d),
-            Error::TooManyRequests(d) => Problem::new(StatusCode::TOO_MANY_REQUESTS, d),
+            Error::TooManyRequests(d) | Error::Throttled(d, _) => Problem::new(StatusCode::TOO_MANY_REQUESTS, d),
             Error::PayloadTooLarge(d) => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, d),
             Error::Unavailable(d) => {
                 tracing::warn!(detail = %d, "service unavailable");
@@ -196,7 +199,11 @@ pub struct WaitedForConnection;
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let waited = matches!(self, Error::Database(Fault::Waited));
+        let retry_after = if let Error::Throttled(_, seconds) = &self { Some(*seconds) } else { None };
         let mut res = Problem::from(self).into_response();
+        if let Some(seconds) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if waited {
             res.extensions_mut().insert(WaitedForConnection);
         }

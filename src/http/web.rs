@@ -20,10 +20,12 @@ use tower_http::services::ServeFile;
 use utoipa::ToSchema;
 
 use super::activation::{self, VerifyQuery};
+use super::auth::PeerAddr;
 use super::problem::FieldError;
 use super::query::LinkQuery;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
+use crate::domain::lifecycle::CertificateState;
 use utoipa_axum::routes;
 
 /// Where the page's files are and what the map draws under its own layers.
@@ -204,14 +206,19 @@ pub async fn site(State(state): State<AppState>) -> Result<axum::Json<Site>> {
                body = String)))]
 pub async fn verify_page(
     State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
     Path(no): Path<String>,
     LinkQuery(q): LinkQuery<VerifyQuery>,
 ) -> Result<Response> {
     let code = q.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let (status, main) = match activation::verification(&state, &no, code).await {
-        Ok(v) => (StatusCode::OK, verification_html(&v, code)),
-        Err(Error::NotFound(_)) => (StatusCode::NOT_FOUND, not_found_html(&no)),
-        Err(e) => return Err(e),
+    let (status, main) = match code {
+        // Nothing about the number, not even whether it exists, before the code is given.
+        None => (StatusCode::OK, code_needed_html()),
+        Some(code) => match activation::verification(&state, peer, &no, code).await {
+            Ok(v) => (StatusCode::OK, verification_html(&v)),
+            Err(Error::NotFound(_)) => (StatusCode::NOT_FOUND, not_found_html(&no)),
+            Err(e) => return Err(e),
+        },
     };
     let body = format!(
         "{HEAD_START}<title>鉴证书核验 · Certificate check — {}</title></head>\n<body class=\"verify\">\n\
@@ -223,21 +230,34 @@ pub async fn verify_page(
     Ok(html_response(status, body, None))
 }
 
-fn verification_html(v: &activation::Verification, code: Option<&str>) -> String {
-    let in_force = v.state == "in_force";
-    let (class, verdict) = if in_force {
-        ("valid", "有效 · Valid: this certificate is in force")
-    } else {
-        ("revoked", "已撤销 · Revoked: this certificate is no longer in force")
-    };
-    let code_line = match (code, v.code_matches) {
-        (Some(_), Some(true)) => "<p class=\"code valid\">核验码正确 · The verification code matches.</p>",
-        (Some(_), Some(false)) => {
-            "<p class=\"code revoked\">核验码不符 · The verification code does not match this certificate.</p>"
-        }
-        _ => "",
-    };
+fn code_needed_html() -> String {
+    "<h1>鉴证书核验 · Certificate check</h1>\n<p class=\"verdict\" role=\"status\">\
+     请输入证书上印制的核验码。 Enter the verification code printed on the certificate beside its number.</p>"
+        .to_string()
+}
+
+fn verification_html(v: &activation::Verification) -> String {
     let date = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
+    let (class, verdict) = match v.state {
+        CertificateState::InForce => ("valid", "有效 · Valid: this certificate is in force".to_string()),
+        CertificateState::Ended => (
+            "revoked",
+            format!(
+                "已终止 · Ended: the lease ended early{}",
+                v.ended_on.map(|d| format!(" on {d}")).unwrap_or_default()
+            ),
+        ),
+        CertificateState::Expired => {
+            ("revoked", format!("已到期 · Expired: the lease ran to its end ({})", v.lease_end))
+        }
+        CertificateState::Revoked => (
+            "revoked",
+            format!(
+                "已撤销 · Revoked{}: this certificate is no longer in force",
+                v.revoked_at.map(|d| format!(" on {}", date(d))).unwrap_or_default()
+            ),
+        ),
+    };
     let mut rows = vec![
         ("证书编号 · Certificate", v.certificate_no.clone()),
         ("签发日期 · Issued", date(v.issued_at)),
@@ -248,24 +268,31 @@ fn verification_html(v: &activation::Verification, code: Option<&str>) -> String
         ("租期 · Lease", format!("{} – {}", v.lease_start, v.lease_end)),
         ("用途 · Use", v.intended_use.clone()),
     ];
+    if let Some(d) = v.ended_on {
+        rows.push(("终止日期 · Ended", d.to_string()));
+    }
     if let Some(at) = v.revoked_at {
         rows.push(("撤销日期 · Revoked", date(at)));
+    }
+    if let Some(reason) = &v.revoke_reason {
+        rows.push(("撤销原因 · Reason", reason.clone()));
     }
     let table: String =
         rows.iter().map(|(k, val)| format!("<tr><th scope=\"row\">{k}</th><td>{}</td></tr>\n", escape(val))).collect();
     format!(
-        "<h1>鉴证书核验 · Certificate check</h1>\n<p class=\"verdict {class}\" role=\"status\">{verdict}</p>\n\
-         {code_line}\n<table class=\"facts\">\n{table}</table>\n\
+        "<h1>鉴证书核验 · Certificate check</h1>\n<p class=\"verdict {class}\" role=\"status\">{}</p>\n\
+         <p class=\"code valid\">核验码正确 · The verification code matches.</p>\n<table class=\"facts\">\n{table}</table>\n\
          <p class=\"note\">本页只显示证书所载的公开信息，不含当事人信息。 This page shows the public facts the \
-         certificate states, never who the parties are.</p>"
+         certificate states, never who the parties are.</p>",
+        escape(&verdict)
     )
 }
 
 fn not_found_html(no: &str) -> String {
     format!(
         "<h1>鉴证书核验 · Certificate check</h1>\n<p class=\"verdict revoked\" role=\"status\">\
-         查无此证书 · No certificate numbered <strong>{}</strong> exists.</p>\n\
-         <p>请核对证书编号（如 SY-JZ-2020-000123）。 Check the number as printed, e.g. SY-JZ-2020-000123.</p>",
+         查无此证书 · No certificate numbered <strong>{}</strong> with this verification code.</p>\n\
+         <p>请核对证书编号（如 SY-JZ-2020-000123）与核验码。 Check the number and the code as printed.</p>",
         escape(no)
     )
 }

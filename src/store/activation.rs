@@ -429,13 +429,22 @@ pub struct CertificationRow {
     pub verification_code: String,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoke_reason: Option<String>,
+    /// The day the lease ended early, if it did.
+    pub terminated_on: Option<NaiveDate>,
+}
+
+impl CertificationRow {
+    /// Where the certificate stands on `today` (Beijing).
+    pub fn state(&self, today: NaiveDate) -> lifecycle::CertificateState {
+        lifecycle::certificate_state(self.revoked_at.is_some(), self.terminated_on, self.lease_end, today)
+    }
 }
 
 const CERTIFICATIONS: &str = "
     select c.id, c.certificate_no, c.transaction_id, t.farmhouse_id, f.unit_number::text, f.township_code::text,
            tw.name as township_name, p.village, f.floor_area_m2::float8 as floor_area_m2, t.lease_start, t.lease_end,
            t.intended_use, t.total_amount_fen, u.username as officer, c.issued_at, c.verification_code, c.revoked_at,
-           c.revoke_reason
+           c.revoke_reason, t.terminated_on
     from certifications c
     join transactions t on t.id = c.transaction_id
     join farmhouses f on f.id = t.farmhouse_id
@@ -505,6 +514,19 @@ pub async fn certify(conn: &mut PgConnection, transaction: i64, officer: Option<
         Action::Certify,
         Current { transaction_id: Some(transaction), ..Current::house(house, status) },
     )?;
+    let today = lifecycle::beijing_today();
+    let lease_end: NaiveDate = sqlx::query_scalar("select lease_end from transactions where id = $1")
+        .bind(transaction)
+        .fetch_one(&mut *conn)
+        .await?;
+    if lease_end <= today {
+        return Err(StoreError::conflict(
+            format!(
+                "the lease of transaction {transaction} ran to its end ({lease_end}); an expired lease is not certified"
+            ),
+            Current { transaction_id: Some(transaction), ..Current::house(house, status) },
+        ));
+    }
     let prefix: String = sqlx::query_scalar(
         "select d.certificate_prefix::text from farmhouses f join districts d on d.county_code = f.county_code
          where f.id = $1",
@@ -512,7 +534,8 @@ pub async fn certify(conn: &mut PgConnection, transaction: i64, officer: Option<
     .bind(house)
     .fetch_one(&mut *conn)
     .await?;
-    let year = Utc::now().year();
+    // The year of issue in Beijing: a certificate issued early on 1 January belongs to the new year.
+    let year = today.year();
     let number: i32 = sqlx::query_scalar(
         "insert into certificate_counters (prefix, year, last_number) values ($1, $2, 1)
          on conflict (prefix, year) do update set last_number = certificate_counters.last_number + 1
@@ -537,21 +560,24 @@ pub async fn certify(conn: &mut PgConnection, transaction: i64, officer: Option<
     Ok(id)
 }
 
-/// Revokes a certificate in force, keeping it: the house returns to contracted.
+/// Revokes a certificate, keeping it, whatever its house's state now: if its lease is the house's lease in
+/// force (the house certified by it), the house returns to contracted; a certificate whose lease has ended
+/// or run out stops being valid and its house stays as it is.
 pub async fn revoke(
     conn: &mut PgConnection,
     certification: i64,
     reason: &str,
     officer: Option<i64>,
 ) -> StoreResult<i64> {
-    let row: Option<(i64, Option<DateTime<Utc>>, String)> = sqlx::query_as(
-        "select t.farmhouse_id, c.revoked_at, c.certificate_no from certifications c
+    let row: Option<(i64, Option<DateTime<Utc>>, String, TransactionStatus)> = sqlx::query_as(
+        "select t.farmhouse_id, c.revoked_at, c.certificate_no, t.status from certifications c
          join transactions t on t.id = c.transaction_id where c.id = $1 for update of c",
     )
     .bind(certification)
     .fetch_optional(&mut *conn)
     .await?;
-    let (house, revoked_at, no) = row.ok_or_else(|| StoreError::NotFound(format!("certification {certification}")))?;
+    let (house, revoked_at, no, lease) =
+        row.ok_or_else(|| StoreError::NotFound(format!("certification {certification}")))?;
     let status = farmhouses::lock(conn, house).await?;
     if let Some(at) = revoked_at {
         return Err(StoreError::conflict(
@@ -559,11 +585,11 @@ pub async fn revoke(
             Current { certificate_no: Some(no), revoked_at: Some(at), ..Current::house(house, status) },
         ));
     }
-    let next = transition(
-        status,
-        Action::Revoke,
-        Current { certificate_no: Some(no.clone()), ..Current::house(house, status) },
-    )?;
+    let next = if lease == TransactionStatus::Signed && status == Status::Certified {
+        Some(transition(status, Action::Revoke, Current { certificate_no: Some(no), ..Current::house(house, status) })?)
+    } else {
+        None
+    };
     sqlx::query(
         "update certifications set revoked_at = now(), revoke_reason = $2, revoked_by_user_id = $3 where id = $1",
     )
@@ -572,7 +598,9 @@ pub async fn revoke(
     .bind(officer)
     .execute(&mut *conn)
     .await?;
-    farmhouses::set_status(conn, house, next).await?;
+    if let Some(next) = next {
+        farmhouses::set_status(conn, house, next).await?;
+    }
     Ok(house)
 }
 

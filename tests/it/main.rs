@@ -7,6 +7,7 @@ mod api_rejections;
 mod api_workflow;
 mod backup;
 mod capacity;
+mod certificates;
 mod corpus;
 mod embedded;
 mod export;

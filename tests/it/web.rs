@@ -144,33 +144,41 @@ async fn the_verification_page_shows_validity_and_public_facts_only() {
     let code = cert["verification_code"].as_str().unwrap().to_string();
 
     let public = Api::new(common::spawn_app(db.pool.clone()).await);
-    let page = get(&public, &format!("/verify/{no}"), "text/html").await;
+    // Without the code the page asks for it and says nothing of the certificate.
+    let asked = get(&public, &format!("/verify/{no}"), "text/html").await;
+    assert_eq!(asked.status(), 200);
+    let asked = asked.text().await.unwrap();
+    assert!(asked.contains("核验码") && !asked.contains("有效") && !asked.contains("330604001001JC00002"), "{asked}");
+    assert!(!asked.contains("青山村") && !asked.contains("288.50"), "{asked}");
+
+    let page = get(&public, &format!("/verify/{no}?code={code}"), "text/html").await;
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = page.text().await.unwrap();
     assert!(html.contains(&no) && html.contains("有效") && html.contains("330604001001JC00002F00010001"), "{html}");
-    assert!(html.contains("青山村") && html.contains("288.50 m²"), "{html}");
-    // Neither the owner (户主2) nor the lessee (投资公司2) is named, and the verification code is not given away.
-    assert!(!html.contains("户主") && !html.contains("投资公司") && !html.contains(&code), "{html}");
+    assert!(html.contains("青山村") && html.contains("288.50 m²") && html.contains("核验码正确"), "{html}");
+    // Neither the owner (户主2) nor the lessee (投资公司2) is named.
+    assert!(!html.contains("户主") && !html.contains("投资公司"), "{html}");
 
-    let checked = get(&public, &format!("/verify/{no}?code={code}"), "text/html").await.text().await.unwrap();
-    assert!(checked.contains("核验码正确"), "{checked}");
-    let wrong = get(&public, &format!("/verify/{no}?code=WRONG"), "text/html").await.text().await.unwrap();
-    assert!(wrong.contains("核验码不符"), "{wrong}");
+    // A wrong code is answered as an unknown number.
+    let wrong = get(&public, &format!("/verify/{no}?code=WRONG"), "text/html").await;
+    assert_eq!(wrong.status(), 404);
+    let wrong = wrong.text().await.unwrap();
+    assert!(wrong.contains("查无此证书") && !wrong.contains("青山村"), "{wrong}");
 
     let id = cert["id"].as_i64().unwrap();
     api.post(&format!("/api/v1/certifications/{id}/revoke"), &serde_json::json!({"reason": "录入错误"}))
         .await
         .expect(200);
-    let revoked = get(&public, &format!("/verify/{no}"), "text/html").await.text().await.unwrap();
-    assert!(revoked.contains("已撤销") && !revoked.contains("录入错误"), "{revoked}");
+    let revoked = get(&public, &format!("/verify/{no}?code={code}"), "text/html").await.text().await.unwrap();
+    assert!(revoked.contains("已撤销") && revoked.contains("录入错误"), "{revoked}");
 }
 
 #[tokio::test]
 async fn an_unknown_certificate_gets_an_escaped_not_found_page() {
     let db = TestDb::with_district().await;
     let api = Api::new(common::spawn_app(db.pool.clone()).await);
-    let page = get(&api, "/verify/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "text/html").await;
+    let page = get(&api, "/verify/%3Cscript%3Ealert(1)%3C%2Fscript%3E?code=ABCDEFGH", "text/html").await;
     assert_eq!(page.status(), 404);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = page.text().await.unwrap();

@@ -69,7 +69,8 @@ class App {
     $('verify-form').addEventListener('submit', (e) => {
       e.preventDefault();
       const no = $('verify-no').value.trim();
-      if (no) location.assign(`/verify/${encodeURIComponent(no)}`);
+      const code = $('verify-code').value.trim();
+      if (no) location.assign(`/verify/${encodeURIComponent(no)}${code ? `?code=${encodeURIComponent(code)}` : ''}`);
     });
 
     await this.map.loaded();

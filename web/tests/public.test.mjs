@@ -59,8 +59,17 @@ test('search by unit number opens the house; its certificate is verified on a pu
   assert.equal(await page.evaluate(() => window.farmhouse.app.map.selected), house.id, 'the house is selected on the map');
   await page.click('#house .verify-link');
   await page.waitForURL(/\/verify\//);
+  // The page asks for the code printed on the certificate and tells nothing before it is given.
+  const asked = await page.textContent('main');
+  assert.match(asked, /核验码/);
+  assert.doesNotMatch(asked, new RegExp(unit));
+  const officer = await apiAs('officer');
+  const { items: [cert] } = await officer.get(`/api/v1/certifications?farmhouse=${house.id}`);
+  await officer.dispose();
+  await page.fill('#code', cert.verification_code);
+  await Promise.all([page.waitForURL(/code=/), page.click('.code-form button')]);
   const text = await page.textContent('main');
-  assert.match(text, /有效 · Valid/);
+  assert.match(text, /有效 · Valid|已到期 · Expired/);
   assert.match(text, new RegExp(house.properties.certificate_no));
   assert.match(text, new RegExp(unit));
   await page.close();
@@ -142,7 +151,7 @@ test('on a phone-sized screen the lists are a drawer and everything is reachable
 
 test('an unknown certificate gets a page that says so', async () => {
   const page = await browser.context.newPage();
-  const res = await page.goto(`${BASE}/verify/SY-JZ-1999-999999`);
+  const res = await page.goto(`${BASE}/verify/SY-JZ-1999-999999?code=ABCDEFGH`);
   assert.equal(res.status(), 404);
   assert.match(await page.textContent('main'), /查无此证书/);
   await page.close();

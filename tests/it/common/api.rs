@@ -162,7 +162,7 @@ pub fn listing_body() -> Value {
 
 pub fn transaction_body(lessee: i64, contract: &str) -> Value {
     json!({"lessee_party_id": lessee, "mode": "协议", "contract_no": contract, "signed_on": "2020-02-01",
-           "lease_start": "2020-02-01", "lease_end": "2025-02-01", "annual_rent_yuan": 12000.5,
+           "lease_start": "2020-02-01", "lease_end": "2040-02-01", "annual_rent_yuan": 12000.5,
            "total_amount_yuan": 60002.5, "intended_use": "民宿"})
 }
 
