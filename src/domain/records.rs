@@ -219,3 +219,39 @@ pub struct NewTransaction {
     pub total_amount_fen: i64,
     pub intended_use: String,
 }
+
+// Certificates
+
+/// A party as a certificate names it: its id and its masked name (王**; an organisation in full).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize, ToSchema)]
+pub struct NamedParty {
+    pub party_id: i64,
+    pub name: String,
+}
+
+/// What a certificate (鉴证书) states, frozen when it is issued (`certifications.facts`): verification, the
+/// document and the figures of past months read this, never the house's row of today.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize, ToSchema)]
+pub struct CertificateFacts {
+    pub certificate_no: String,
+    pub unit_number: String,
+    pub parcel_code: String,
+    pub township_code: String,
+    pub township_name: String,
+    pub village: String,
+    pub floor_area_m2: f64,
+    pub structure: String,
+    /// The owner household, if the registry knows it.
+    pub lessor: Option<NamedParty>,
+    pub lessee: NamedParty,
+    pub contract_no: String,
+    pub lease_start: NaiveDate,
+    /// The day after the last day of the lease.
+    pub lease_end: NaiveDate,
+    pub annual_rent_fen: i64,
+    pub total_amount_fen: i64,
+    pub intended_use: String,
+    /// The officer who issued it (user name), if recorded.
+    pub officer: Option<String>,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+}

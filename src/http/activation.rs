@@ -24,7 +24,7 @@ use crate::domain::money::Yuan;
 pub use crate::domain::records::{
     AppraisalIn, ListingIn, TransactionIn, check_appraisal, check_listing, check_transaction, date,
 };
-use crate::domain::records::{AppraisalMethod, DealMode, ListingStatus, TransactionStatus};
+use crate::domain::records::{AppraisalMethod, CertificateFacts, DealMode, ListingStatus, TransactionStatus};
 use crate::domain::roles::Role;
 use crate::store::activation::{
     self as records, AppraisalRow, CertificationFilter, CertificationRow, ListingFilter, ListingRow, TransactionFilter,
@@ -516,33 +516,42 @@ pub struct CertificationView {
     pub issued_at: DateTime<Utc>,
     /// Printed on the certificate.
     pub verification_code: String,
+    /// Not revoked (see `state` for where its lease stands).
     pub in_force: bool,
+    /// in_force, ended, expired or revoked, today.
+    pub state: CertificateState,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoke_reason: Option<String>,
+    /// What it states, frozen at issue (the fields above that it states are read from here).
+    pub facts: CertificateFacts,
 }
 
 impl From<CertificationRow> for CertificationView {
     fn from(r: CertificationRow) -> Self {
+        let state = r.state(lifecycle::beijing_today());
+        let f = r.facts.0;
         Self {
             id: r.id,
             certificate_no: r.certificate_no,
             transaction_id: r.transaction_id,
             farmhouse_id: r.farmhouse_id,
-            unit_number: r.unit_number,
-            township_code: r.township_code,
-            township_name: r.township_name,
-            village: r.village,
-            floor_area_m2: r.floor_area_m2,
-            lease_start: r.lease_start,
-            lease_end: r.lease_end,
-            intended_use: r.intended_use,
-            total_amount_yuan: Yuan::from_fen(r.total_amount_fen),
+            unit_number: f.unit_number.clone(),
+            township_code: f.township_code.clone(),
+            township_name: f.township_name.clone(),
+            village: f.village.clone(),
+            floor_area_m2: f.floor_area_m2,
+            lease_start: f.lease_start,
+            lease_end: f.lease_end,
+            intended_use: f.intended_use.clone(),
+            total_amount_yuan: Yuan::from_fen(f.total_amount_fen),
             officer: r.officer,
             issued_at: r.issued_at,
             verification_code: r.verification_code,
             in_force: r.revoked_at.is_none(),
+            state,
             revoked_at: r.revoked_at,
             revoke_reason: r.revoke_reason,
+            facts: f,
         }
     }
 }
@@ -631,6 +640,52 @@ pub async fn revoke(
     Ok(axum::Json(fetch_certification(&state, id).await?))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionIn {
+    /// Why the certificate is corrected (kept with the revoked certificate).
+    pub reason: String,
+    /// The corrected floor area (m²); left out: unchanged.
+    pub floor_area_m2: Option<f64>,
+    /// The corrected structure; left out: unchanged.
+    pub structure: Option<String>,
+    /// The corrected owner household; left out: unchanged.
+    pub owner_party_id: Option<i64>,
+}
+
+/// Corrects (更正) a certificate in force: revokes it with the reason, corrects the house's facts, and
+/// issues a new certificate from the corrected facts, in one transaction that the history keeps.
+#[utoipa::path(post, path = "/api/v1/certifications/{id}/correction", tag = "certifications",
+    request_body = CorrectionIn, params(("id" = i64, Path)),
+    responses((status = 201, body = CertificationView), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn correct(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(input): Json<CorrectionIn>,
+) -> Result<Response> {
+    let mut c = crate::domain::checks::Checks::default();
+    let reason = c.check("reason", paragraphs(&input.reason, 1, 500));
+    let floor_area_m2 = input.floor_area_m2.and_then(|a| c.check("floor_area_m2", crate::domain::house::floor_area(a)));
+    let structure = input.structure.as_deref().and_then(|s| c.check("structure", crate::domain::house::structure(s)));
+    if input.floor_area_m2.is_none() && input.structure.is_none() && input.owner_party_id.is_none() {
+        c.fail("floor_area_m2", "name at least one fact to correct: floor_area_m2, structure or owner_party_id");
+    }
+    c.finish(|| ())?;
+    let changes = store::farmhouses::HouseChanges {
+        floor_area_m2,
+        structure,
+        owner_party_id: input.owner_party_id.map(Some),
+        ..Default::default()
+    };
+    let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    let (new, house) = records::correct(&mut tx, id, &reason.unwrap_or_default(), &changes, caller.user_id).await?;
+    tx.commit().await?;
+    state.changed_house(house).await;
+    Ok(created(format!("/api/v1/certifications/{new}"), fetch_certification(&state, new).await?))
+}
+
 /// What anyone may learn of a certificate: whether it is in force and the facts it states, never who
 /// the parties are.
 #[derive(Debug, Serialize, ToSchema)]
@@ -702,20 +757,22 @@ pub async fn verification(state: &AppState, peer: Option<IpAddr>, no: &str, code
         return Err(unknown());
     }
     access::login_succeeded(&state.reserved, "verify:-none-", &keys, at).await?;
+    let state = r.state(lifecycle::beijing_today());
+    let f = r.facts.0;
     Ok(Verification {
-        state: r.state(lifecycle::beijing_today()),
+        state,
         certificate_no: r.certificate_no,
         issued_at: r.issued_at,
         revoked_at: r.revoked_at,
         revoke_reason: r.revoke_reason,
         ended_on: r.terminated_on,
-        unit_number: r.unit_number,
-        township_name: r.township_name,
-        village: r.village,
-        floor_area_m2: r.floor_area_m2,
-        lease_start: r.lease_start,
-        lease_end: r.lease_end,
-        intended_use: r.intended_use,
+        unit_number: f.unit_number,
+        township_name: f.township_name,
+        village: f.village,
+        floor_area_m2: f.floor_area_m2,
+        lease_start: f.lease_start,
+        lease_end: f.lease_end,
+        intended_use: f.intended_use,
     })
 }
 
@@ -738,6 +795,7 @@ pub fn routes() -> Vec<Endpoint> {
         route(routes!(certifications), Allow::STAFF),
         route(routes!(certification), Allow::STAFF),
         route(routes!(revoke), Allow::OFFICERS),
+        route(routes!(correct), Allow::OFFICERS),
         route(routes!(verify), Allow::Everyone),
     ]
 }

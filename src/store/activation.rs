@@ -11,7 +11,7 @@ use super::{Current, Page, StoreError, StoreResult, farmhouses};
 use crate::domain::identity::PartyKind;
 use crate::domain::lifecycle::{self, Action, DealTerms, ListingTerms, Status};
 use crate::domain::records::{AppraisalMethod, DealMode, ListingStatus, TransactionStatus};
-pub use crate::domain::records::{NewAppraisal, NewListing, NewTransaction};
+pub use crate::domain::records::{CertificateFacts, NewAppraisal, NewListing, NewTransaction};
 
 // ---------------------------------------------------------------------------------------------------
 // Appraisals
@@ -431,6 +431,8 @@ pub struct CertificationRow {
     pub revoke_reason: Option<String>,
     /// The day the lease ended early, if it did.
     pub terminated_on: Option<NaiveDate>,
+    /// What the certificate states, as issued.
+    pub facts: sqlx::types::Json<CertificateFacts>,
 }
 
 impl CertificationRow {
@@ -444,7 +446,7 @@ const CERTIFICATIONS: &str = "
     select c.id, c.certificate_no, c.transaction_id, t.farmhouse_id, f.unit_number::text, f.township_code::text,
            tw.name as township_name, p.village, f.floor_area_m2::float8 as floor_area_m2, t.lease_start, t.lease_end,
            t.intended_use, t.total_amount_fen, u.username as officer, c.issued_at, c.verification_code, c.revoked_at,
-           c.revoke_reason, t.terminated_on
+           c.revoke_reason, t.terminated_on, c.facts
     from certifications c
     join transactions t on t.id = c.transaction_id
     join farmhouses f on f.id = t.farmhouse_id
@@ -602,6 +604,38 @@ pub async fn revoke(
         farmhouses::set_status(conn, house, next).await?;
     }
     Ok(house)
+}
+
+/// Corrects (更正) certificate `certification`, which must be in force: revokes it with `reason`, applies
+/// `changes` to its house, and certifies the same lease again from the corrected facts. Returns the new
+/// certificate's id and the house.
+pub async fn correct(
+    conn: &mut PgConnection,
+    certification: i64,
+    reason: &str,
+    changes: &farmhouses::HouseChanges,
+    officer: Option<i64>,
+) -> StoreResult<(i64, i64)> {
+    let r = self::certification(&mut *conn, certification)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("certification {certification}")))?;
+    let (transaction, house, no, revoked_at) = (r.transaction_id, r.farmhouse_id, r.certificate_no, r.revoked_at);
+    let lease: TransactionStatus = sqlx::query_scalar("select status from transactions where id = $1")
+        .bind(transaction)
+        .fetch_one(&mut *conn)
+        .await?;
+    if revoked_at.is_some() || lease != TransactionStatus::Signed {
+        return Err(StoreError::conflict(
+            format!("certificate {no} is not in force; only a certificate in force is corrected"),
+            Current { certificate_no: Some(no), farmhouse_id: Some(house), revoked_at, ..Current::default() },
+        ));
+    }
+    revoke(conn, certification, reason, officer).await?;
+    let version: i32 =
+        sqlx::query_scalar("select version from farmhouses where id = $1").bind(house).fetch_one(&mut *conn).await?;
+    farmhouses::update(conn, house, version, changes).await?;
+    let new = certify(conn, transaction, officer).await?;
+    Ok((new, house))
 }
 
 /// 8 characters from digits and capitals, printed on the certificate.

@@ -145,6 +145,14 @@ pub const RULES: &[(&str, Rule)] = &[
     ("certifications_one_per_transaction", taken("transaction_id", "the transaction is already certified")),
     ("certifications_signed_transaction", taken("transaction_id", "only a signed transaction can be certified")),
     ("certifications_kept", taken("certificate_no", "a certificate is never deleted or changed; it can be revoked")),
+    (
+        "farmhouses_certified_facts",
+        taken(
+            "properties",
+            "a certificate in force states this fact of the house; correct the certificate \
+             (POST /api/v1/certifications/{id}/correction) instead",
+        ),
+    ),
     ("api_tokens_label_check", bad("label", "must have at most 100 characters")),
     ("api_tokens_secret_sha256_check", bad("token", "is not a token digest")),
     ("api_tokens_secret_sha256_key", taken("token", "this token exists")),

@@ -3,10 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{FromRow, PgConnection, PgExecutor};
+use sqlx::{Acquire, FromRow, PgConnection, PgExecutor};
 
 use super::parcels::stale_or_missing;
-use super::{Page, StoreError, StoreResult};
+use super::{Current, Page, StoreError, StoreResult};
 use crate::domain::house::{Condition, Structure};
 use crate::domain::lifecycle::Status;
 
@@ -175,6 +175,8 @@ pub struct HouseChanges {
 
 /// Applies `c` if the house is still at `version`.
 pub async fn update(conn: &mut PgConnection, id: i64, version: i32, c: &HouseChanges) -> StoreResult<()> {
+    // In a savepoint: a change refused for a certificate in force is then answered naming it.
+    let mut attempt = conn.begin().await?;
     let updated = sqlx::query(
         "update farmhouses set
              footprint = coalesce(st_setsrid(st_geomfromgeojson($3), 4326), footprint),
@@ -198,12 +200,45 @@ pub async fn update(conn: &mut PgConnection, id: i64, version: i32, c: &HouseCha
     .bind(&c.description)
     .bind(c.owner_party_id.is_some())
     .bind(c.owner_party_id.flatten())
-    .execute(&mut *conn)
-    .await?;
+    .execute(&mut *attempt)
+    .await;
+    let updated = match updated {
+        Err(sqlx::Error::Database(db)) if db.constraint() == Some("farmhouses_certified_facts") => {
+            attempt.rollback().await?;
+            return Err(certified_facts(conn, id).await);
+        }
+        other => {
+            let updated = other?;
+            attempt.commit().await?;
+            updated
+        }
+    };
     if updated.rows_affected() == 1 {
         return Ok(());
     }
     stale_or_missing(conn, "farmhouses", "farmhouse", id, version).await
+}
+
+/// The conflict of a change to facts that the certificate in force of house `id` states, naming it.
+async fn certified_facts(conn: &mut PgConnection, id: i64) -> StoreError {
+    let found: sqlx::Result<Option<(i64, String)>> = sqlx::query_as(
+        "select c.id, c.certificate_no from certifications c join transactions t on t.id = c.transaction_id
+         where t.farmhouse_id = $1 and t.status = 'signed' and c.revoked_at is null",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await;
+    match found {
+        Ok(Some((certification, no))) => StoreError::conflict(
+            format!(
+                "house {id} is certified by {no}, which states its floor area, structure, unit number and owner; \
+                 correct them with POST /api/v1/certifications/{certification}/correction"
+            ),
+            Current { farmhouse_id: Some(id), certificate_no: Some(no), ..Current::default() },
+        ),
+        Ok(None) => StoreError::conflict(format!("house {id} is certified"), Current::default()),
+        Err(e) => e.into(),
+    }
 }
 
 /// Locks house `id` for a lifecycle action and returns its status.

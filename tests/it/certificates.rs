@@ -152,3 +152,70 @@ async fn a_certificate_carries_the_year_of_its_issue_in_beijing() {
     let no = cert["certificate_no"].as_str().unwrap();
     assert!(no.starts_with(&format!("SY-JZ-{year}-")), "{no}");
 }
+
+#[tokio::test]
+async fn a_certified_fact_is_not_changed_in_place_but_corrected_with_a_new_certificate() {
+    let (db, officer, public) = services().await;
+    let (_, cert) = certified(&officer, 1).await;
+    let (no, code) = no_and_code(&cert);
+    let house = cert["farmhouse_id"].as_i64().unwrap();
+    let id = cert["id"].as_i64().unwrap();
+    let before = officer.get(&format!("/api/v1/farmhouses/{house}")).await.expect(200);
+    let summary = public.get("/api/v1/stats/summary").await.expect(200).body;
+
+    // A PATCH of what the certificate states: 409 naming the certificate, and nothing changes.
+    let tag = before.header("etag").to_string();
+    let r = officer
+        .patch(&format!("/api/v1/farmhouses/{house}"), &json!({"properties": {"floor_area_m2": 300.0}}), Some(&tag))
+        .await
+        .expect(409);
+    assert!(r.body["detail"].as_str().unwrap().contains(&no), "{}", r.body);
+    assert_eq!(r.body["current"]["certificate_no"], no.as_str());
+    let after = officer.get(&format!("/api/v1/farmhouses/{house}")).await.expect(200);
+    assert_eq!(after.body["properties"], before.body["properties"]);
+    // A fact it does not state may still be corrected in place.
+    officer
+        .patch(&format!("/api/v1/farmhouses/{house}"), &json!({"properties": {"floors": 3}}), Some(&tag))
+        .await
+        .expect(200);
+
+    // A correction of the structure: the old certificate revoked with the reason, a new one issued.
+    let body = json!({"reason": "结构登记有误", "structure": "钢混"});
+    let new = officer.post(&format!("/api/v1/certifications/{id}/correction"), &body).await.expect(201).body;
+    assert_ne!(new["certificate_no"], cert["certificate_no"]);
+    assert_eq!((new["facts"]["structure"].as_str(), new["state"].as_str()), (Some("钢混"), Some("in_force")));
+    let old = public.get(&format!("/api/v1/verify/{no}?code={code}")).await.expect(200).body;
+    assert_eq!((old["state"].as_str(), old["revoke_reason"].as_str()), (Some("revoked"), Some("结构登记有误")));
+    let old_facts = officer.get(&format!("/api/v1/certifications/{id}")).await.expect(200).body;
+    assert_eq!(old_facts["facts"]["structure"], "砖混", "the revoked certificate still says what it said");
+    // The area is unchanged, so are the figures.
+    let now = public.get("/api/v1/stats/summary").await.expect(200).body;
+    for key in ["certified_houses", "certified_floor_area_m2", "transaction_amount_yuan"] {
+        assert_eq!(now[key], summary[key], "{key}");
+    }
+    // Both steps are in the history.
+    let entries: i64 = sqlx::query_scalar(
+        "select count(*) from history where table_name = 'certifications' and record_id in ($1, $2)",
+    )
+    .bind(id)
+    .bind(new["id"].as_i64().unwrap())
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(entries >= 3, "issue, revocation and the new issue: {entries}");
+}
+
+#[tokio::test]
+async fn the_facts_are_frozen_in_the_database_too() {
+    let (db, officer, _public) = services().await;
+    let (_, cert) = certified(&officer, 1).await;
+    let id = cert["id"].as_i64().unwrap();
+    let r = sqlx::query("update certifications set facts = jsonb_set(facts, '{floor_area_m2}', '1') where id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await;
+    assert!(r.unwrap_err().to_string().contains("can only be revoked"));
+    let house = cert["farmhouse_id"].as_i64().unwrap();
+    let r = sqlx::query("update farmhouses set floor_area_m2 = 1 where id = $1").bind(house).execute(&db.pool).await;
+    assert!(r.unwrap_err().to_string().contains("certified by"));
+}
