@@ -13,6 +13,7 @@ use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
 use crate::domain::money::Yuan;
 use crate::domain::township::TownshipCode;
+use crate::domain::{lifecycle, records};
 use crate::map;
 use utoipa_axum::routes;
 
@@ -21,11 +22,16 @@ use utoipa_axum::routes;
 pub struct SummaryQuery {
     /// Only this township (9-digit code).
     pub township: Option<String>,
+    /// The day (Beijing) whose certificates in force are counted; today if not given.
+    pub on: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Summary {
-    /// Houses whose transaction has a certificate in force (鉴证 = activated).
+    /// The day the figures are of (Beijing).
+    pub on: chrono::NaiveDate,
+    /// Certificates in force on that day (鉴证 = activated): issued by then, not ended early, run out or
+    /// revoked. Today, the houses certified.
     pub certified_houses: i64,
     pub certified_floor_area_m2: f64,
     /// Total amount of the certified transactions.
@@ -33,7 +39,7 @@ pub struct Summary {
     pub transaction_amount_yuan: Yuan,
     pub townships_count: i64,
     pub township: Option<String>,
-    /// Houses by lifecycle status.
+    /// Houses by lifecycle status, today.
     pub houses: HouseCounts,
     pub by_township: Vec<TownshipFigures>,
     pub by_month: Vec<MonthFigures>,
@@ -83,8 +89,12 @@ pub struct MonthFigures {
     responses((status = 200, body = Summary)))]
 pub async fn summary(State(state): State<AppState>, Query(q): Query<SummaryQuery>) -> Result<Json<Summary>> {
     let township = TownshipCode::parse_optional(q.township.as_deref()).map_err(|e| Error::invalid("township", e))?;
+    let on = match q.on {
+        Some(d) => records::date(d).map_err(|e| Error::invalid("on", e))?,
+        None => lifecycle::beijing_today(),
+    };
     let mut read = state.reads.acquire().await?;
-    let figures = map::stats::figures(&mut read.conn, township.as_ref())
+    let figures = map::stats::figures(&mut read.conn, township.as_ref(), on)
         .await?
         .ok_or_else(|| Error::NotFound(format!("township {}", township.as_ref().map_or("", TownshipCode::as_str))))?;
     let by_township: Vec<TownshipFigures> = figures
@@ -112,6 +122,7 @@ pub async fn summary(State(state): State<AppState>, Query(q): Query<SummaryQuery
         certified: s.certified,
     };
     Ok(Json(Summary {
+        on,
         certified_houses: by_township.iter().map(|t| t.certified_houses).sum(),
         certified_floor_area_m2: round2(by_township.iter().map(|t| t.certified_floor_area_m2).sum()),
         transaction_amount_yuan: Yuan::from_fen(by_township.iter().map(|t| t.transaction_amount_yuan.fen()).sum()),

@@ -3,6 +3,7 @@
 //! registry. Public figures: no private data.
 
 use crate::store::StoreResult;
+use chrono::NaiveDate;
 use sqlx::{FromRow, PgConnection};
 
 use crate::domain::township::TownshipCode;
@@ -12,7 +13,7 @@ use crate::domain::township::TownshipCode;
 pub struct TownshipRow {
     pub code: String,
     pub name: String,
-    /// Certificates in force.
+    /// Certificates in force on the day asked.
     pub certified: i64,
     pub certified_floor_area_m2: f64,
     pub certified_amount_fen: i64,
@@ -52,25 +53,33 @@ pub struct Figures {
     pub status: StatusCounts,
 }
 
-/// The figures of every township, or of `township` alone; `None` when that township does not exist.
-pub async fn figures(conn: &mut PgConnection, township: Option<&TownshipCode>) -> StoreResult<Option<Figures>> {
+/// The figures of every township, or of `township` alone, on day `on` (Beijing): certificates in force
+/// that day, transactions signed up to the end of its month; the houses' statuses are today's. `None`
+/// when that township does not exist.
+pub async fn figures(
+    conn: &mut PgConnection,
+    township: Option<&TownshipCode>,
+    on: NaiveDate,
+) -> StoreResult<Option<Figures>> {
     let code = township.map(TownshipCode::as_str);
     let by_township: Vec<TownshipRow> = sqlx::query_as(
-        "select t.code::text as code, t.name, coalesce(m.certified, 0) as certified,
-                coalesce(m.area, 0)::float8 as certified_floor_area_m2,
-                coalesce(m.amount, 0) as certified_amount_fen, coalesce(m.transactions, 0) as transactions,
+        "select t.code::text as code, t.name, coalesce(i.certified, 0) as certified,
+                coalesce(i.floor_area_m2, 0)::float8 as certified_floor_area_m2,
+                coalesce(i.amount_fen, 0) as certified_amount_fen, coalesce(m.transactions, 0) as transactions,
                 coalesce(s.registered + s.listed + s.contracted + s.certified, 0) as houses,
                 coalesce(s.registered, 0) as registered, coalesce(s.listed, 0) as listed,
                 coalesce(s.contracted, 0) as contracted
          from townships t
-         left join (select township_code, sum(certified)::bigint as certified, sum(certified_floor_area_m2) as area,
-                           sum(certified_amount_fen)::bigint as amount, sum(transactions)::bigint as transactions
-                    from stats_monthly group by township_code) m on m.township_code = t.code
+         left join (select township_code, sum(transactions)::bigint as transactions
+                    from stats_monthly where month <= stats_month($2::date) group by township_code) m
+                on m.township_code = t.code
+         left join stats_in_force_on($2::date) i on i.township_code = t.code
          left join stats_township_status s on s.township_code = t.code
          where $1::text is null or t.code = $1
          order by t.code",
     )
     .bind(code)
+    .bind(on)
     .fetch_all(&mut *conn)
     .await?;
     if township.is_some() && by_township.is_empty() {
@@ -80,10 +89,11 @@ pub async fn figures(conn: &mut PgConnection, township: Option<&TownshipCode>) -
         "select to_char(month, 'YYYY-MM') as month, sum(transactions)::bigint as transactions,
                 sum(certified)::bigint as certified, sum(certified_floor_area_m2)::float8 as certified_floor_area_m2,
                 sum(certified_amount_fen)::bigint as certified_amount_fen
-         from stats_monthly where $1::text is null or township_code = $1
+         from stats_monthly where ($1::text is null or township_code = $1) and month <= stats_month($2::date)
          group by month having sum(transactions) <> 0 or sum(certified) <> 0 order by month",
     )
     .bind(code)
+    .bind(on)
     .fetch_all(&mut *conn)
     .await?;
     let status: StatusCounts = sqlx::query_as(

@@ -9,6 +9,20 @@ pub const COUNTY_CODE: &str = "330604";
 pub const COUNTY_NAME: &str = "上虞区";
 const TOWNSHIPS_TSV: &str = include_str!("../../fixtures/shangyu-townships.tsv");
 const OUTLINE_GEOJSON: &str = include_str!("../../fixtures/shangyu-outline.geojson");
+const PREFIXES_TSV: &str = include_str!("../../fixtures/certificate-prefixes.tsv");
+
+/// The two letters of county `county`'s certificate numbers, from the reference list.
+pub fn certificate_prefix(county: &str) -> Result<String> {
+    PREFIXES_TSV
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("county_code\t"))
+        .find_map(|l| {
+            let f: Vec<&str> = l.split('\t').map(str::trim).collect();
+            (f.first() == Some(&county)).then(|| f.get(2).map(|p| (*p).to_string()))
+        })
+        .flatten()
+        .with_context(|| format!("county {county} has no certificate prefix in certificate-prefixes.tsv"))
+}
 
 /// A township of the reference list.
 #[derive(Debug, Clone)]
@@ -58,13 +72,17 @@ pub async fn ensure(conn: &mut PgConnection) -> Result<bool> {
     }
     let outline: serde_json::Value = serde_json::from_str(OUTLINE_GEOJSON).context("shangyu-outline.geojson")?;
     let geometry = outline["features"][0]["geometry"].to_string();
-    sqlx::query("insert into districts (county_code, name, outline) values ($1, $2, st_multi(st_geomfromgeojson($3)))")
-        .bind(COUNTY_CODE)
-        .bind(COUNTY_NAME)
-        .bind(&geometry)
-        .execute(&mut *conn)
-        .await
-        .context("writing the district outline")?;
+    sqlx::query(
+        "insert into districts (county_code, name, outline, certificate_prefix)
+         values ($1, $2, st_multi(st_geomfromgeojson($3)), $4)",
+    )
+    .bind(COUNTY_CODE)
+    .bind(COUNTY_NAME)
+    .bind(&geometry)
+    .bind(certificate_prefix(COUNTY_CODE)?)
+    .execute(&mut *conn)
+    .await
+    .context("writing the district outline")?;
 
     let seats = seats()?;
     let column = |f: fn(&Seat) -> String| seats.iter().map(f).collect::<Vec<_>>();

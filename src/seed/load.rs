@@ -78,33 +78,44 @@ pub async fn prepare(conn: &mut PgConnection) -> Result<()> {
 
 /// Certificate numbers per year, gapless from the last one issued (`certificate_counters`).
 pub struct CertificateNumbers {
+    /// The district's two letters (SY).
+    prefix: String,
     last: HashMap<i32, i32>,
 }
 
 impl CertificateNumbers {
+    /// The counters of the demo district's prefix.
     pub async fn load(conn: &mut PgConnection) -> Result<Self> {
+        let prefix: String =
+            sqlx::query_scalar("select certificate_prefix::text from districts where county_code = $1")
+                .bind(super::district::COUNTY_CODE)
+                .fetch_one(&mut *conn)
+                .await?;
         let rows: Vec<(i16, i32)> =
-            sqlx::query_as("select year, last_number from certificate_counters where prefix = 'SY'")
+            sqlx::query_as("select year, last_number from certificate_counters where prefix = $1")
+                .bind(&prefix)
                 .fetch_all(&mut *conn)
                 .await?;
-        Ok(Self { last: rows.into_iter().map(|(y, n)| (i32::from(y), n)).collect() })
+        Ok(Self { prefix, last: rows.into_iter().map(|(y, n)| (i32::from(y), n)).collect() })
     }
 
+    /// The next number of `year`, the Beijing calendar year of issue (as the service numbers them).
     fn next(&mut self, year: i32) -> String {
         let n = self.last.entry(year).or_insert(0);
         *n += 1;
-        format!("SY-JZ-{year}-{n:06}")
+        format!("{}-JZ-{year}-{n:06}", self.prefix)
     }
 
     /// Writes the counters back.
     pub async fn save(&self, conn: &mut PgConnection) -> Result<()> {
         for (&year, &n) in &self.last {
             sqlx::query(
-                "insert into certificate_counters (prefix, year, last_number) values ('SY', $1, $2)
+                "insert into certificate_counters (prefix, year, last_number) values ($3, $1, $2)
                  on conflict (prefix, year) do update set last_number = excluded.last_number",
             )
             .bind(year as i16)
             .bind(n)
+            .bind(&self.prefix)
             .execute(&mut *conn)
             .await?;
         }

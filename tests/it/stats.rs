@@ -5,6 +5,7 @@ use crate::common;
 
 use crate::common::TestDb;
 use crate::common::fixtures::{self, house, person};
+use farmhouse::domain::roles::Role;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -16,8 +17,15 @@ async fn drift(pool: &PgPool) -> Vec<String> {
                          or certified_floor_area_m2 <> 0 or certified_amount_fen <> 0),
               rec as (select * from stats_monthly_from_records),
               st as (select * from stats_township_status where registered <> 0 or listed <> 0 or contracted <> 0 or certified <> 0),
-              sr as (select * from stats_township_status_from_records)
+              sr as (select * from stats_township_status_from_records),
+              days as (select distinct day from stats_in_force
+                       union select (now() at time zone 'Asia/Shanghai')::date),
+              fa as (select d.day, a.* from days d cross join lateral stats_in_force_on(d.day) a
+                     where a.certified <> 0 or a.floor_area_m2 <> 0 or a.amount_fen <> 0),
+              fr as (select d.day, r.* from days d cross join lateral stats_in_force_from_records(d.day) r)
          select 'aggregate ' || x::text from (select * from agg except select * from rec) x
+         union all select 'in force aggregate ' || x::text from (select * from fa except select * from fr) x
+         union all select 'in force records ' || x::text from (select * from fr except select * from fa) x
          union all select 'records ' || x::text from (select * from rec except select * from agg) x
          union all select 'status aggregate ' || x::text from (select * from st except select * from sr) x
          union all select 'status records ' || x::text from (select * from sr except select * from st) x",
@@ -69,6 +77,16 @@ async fn aggregates_equal_a_recomputation_after_every_kind_of_change() {
     .await
     .unwrap();
     assert_no_drift(pool, "a changed amount and signing date").await;
+    // A lease ended early, before its certificate was issued (never in force), then one ended later.
+    for (t, on) in [(t2, "2020-01-15"), (t2, "2027-03-31")] {
+        sqlx::query("update transactions set status = 'terminated', terminated_on = $2::date where id = $1")
+            .bind(t)
+            .bind(on)
+            .execute(pool)
+            .await
+            .unwrap();
+        assert_no_drift(pool, &format!("a lease ended on {on}")).await;
+    }
     // A certified fact changes only by a correction (migrations/0110_certificate_facts.sql); the
     // aggregates must follow a change made behind that rule all the same, so it is lifted for one update.
     let mut admin = db.admin.begin().await.unwrap();
@@ -119,6 +137,78 @@ async fn the_drift_check_can_fail() {
     certified_lease(&db.pool, 1, "SY-JZ-2020-000001").await;
     sqlx::query("update stats_monthly set certified = certified + 1").execute(&db.pool).await.unwrap();
     assert!(!drift(&db.pool).await.is_empty());
+    sqlx::query("update stats_monthly set certified = certified - 1").execute(&db.pool).await.unwrap();
+    assert!(drift(&db.pool).await.is_empty());
+    sqlx::query("update stats_in_force set floor_area_m2 = floor_area_m2 + 1 where certified > 0")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert!(!drift(&db.pool).await.is_empty());
+}
+
+/// A certificate of house `n`'s lease issued at `issued_at` (Beijing time), as the demo loads them.
+async fn issued_at(pool: &PgPool, n: u32, issued_at: &str) -> (i64, i64) {
+    let h = house(pool, n).await;
+    let l = fixtures::listing(pool, h).await;
+    let p = person(pool, &format!("33060419800101{n:04}")).await;
+    let t = fixtures::transaction(pool, l, p, &format!("HT-{n:04}"), "2020-02-01", "2030-02-01").await.unwrap();
+    sqlx::query(
+        "insert into certifications (certificate_no, transaction_id, issued_at, verification_code)
+         values ($1, $2, $3::timestamptz, 'ABCD1234')",
+    )
+    .bind(format!("SY-JZ-2020-{n:06}"))
+    .bind(t)
+    .bind(format!("{issued_at} +08:00"))
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("update farmhouses set status = 'certified' where id = $1").bind(h).execute(pool).await.unwrap();
+    (h, t)
+}
+
+#[tokio::test]
+async fn the_summary_counts_the_certificates_in_force_on_the_day_asked() {
+    let db = TestDb::with_district().await;
+    let pool = &db.pool;
+    let (_, t1) = issued_at(pool, 1, "2020-02-10 09:00:00").await;
+    // Issued in the first hours of 11 March in Beijing (still 10 March in UTC): in force from 11 March.
+    issued_at(pool, 2, "2020-03-11 03:00:00").await;
+    let api = common::api::Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    let summary = |on: &str| {
+        let api = &api;
+        let path =
+            if on.is_empty() { "/api/v1/stats/summary".to_string() } else { format!("/api/v1/stats/summary?on={on}") };
+        async move { api.get(&path).await.expect(200).body }
+    };
+    let today = summary("").await;
+    assert_eq!(
+        (today["certified_houses"].as_i64(), today["houses"]["certified"].as_i64()),
+        (Some(2), Some(2)),
+        "{today}"
+    );
+    assert_eq!(summary("2020-02-09").await["certified_houses"], 0);
+    assert_eq!(summary("2020-02-10").await["certified_houses"], 1);
+    assert_eq!(summary("2020-03-10").await["certified_houses"], 1);
+    assert_eq!(summary("2020-03-11").await["certified_houses"], 2);
+
+    // The lease of house 1 is ended early on 2024-06-30 (the house registered again): from that day the
+    // summary counts one certificate, as the houses' statuses do; before it, still two.
+    api.post(&format!("/api/v1/transactions/{t1}/end"), &serde_json::json!({"on": "2024-06-30"})).await.expect(200);
+    let today = summary("").await;
+    assert_eq!(
+        (today["certified_houses"].as_i64(), today["houses"]["certified"].as_i64()),
+        (Some(1), Some(1)),
+        "{today}"
+    );
+    assert_eq!(summary("2024-06-29").await["certified_houses"], 2);
+    assert_eq!(summary("2024-06-30").await["certified_houses"], 1);
+    assert_eq!(summary("2024-06-30").await["certified_floor_area_m2"], 288.0);
+    assert_eq!(today["on"], farmhouse::domain::lifecycle::beijing_today().to_string());
+
+    let bad = api.get("/api/v1/stats/summary?on=2020-13-01").await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.body["errors"][0]["field"], "on", "{}", bad.body);
+    assert_no_drift(pool, "the summary's changes").await;
 }
 
 #[tokio::test]

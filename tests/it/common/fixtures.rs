@@ -14,8 +14,8 @@ pub async fn district(pool: &PgPool) {
     let outline = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/shangyu-outline.geojson"))
         .expect("district outline");
     sqlx::query(
-        "insert into districts (county_code, name, outline)
-         select '330604', '上虞区', st_multi(st_geomfromgeojson(($1::jsonb -> 'features' -> 0 -> 'geometry')::text))",
+        "insert into districts (county_code, name, certificate_prefix, outline)
+         select '330604', '上虞区', 'SY', st_multi(st_geomfromgeojson(($1::jsonb -> 'features' -> 0 -> 'geometry')::text))",
     )
     .bind(&outline)
     .execute(pool)
