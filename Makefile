@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test deps test-deps build clean fuzz bench bench-import load measure-scale
+.PHONY: run test deps test-deps build clean fuzz bench bench-import bench-documents load measure-scale
 
 run: deps build
 	./target/release/farmhouse serve
@@ -29,6 +29,12 @@ bench:
 bench-import:
 	scripts/install-deps.sh bench
 	scripts/bench-import.sh
+
+# Certificate documents: the time to render and serve the PDFs of 100 demo certificates (p50, p90), their
+# size, and one signed certificate checked offline (not part of `make test`; see scripts/bench-documents.sh).
+bench-documents:
+	scripts/install-deps.sh bench
+	scripts/bench-documents.sh
 
 # The measured numbers of docs/SCALING.md: load speed, table sizes per 100k houses, certifications per
 # second (not part of `make test`; HOUSES, RUN_SECONDS tune it).

@@ -20,11 +20,13 @@ url="${admin%/*}/$name"
 psql=(psql -X -q -v ON_ERROR_STOP=1)
 "${psql[@]}" "$admin" -c "create database $name" >/dev/null
 log=$(mktemp /tmp/farmhouse-browser.XXXXXX.log)
+# The signing keys of this run only (the service creates one on start).
+keys=$(mktemp -d /tmp/farmhouse-browser-keys.XXXXXX)
 pid=""
 cleanup() {
     if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
     "${psql[@]}" "$admin" -c "drop database if exists $name with (force)" >/dev/null 2>&1 || true
-    rm -f "$log"
+    rm -rf "$log" "$keys"
 }
 trap cleanup EXIT
 
@@ -39,7 +41,7 @@ for role in investor officer official; do
 done
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-$bin serve --database-url "$url" --bind "127.0.0.1:$port" --web-dir web >"$log" 2>&1 &
+$bin serve --database-url "$url" --bind "127.0.0.1:$port" --web-dir web --signing-keys "$keys/keys" >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break

@@ -5,9 +5,13 @@
 #   scripts/install-deps.sh bench    and what the benchmark needs (wrk, GDAL's ogr2ogr)
 set -euo pipefail
 
-packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib libclang-dev libproj-dev pkg-config proj-bin)
+# fonts-noto-cjk: the Chinese font certificate documents (PDF) are printed with.
+packages=(postgresql-15 postgresql-15-postgis-3 postgresql-contrib libclang-dev libproj-dev pkg-config proj-bin
+          fonts-noto-cjk)
 if [[ "${1:-}" == "test" ]]; then
-    packages+=(gdal-bin chromium fonts-noto-cjk python3-pip curl)
+    # poppler-utils (pdftotext, pdftoppm) and zbar-tools (zbarimg) read certificate documents as a person
+    # would: their text, their page as a picture, their QR code.
+    packages+=(gdal-bin chromium python3-pip curl poppler-utils zbar-tools)
 fi
 if [[ "${1:-}" == "bench" ]]; then
     packages+=(wrk curl gdal-bin python3)
@@ -40,10 +44,11 @@ fi
 (cd "$(dirname "$0")/../web" && npm ci --no-audit --no-fund --loglevel=error)
 
 # Python tools the tests drive, pinned: OWSLib (a GIS client of OGC API – Features), the OpenAPI
-# validator and Schemathesis. Debian's own Python refuses pip installs into the system unless told to;
+# validator, Schemathesis, and joserfc (a JOSE implementation of its own, checking certificate signatures).
+# Debian's own Python refuses pip installs into the system unless told to;
 # a Python of its own (pyenv, venv) takes them as they are.
 if [[ "${1:-}" == "test" ]]; then
-    tools=(OWSLib==0.35.0 openapi-spec-validator==0.7.1 schemathesis==4.32.5)
+    tools=(OWSLib==0.35.0 openapi-spec-validator==0.7.1 schemathesis==4.32.5 joserfc==1.8.0)
     if ! python3 -m pip install --quiet --disable-pip-version-check "${tools[@]}" 2>/dev/null; then
         python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${tools[@]}"
     fi

@@ -5,7 +5,9 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use sqlx::PgPool;
 
-use crate::config::{AuditAction, Cli, Command, DbArgs, ExportArgs, ImportArgs, ScaleArgs, SeedCommand, ServeArgs};
+use crate::config::{
+    AuditAction, CertificateCommand, Cli, Command, DbArgs, ExportArgs, ImportArgs, ScaleArgs, SeedCommand, ServeArgs,
+};
 use crate::geo::crs::Crs;
 use crate::store::{self, Cluster, PoolConfig};
 use crate::telemetry::say;
@@ -33,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                            houses_per_second = rate.round(), "scale data loaded");
             database.close().await
         }
+        Command::Certificate(command) => certificate(command),
         Command::Routes => {
             let table = crate::http::routes::markdown(&crate::http::endpoints());
             Write::write_all(&mut std::io::stdout(), table.as_bytes())?;
@@ -119,6 +122,53 @@ impl Database {
     }
 }
 
+/// `farmhouse certificate …`: the signing keys, and checking a signed certificate offline.
+fn certificate(command: CertificateCommand) -> Result<()> {
+    match command {
+        CertificateCommand::Verify { file, jwks, keys } => {
+            let token = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?
+            };
+            let set: jsonwebtoken::jwk::JwkSet = match jwks {
+                Some(path) => serde_json::from_str(
+                    &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+                )
+                .with_context(|| format!("{} is not a JWK Set", path.display()))?,
+                None => crate::signing::Keyring::open(&keys.dir())?.jwks(),
+            };
+            let (kid, facts): (String, serde_json::Value) = crate::signing::verify(token.trim(), &set)
+                .with_context(|| format!("{}: not a valid signed certificate", file.display()))?;
+            // The verdict on standard error, the facts alone on standard output (for `jq` and the like).
+            let verdict = format!(
+                "valid: certificate {} signed by key {kid}\n",
+                facts.get("certificate_no").and_then(serde_json::Value::as_str).unwrap_or("?")
+            );
+            Write::write_all(&mut std::io::stderr(), verdict.as_bytes())?;
+            Write::write_all(
+                &mut std::io::stdout(),
+                format!("{}\n", serde_json::to_string_pretty(&facts)?).as_bytes(),
+            )?;
+            Ok(())
+        }
+        CertificateCommand::RotateKey { keys } => {
+            let dir = keys.dir();
+            let (kid, path) = crate::signing::rotate(&dir)?;
+            say(&format!(
+                "new signing key {kid} in {}: it signs after the service restarts; older keys stay published",
+                path.display()
+            ));
+            Ok(())
+        }
+        CertificateCommand::Keys { keys } => {
+            let set = crate::signing::Keyring::open(&keys.dir())?.jwks();
+            Write::write_all(&mut std::io::stdout(), format!("{}\n", serde_json::to_string_pretty(&set)?).as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
 async fn serve(args: ServeArgs) -> Result<()> {
     let config = PoolConfig {
         max_connections: args.max_connections,
@@ -158,6 +208,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
     state.public_url = std::sync::Arc::new(public_url);
     state.limits = args.capacity.limits();
     state.reserved = store::reserve(&database.pool, args.capacity.reserved_connections);
+    let keys_dir = args.certificates.signing_keys.clone().unwrap_or_else(|| args.db.data_dir.join("keys"));
+    let keys = crate::signing::Keyring::open_or_create(&keys_dir)?;
+    tracing::info!(dir = %keys_dir.display(), kid = keys.active_kid(), "certificates are signed with this key");
+    let bold = &args.certificates.certificate_bold_font;
+    state.issuing = std::sync::Arc::new(crate::http::certificates::Issuing::new(
+        keys,
+        args.certificates.certificate_office.clone(),
+        args.certificates.certificate_font.clone(),
+        bold.is_file().then(|| bold.clone()),
+    ));
+    if !args.certificates.certificate_font.is_file() {
+        tracing::warn!(font = %args.certificates.certificate_font.display(),
+                       "no font for certificate documents: install fonts-noto-cjk or set --certificate-font");
+    }
     state.web = std::sync::Arc::new(crate::http::web::WebConfig {
         dir: args.web_dir.clone(),
         basemap_url: args.basemap_url.clone().filter(|u| !u.trim().is_empty()),
@@ -182,7 +246,7 @@ async fn end_expired_leases(state: crate::http::AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_hours(1));
     loop {
         every_hour.tick().await;
-        let today = chrono::Local::now().date_naive();
+        let today = crate::domain::lifecycle::beijing_today();
         match store::activation::expire_leases(&state.pool, today).await {
             Ok(houses) => {
                 if !houses.is_empty() {
@@ -216,7 +280,7 @@ pub async fn load_demo_if_empty(pool: &PgPool) -> Result<bool> {
 
 /// Today in China (Asia/Shanghai, UTC+8, no daylight saving): the day generated data is made for.
 fn today() -> chrono::NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+    crate::domain::lifecycle::beijing_today()
 }
 
 async fn import(args: ImportArgs) -> Result<()> {

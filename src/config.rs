@@ -60,6 +60,52 @@ pub enum Command {
     /// Generate data: the Shangyu demo district, or scale data of any size.
     #[command(subcommand)]
     Seed(SeedCommand),
+    /// The district's certificate signing keys, and checking a signed certificate offline.
+    #[command(subcommand)]
+    Certificate(CertificateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertificateCommand {
+    /// Check a signed certificate (the JWS of `GET /api/v1/certifications/{no}/signed`) without the
+    /// service: its signature against the published keys, then print the facts it states.
+    Verify {
+        /// The file holding the compact JWS (`-` for standard input).
+        file: PathBuf,
+        /// The district's JWK Set (as `GET /.well-known/jwks.json` serves it). Default: the public halves of
+        /// the keys under --signing-keys.
+        #[arg(long, value_name = "FILE")]
+        jwks: Option<PathBuf>,
+        #[command(flatten)]
+        keys: KeysArgs,
+    },
+    /// Add a new signing key; it signs from the service's next start, and the older keys stay published.
+    RotateKey {
+        #[command(flatten)]
+        keys: KeysArgs,
+    },
+    /// Print the published keys (the JWK Set).
+    Keys {
+        #[command(flatten)]
+        keys: KeysArgs,
+    },
+}
+
+/// Where the signing keys are.
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    /// Folder of the signing keys. Default: <data-dir>/keys.
+    #[arg(long, env = "FARMHOUSE_SIGNING_KEYS", value_name = "DIR")]
+    pub signing_keys: Option<PathBuf>,
+    /// Folder of local data.
+    #[arg(long, env = "FARMHOUSE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+impl KeysArgs {
+    pub fn dir(&self) -> PathBuf {
+        self.signing_keys.clone().unwrap_or_else(|| self.data_dir.join("keys"))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,9 +224,29 @@ pub struct ServeArgs {
     #[arg(long = "trusted-proxy", value_name = "ADDR", env = "FARMHOUSE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
     #[command(flatten)]
+    pub certificates: CertificateArgs,
+    #[command(flatten)]
     pub capacity: CapacityArgs,
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// What certificates are signed and printed with (see `src/http/certificates.rs`).
+#[derive(Debug, Clone, Args)]
+pub struct CertificateArgs {
+    /// Folder of the district's Ed25519 signing keys (PKCS#8 PEM, owner-only). Created with a first key
+    /// on the first start; `farmhouse certificate rotate-key` adds a newer one. Default: <data-dir>/keys.
+    #[arg(long, env = "FARMHOUSE_SIGNING_KEYS", value_name = "DIR")]
+    pub signing_keys: Option<PathBuf>,
+    /// The issuing office printed on certificate documents.
+    #[arg(long, env = "FARMHOUSE_CERTIFICATE_OFFICE", default_value = crate::http::certificates::DEFAULT_OFFICE)]
+    pub certificate_office: String,
+    /// A Chinese font (TrueType/OpenType or a collection) for certificate documents.
+    #[arg(long, env = "FARMHOUSE_CERTIFICATE_FONT", default_value = crate::http::certificates::DEFAULT_FONT)]
+    pub certificate_font: PathBuf,
+    /// Its bold face, for the title (left out if the file is missing).
+    #[arg(long, env = "FARMHOUSE_CERTIFICATE_BOLD_FONT", default_value = crate::http::certificates::DEFAULT_BOLD_FONT)]
+    pub certificate_bold_font: PathBuf,
 }
 
 /// How much of the service one client may take (see `src/http/capacity.rs`).

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod cli;
 pub mod config;
+pub mod document;
 pub mod domain;
 pub mod export;
 pub mod geo;
@@ -12,5 +13,6 @@ pub mod http;
 pub mod import;
 pub mod map;
 pub mod seed;
+pub mod signing;
 pub mod store;
 pub mod telemetry;

@@ -728,8 +728,7 @@ pub async fn verify(
     Path(no): Path<String>,
     Query(q): Query<VerifyQuery>,
 ) -> Result<axum::Json<Verification>> {
-    let code = q.code.as_deref().map(str::trim).filter(|c| !c.is_empty());
-    let code = code.ok_or_else(|| Error::Malformed(vec![crate::domain::FieldError::new("code", CODE_NEEDED)]))?;
+    let code = required_code(q.code.as_deref())?;
     Ok(axum::Json(verification(&state, peer, &no, code).await?))
 }
 
@@ -738,25 +737,8 @@ pub const CODE_NEEDED: &str = "a verification code is needed: it is printed on t
 
 /// The public facts of certificate `no` given its verification `code` (shared by the JSON route and the
 /// verification page), read over the reserved connections so a check answers while the service is busy.
-/// A wrong code is answered as an unknown number; each one counts against the address like a failed
-/// login (`store::access::take_login_attempt`), and a right one takes its count back.
 pub async fn verification(state: &AppState, peer: Option<IpAddr>, no: &str, code: &str) -> Result<Verification> {
-    let keys = vec![format!("verify:{}", peer.map_or_else(|| "-".to_string(), |p| p.to_string()))];
-    let at = match access::take_login_attempt(&state.reserved, &keys).await? {
-        access::LoginAttempt::Counted { at } => at,
-        access::LoginAttempt::Refused { wait_seconds } => {
-            return Err(Error::Throttled(
-                format!("too many wrong verification codes; try again in {wait_seconds} s"),
-                wait_seconds,
-            ));
-        }
-    };
-    let unknown = || Error::NotFound(format!("certificate {no} with this verification code"));
-    let r = records::certification_by_number(&state.reserved, no).await?.ok_or_else(unknown)?;
-    if !code.eq_ignore_ascii_case(&r.verification_code) {
-        return Err(unknown());
-    }
-    access::login_succeeded(&state.reserved, "verify:-none-", &keys, at).await?;
+    let r = checked_certificate(state, peer, no, code).await?;
     let state = r.state(lifecycle::beijing_today());
     let f = r.facts.0;
     Ok(Verification {
@@ -774,6 +756,42 @@ pub async fn verification(state: &AppState, peer: Option<IpAddr>, no: &str, code
         lease_end: f.lease_end,
         intended_use: f.intended_use,
     })
+}
+
+/// Certificate `no` if `code` is the one printed on it: what verification, the document and the signed
+/// facts all start from. A missing code is a 400 naming `code`; a wrong code is answered as an unknown
+/// number, and each one counts against the address like a failed login
+/// (`store::access::take_login_attempt`), while a right one takes its count back.
+pub async fn checked_certificate(
+    state: &AppState,
+    peer: Option<IpAddr>,
+    no: &str,
+    code: &str,
+) -> Result<CertificationRow> {
+    let keys = vec![format!("verify:{}", peer.map_or_else(|| "-".to_string(), |p| p.to_string()))];
+    let at = match access::take_login_attempt(&state.reserved, &keys).await? {
+        access::LoginAttempt::Counted { at } => at,
+        access::LoginAttempt::Refused { wait_seconds } => {
+            return Err(Error::Throttled(
+                format!("too many wrong verification codes; try again in {wait_seconds} s"),
+                wait_seconds,
+            ));
+        }
+    };
+    let unknown = || Error::NotFound(format!("certificate {no} with this verification code"));
+    let r = records::certification_by_number(&state.reserved, no).await?.ok_or_else(unknown)?;
+    if !code.eq_ignore_ascii_case(&r.verification_code) {
+        return Err(unknown());
+    }
+    access::login_succeeded(&state.reserved, "verify:-none-", &keys, at).await?;
+    Ok(r)
+}
+
+/// The code of a query, required: blank counts as missing.
+pub fn required_code(code: Option<&str>) -> Result<&str> {
+    code.map(str::trim)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Error::Malformed(vec![crate::domain::FieldError::new("code", CODE_NEEDED)]))
 }
 
 /// The routes of this module, with who may call them.

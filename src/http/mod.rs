@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod auth;
 pub mod capacity;
+pub mod certificates;
 pub mod farmhouses;
 pub mod features;
 pub mod guard;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub reserved: Pool,
     /// Request budgets and connection limits ([`capacity::Limits`]); `app` and `serve` read them.
     pub limits: capacity::Limits,
+    /// The keys certificates are signed with and the fonts and office they are printed with.
+    pub issuing: Arc<certificates::Issuing>,
 }
 
 impl AppState {
@@ -100,6 +103,7 @@ impl AppState {
             public_url: Arc::default(),
             reserved,
             limits: capacity::Limits::default(),
+            issuing: Arc::new(certificates::Issuing::ephemeral()),
         }
     }
 
@@ -164,6 +168,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         farmhouses::routes(),
         photos::routes(),
         activation::routes(),
+        certificates::routes(),
         parties::routes(),
         auth::routes(),
         features::routes(),
@@ -206,10 +211,22 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let path = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str);
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), route = path, id)
+            tracing::info_span!("request", method = %req.method(), uri = %logged_uri(req.uri()), route = path, id)
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A request's URI as the log keeps it: the value of `code` (a certificate's verification code, a secret
+/// of its holder) left out.
+fn logged_uri(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query().filter(|q| q.split('&').any(|p| p.starts_with("code="))) else {
+        return uri.to_string();
+    };
+    let pairs = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| if k == "code" { (k, std::borrow::Cow::Borrowed("…")) } else { (k, v) });
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    format!("{}?{query}", uri.path())
 }
 
 /// Serves `state` on `listener` (HTTP/1.1) until `shutdown` completes, then lets running requests
@@ -335,4 +352,19 @@ async fn problem_for_every_error(req: Request, next: Next) -> Response {
         }
     }
     problem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logged_uri;
+
+    #[test]
+    fn verification_codes_are_left_out_of_the_log() {
+        let uri = "/verify/SY-JZ-2026-000001?code=AB12CD34".parse().unwrap();
+        assert_eq!(logged_uri(&uri), "/verify/SY-JZ-2026-000001?code=%E2%80%A6");
+        let uri = "/api/v1/certifications/SY-JZ-2026-000001/document?copy=officer&code=AB12CD34".parse().unwrap();
+        assert!(!logged_uri(&uri).contains("AB12CD34"));
+        let uri = "/collections/farmhouses/items?limit=10&barcode=1".parse().unwrap();
+        assert_eq!(logged_uri(&uri), "/collections/farmhouses/items?limit=10&barcode=1");
+    }
 }

@@ -215,7 +215,7 @@ pub async fn verify_page(
         // Nothing about the number, not even whether it exists, before the code is given.
         None => (StatusCode::OK, code_needed_html()),
         Some(code) => match activation::verification(&state, peer, &no, code).await {
-            Ok(v) => (StatusCode::OK, verification_html(&v)),
+            Ok(v) => (StatusCode::OK, verification_html(&v, code)),
             Err(Error::NotFound(_)) => (StatusCode::NOT_FOUND, not_found_html(&no)),
             Err(e) => return Err(e),
         },
@@ -236,7 +236,7 @@ fn code_needed_html() -> String {
         .to_string()
 }
 
-fn verification_html(v: &activation::Verification) -> String {
+fn verification_html(v: &activation::Verification, code: &str) -> String {
     let date = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
     let (class, verdict) = match v.state {
         CertificateState::InForce => ("valid", "有效 · Valid: this certificate is in force".to_string()),
@@ -248,7 +248,8 @@ fn verification_html(v: &activation::Verification) -> String {
             ),
         ),
         CertificateState::Expired => {
-            ("revoked", format!("已到期 · Expired: the lease ran to its end ({})", v.lease_end))
+            let last = v.lease_end.pred_opt().unwrap_or(v.lease_end);
+            ("revoked", format!("已到期 · Expired: the lease ran to its end (its last day was {last})"))
         }
         CertificateState::Revoked => (
             "revoked",
@@ -265,7 +266,8 @@ fn verification_html(v: &activation::Verification) -> String {
         ("乡镇街道 · Township", v.township_name.clone()),
         ("村 · Village", v.village.clone()),
         ("建筑面积 · Floor area", format!("{:.2} m²", v.floor_area_m2)),
-        ("租期 · Lease", format!("{} – {}", v.lease_start, v.lease_end)),
+        // The last day of the lease, as the document prints it (`lease_end` is the day after).
+        ("租期 · Lease", format!("{} – {}", v.lease_start, v.lease_end.pred_opt().unwrap_or(v.lease_end))),
         ("用途 · Use", v.intended_use.clone()),
     ];
     if let Some(d) = v.ended_on {
@@ -283,8 +285,13 @@ fn verification_html(v: &activation::Verification) -> String {
         "<h1>鉴证书核验 · Certificate check</h1>\n<p class=\"verdict {class}\" role=\"status\">{}</p>\n\
          <p class=\"code valid\">核验码正确 · The verification code matches.</p>\n<table class=\"facts\">\n{table}</table>\n\
          <p class=\"note\">本页只显示证书所载的公开信息，不含当事人信息。 This page shows the public facts the \
-         certificate states, never who the parties are.</p>",
-        escape(&verdict)
+         certificate states, never who the parties are.</p>\n\
+         <p class=\"documents\"><a id=\"document\" href=\"/api/v1/certifications/{no}/document?code={code}\">\
+         鉴证书（PDF） · The certificate (PDF)</a> · <a id=\"signed\" href=\"/api/v1/certifications/{no}/signed?code={code}\">\
+         签名数据（JWS） · Signed facts (JWS)</a> · <a href=\"/.well-known/jwks.json\">公钥 · Public keys</a></p>",
+        escape(&verdict),
+        no = escape(&v.certificate_no),
+        code = escape(code),
     )
 }
 

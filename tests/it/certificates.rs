@@ -2,6 +2,7 @@
 //! wrong code answered as an unknown number and throttled, and a state computed from the records on the
 //! day asked (in force, ended, expired, revoked), whatever the house's state now.
 
+use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::common::api::Api;
@@ -29,30 +30,41 @@ fn no_and_code(cert: &Value) -> (String, String) {
 
 #[tokio::test]
 async fn nothing_about_a_certificate_is_told_without_its_code() {
+    fn values(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if s.chars().count() >= 3 => out.push(s.clone()),
+            Value::Number(n) if n.to_string().len() >= 3 => out.push(n.to_string()),
+            Value::Object(o) => o.values().for_each(|v| values(v, out)),
+            _ => {}
+        }
+    }
     let (_db, officer, public) = services().await;
     let (_, cert) = certified(&officer, 1).await;
     let (no, code) = no_and_code(&cert);
     let facts = public.get(&format!("/api/v1/verify/{no}?code={code}")).await.expect(200).body;
     assert_eq!(facts["state"], "in_force");
-    // Every fact the certificate states, as the right code shows it.
-    let shown: Vec<String> = facts
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| *k != "certificate_no")
-        .filter_map(|(_, v)| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-        .collect();
-    assert!(shown.len() >= 9, "{facts}");
-
+    // Every fact the certificate states (its frozen snapshot, as staff see it) and every fact the right
+    // code shows, down to the parties' masked names.
+    let mut shown = Vec::new();
+    values(&cert["facts"], &mut shown);
+    let snapshot = shown.len();
+    values(&facts, &mut shown);
+    shown.retain(|s| s != &no && s != "in_force");
+    assert!(snapshot >= 12, "{}", cert["facts"]);
     let without = public.get(&format!("/api/v1/verify/{no}")).await;
     assert_eq!(without.status, 400);
     assert_eq!(without.body["errors"][0]["field"], "code", "{}", without.body);
     let wrong = public.get(&format!("/api/v1/verify/{no}?code=WRONGONE")).await;
-    for answer in [&without, &wrong] {
+    // The document and the signed facts are as silent without the right code.
+    let mut others = Vec::new();
+    for route in ["document", "signed"] {
+        let path = format!("/api/v1/certifications/{no}/{route}");
+        let r = public.get(&path).await;
+        assert_eq!((r.status, r.body["errors"][0]["field"].as_str()), (400, Some("code")), "{}", r.body);
+        others.push(r);
+        others.push(public.get(&format!("{path}?code=WRONGONE")).await.expect(404));
+    }
+    for answer in [&without, &wrong].into_iter().chain(&others) {
         let text = answer.body.to_string();
         for fact in &shown {
             // The date part of an issue time is enough to leak it.
@@ -218,4 +230,215 @@ async fn the_facts_are_frozen_in_the_database_too() {
     let house = cert["farmhouse_id"].as_i64().unwrap();
     let r = sqlx::query("update farmhouses set floor_area_m2 = 1 where id = $1").bind(house).execute(&db.pool).await;
     assert!(r.unwrap_err().to_string().contains("certified by"));
+}
+
+/// Runs `program` (from Debian package `package`, which `make test` installs), panicking if it is missing.
+fn run(program: &str, args: &[&str], package: &str) -> std::process::Output {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} (Debian package {package}) cannot run: {e}"))
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A house let to a person (whose name the public copy masks); returns the certificate and the name.
+async fn certified_to_a_person(officer: &Api) -> (Value, String) {
+    let house = officer.house(1).await;
+    let listing = officer.list(house).await;
+    let name = "王小明";
+    let person = officer
+        .post(
+            "/api/v1/parties",
+            &json!({"kind": "person", "name": name, "id_number": crate::common::fixtures::id_number(7)}),
+        )
+        .await
+        .expect(201)
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let t = officer.sign(listing, person, "HT-2026-0007").await;
+    let cert = officer.post(&format!("/api/v1/transactions/{t}/certify"), &json!({})).await.expect(201).body;
+    (cert, name.to_string())
+}
+
+async fn bytes(api: &Api, path: &str) -> (u16, String, Vec<u8>) {
+    let res = api.client.get(format!("{}{path}", api.base)).send().await.unwrap();
+    let status = res.status().as_u16();
+    let kind = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, kind, res.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn the_document_is_an_a4_pdf_whose_text_a_reader_extracts_and_whose_qr_code_a_scanner_reads() {
+    let (_db, officer, public) = services().await;
+    let (cert, full_name) = certified_to_a_person(&officer).await;
+    let (no, code) = no_and_code(&cert);
+    let facts = &cert["facts"];
+    let path = format!("/api/v1/certifications/{no}/document");
+
+    // No code, a wrong code: nothing printed.
+    let without = public.get(&path).await;
+    assert_eq!((without.status, without.body["errors"][0]["field"].as_str()), (400, Some("code")), "{}", without.body);
+    assert_eq!(public.get(&format!("{path}?code=WRONGONE")).await.status, 404);
+
+    let (status, kind, pdf) = bytes(&public, &format!("{path}?code={code}")).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("certificate.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let file = file.to_str().unwrap();
+
+    let info = stdout(&run("pdfinfo", &[file], "poppler-utils"));
+    assert!(info.contains("595.") && info.contains("841.") && info.contains("(A4)"), "{info}");
+    let fonts = stdout(&run("pdffonts", &[file], "poppler-utils"));
+    assert!(fonts.lines().skip(2).all(|l| l.contains(" yes ")), "every font embedded:\n{fonts}");
+
+    let text = stdout(&run("pdftotext", &["-layout", file, "-"], "poppler-utils"));
+    let masked = facts["lessee"]["name"].as_str().unwrap();
+    assert_eq!(masked, "王**");
+    for expected in [
+        "农房使用权流转鉴证书",
+        no.as_str(),
+        facts["unit_number"].as_str().unwrap(),
+        facts["village"].as_str().unwrap(),
+        facts["contract_no"].as_str().unwrap(),
+        masked,
+        code.as_str(),
+        "公众副本",
+    ] {
+        assert!(text.contains(expected), "{expected:?} is not in the document's text:\n{text}");
+    }
+    assert!(!text.contains(&full_name), "the public copy names the lessee in full:\n{text}");
+
+    // The QR code, read off the page as a scanner would, is the verification URL with the code.
+    let page = dir.path().join("page");
+    stdout(&run("pdftoppm", &["-r", "150", "-png", "-singlefile", file, page.to_str().unwrap()], "poppler-utils"));
+    let png = format!("{}.png", page.display());
+    let qr = stdout(&run("zbarimg", &["--raw", "-q", &png], "zbar-tools"));
+    assert_eq!(qr.trim(), format!("{}/verify/{no}?code={code}", public.base));
+    // …which the verification page answers with the certificate in force.
+    let html = public.client.get(qr.trim()).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&no) && html.contains("有效"), "{html}");
+
+    // The officer's copy names the parties in full; the public cannot ask for it.
+    let (status, _, pdf) = bytes(&officer, &format!("{path}?code={code}&copy=officer")).await;
+    assert_eq!(status, 200);
+    std::fs::write(dir.path().join("officer.pdf"), &pdf).unwrap();
+    let text = stdout(&run("pdftotext", &[dir.path().join("officer.pdf").to_str().unwrap(), "-"], "poppler-utils"));
+    assert!(text.contains(&full_name) && text.contains("经办人副本"), "{text}");
+    assert_eq!(public.get(&format!("{path}?code={code}&copy=officer")).await.status, 403);
+    let bad = public.get(&format!("{path}?code={code}&copy=bank")).await;
+    assert_eq!((bad.status, bad.body["errors"][0]["field"].as_str()), (422, Some("copy")), "{}", bad.body);
+}
+
+#[tokio::test]
+async fn a_revoked_certificate_s_document_says_so() {
+    let (_db, officer, public) = services().await;
+    let (_, cert) = certified(&officer, 1).await;
+    let (no, code) = no_and_code(&cert);
+    let id = cert["id"].as_i64().unwrap();
+    officer.post(&format!("/api/v1/certifications/{id}/revoke"), &json!({"reason": "合同无效"})).await.expect(200);
+    let (status, _, pdf) = bytes(&public, &format!("/api/v1/certifications/{no}/document?code={code}")).await;
+    assert_eq!(status, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("revoked.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let text = stdout(&run("pdftotext", &[file.to_str().unwrap(), "-"], "poppler-utils"));
+    assert!(text.contains("撤销") && text.contains("合同无效"), "{text}");
+}
+
+/// Checks compact JWS `token` against JWK Set `jwks` with joserfc (Python), a JOSE implementation of
+/// its own; returns the payload, or None if it refuses.
+fn joserfc_verify(dir: &std::path::Path, token: &str, jwks: &str) -> Option<Value> {
+    let (t, k) = (dir.join("token.jws"), dir.join("jwks.json"));
+    std::fs::write(&t, token).unwrap();
+    std::fs::write(&k, jwks).unwrap();
+    let script = "import json, sys, warnings\n\
+                  warnings.simplefilter('ignore')\n\
+                  from joserfc import jws\n\
+                  from joserfc.jwk import KeySet\n\
+                  keys = KeySet.import_key_set(json.load(open(sys.argv[2])))\n\
+                  obj = jws.deserialize_compact(open(sys.argv[1]).read().strip(), keys, algorithms=['EdDSA'])\n\
+                  print(obj.payload.decode())\n";
+    let out = run("python3", &["-c", script, t.to_str().unwrap(), k.to_str().unwrap()], "python3 (pip: joserfc)");
+    if out.status.success() {
+        Some(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("ModuleNotFoundError"), "joserfc is not installed: {err}");
+        None
+    }
+}
+
+/// `farmhouse certificate verify` of `token` offline against the JWK Set file `jwks`.
+fn cli_verify(dir: &std::path::Path, token: &str, jwks: &str) -> std::process::Output {
+    let (t, k) = (dir.join("cli.jws"), dir.join("cli-jwks.json"));
+    std::fs::write(&t, token).unwrap();
+    std::fs::write(&k, jwks).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_farmhouse"))
+        .args(["certificate", "verify", t.to_str().unwrap(), "--jwks", k.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_signed_facts_verify_with_another_jose_implementation_and_offline_and_one_changed_digit_fails() {
+    let (_db, officer, public) = services().await;
+    let (_, cert) = certified(&officer, 1).await;
+    let (no, code) = no_and_code(&cert);
+    assert_eq!(public.get(&format!("/api/v1/certifications/{no}/signed")).await.status, 400);
+    assert_eq!(public.get(&format!("/api/v1/certifications/{no}/signed?code=WRONGONE")).await.status, 404);
+    let (status, kind, token) = bytes(&public, &format!("/api/v1/certifications/{no}/signed?code={code}")).await;
+    assert_eq!((status, kind.as_str()), (200, "application/jose"));
+    let token = String::from_utf8(token).unwrap();
+    let (status, kind, jwks) = bytes(&public, "/.well-known/jwks.json").await;
+    assert_eq!((status, kind.as_str()), (200, "application/jwk-set+json"));
+    let jwks = String::from_utf8(jwks).unwrap();
+    let set: Value = serde_json::from_str(&jwks).unwrap();
+    assert_eq!((set["keys"][0]["kty"].as_str(), set["keys"][0]["crv"].as_str()), (Some("OKP"), Some("Ed25519")));
+    assert!(set["keys"][0].get("d").is_none(), "the private half is never published: {set}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let payload = joserfc_verify(dir.path(), &token, &jwks).expect("joserfc accepts the signature");
+    assert_eq!(payload, cert["facts"], "the payload is the frozen facts");
+    let cli = cli_verify(dir.path(), &token, &jwks);
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert_eq!(serde_json::from_slice::<Value>(&cli.stdout).unwrap(), cert["facts"]);
+
+    // One digit of the floor area changed in the payload: both refuse it.
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let text = String::from_utf8(b64.decode(parts[1]).unwrap()).unwrap();
+    let area = cert["facts"]["floor_area_m2"].to_string();
+    let changed_area = area.replacen('8', "9", 1);
+    assert_ne!(area, changed_area);
+    let forged = text.replacen(&format!("\"floor_area_m2\":{area}"), &format!("\"floor_area_m2\":{changed_area}"), 1);
+    assert_ne!(forged, text, "{text}");
+    let forged = format!("{}.{}.{}", parts[0], b64.encode(forged), parts[2]);
+    assert_eq!(joserfc_verify(dir.path(), &forged, &jwks), None, "joserfc refuses a changed digit");
+    let cli = cli_verify(dir.path(), &forged, &jwks);
+    assert!(!cli.status.success(), "farmhouse certificate verify refuses a changed digit");
+    assert!(String::from_utf8_lossy(&cli.stderr).contains("signature"), "{}", String::from_utf8_lossy(&cli.stderr));
+}
+
+#[tokio::test]
+async fn each_county_numbers_its_certificates_with_its_own_letters() {
+    use farmhouse::seed::district::certificate_prefix;
+    assert_eq!(certificate_prefix("330604").unwrap(), "SY");
+    assert_eq!(certificate_prefix("330603").unwrap(), "KQ");
+    assert!(certificate_prefix("110101").is_err(), "a county outside the list has no letters");
+    // A district without its letters is refused, rather than numbered as Shangyu's.
+    let db = TestDb::with_district().await;
+    let r = sqlx::query(
+        "insert into districts (county_code, name, outline) select '330603', '柯桥区', outline from districts",
+    )
+    .execute(&db.pool)
+    .await;
+    assert!(r.is_err(), "a district without a certificate prefix was stored");
 }

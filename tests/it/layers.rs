@@ -14,11 +14,29 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("import", &["domain", "geo", "store"]),
     ("export", &["geo", "import", "store"]),
     ("seed", &["domain", "store"]),
-    ("http", &["domain", "geo", "store", "map", "import", "export"]),
+    ("signing", &[]),
+    ("document", &[]),
+    ("http", &["domain", "geo", "store", "map", "import", "export", "signing", "document"]),
     ("accounts", &["domain", "store", "config", "telemetry"]),
     ("telemetry", &[]),
     ("config", &["http", "map"]),
-    ("cli", &["config", "accounts", "http", "import", "export", "seed", "store", "map", "geo", "telemetry", "domain"]),
+    (
+        "cli",
+        &[
+            "config",
+            "accounts",
+            "http",
+            "import",
+            "export",
+            "seed",
+            "store",
+            "map",
+            "geo",
+            "telemetry",
+            "domain",
+            "signing",
+        ],
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

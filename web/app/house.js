@@ -151,6 +151,10 @@ export class HousePanel {
       }
       const cert = this.extra.certification;
       if (p.status === 'certified' && cert) {
+        const no = encodeURIComponent(cert.certificate_no);
+        const code = encodeURIComponent(cert.verification_code);
+        actions.append(el('a', { href: `/api/v1/certifications/${no}/document?code=${code}&copy=officer`, id: 'certificate-document',
+          class: 'button', target: '_blank', rel: 'noopener' }, t('house.document')));
         actions.append(el('button', { type: 'button', class: 'danger', id: 'revoke', onclick: () => this.revoke(cert) }, t('house.revoke')));
       }
       if (actions.childElementCount) out.push(actions);

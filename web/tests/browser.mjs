@@ -141,6 +141,12 @@ export async function apiAs(role) {
       if (!r.ok()) throw new Error(`${path}: ${r.status()} ${await r.text()}`);
       return r.json();
     },
+    /** The body as bytes (a PDF, a picture). */
+    async bytes(path) {
+      const r = await client.get(path);
+      if (!r.ok()) throw new Error(`${path}: ${r.status()} ${await r.text()}`);
+      return r.body();
+    },
     async post(path, data, headers = {}) {
       // A write with the session cookie must name the service's own origin, as the page's fetch does.
       const r = await client.post(path, { data, headers: { Origin: new URL(BASE).origin, ...headers } });
