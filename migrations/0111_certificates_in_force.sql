@@ -6,9 +6,10 @@
 --    in now counts those, and nothing done to the house afterwards moves it.
 -- 2. The summary's totals are the certificates in force on a day: issued by then, and not yet ended early,
 --    run out or revoked (the same rule as `domain::lifecycle::certificate_state`). Kept as changes per day
---    (`stats_in_force`): each certificate adds itself on the day it was issued (Beijing) and takes itself
---    away on the day it ceases: the earliest of the end of its lease's term, the day its lease was ended
---    early, and the day it was revoked (Beijing). In force on day D = the sum of the changes up to D.
+--    (`stats_in_force`; summed per month in `stats_in_force_monthly`): each certificate adds itself on the
+--    day it was issued (Beijing) and takes itself away on the day it ceases: the earliest of the end of its
+--    lease's term, the day its lease was ended early, and the day it was revoked (Beijing). In force on day
+--    D = the sum of the changes up to D.
 --
 -- Existing databases: the aggregates are recomputed below from the records; nothing else changes.
 
@@ -34,14 +35,25 @@ create or replace function stats_of_deals(deals stats_deal[]) returns stats_delt
         from unnest(deals) d)
 $$;
 
--- Changes per township and day of the certificates in force.
+-- Changes per day and township of the certificates in force, and the same summed per month: the totals on
+-- day D are the months before D's month plus the days of D's month up to D, a few thousand rows however
+-- many certificates there are.
 create table stats_in_force (
-    township_code char(9) not null,
     day date not null,
+    township_code char(9) not null,
     certified bigint not null default 0,
     floor_area_m2 numeric(16, 2) not null default 0,
     amount_fen bigint not null default 0,
-    primary key (township_code, day)
+    primary key (day, township_code)
+);
+
+create table stats_in_force_monthly (
+    month date not null,
+    township_code char(9) not null,
+    certified bigint not null default 0,
+    floor_area_m2 numeric(16, 2) not null default 0,
+    amount_fen bigint not null default 0,
+    primary key (month, township_code)
 );
 
 create type stats_in_force_delta as (
@@ -66,17 +78,26 @@ returns stats_in_force_delta[] language sql stable parallel safe as $$
     end
 $$;
 
--- Adds `deltas` to `stats_in_force`, summed per township and day first.
+-- Adds `deltas` to `stats_in_force` and `stats_in_force_monthly`, summed per day (month) and township first.
 create function stats_in_force_add(deltas stats_in_force_delta[]) returns void language sql as $$
-    insert into stats_in_force as s (township_code, day, certified, floor_area_m2, amount_fen)
-    select d.township_code, d.day, sum(d.certified), sum(d.floor_area_m2), sum(d.amount_fen)
+    insert into stats_in_force as s (day, township_code, certified, floor_area_m2, amount_fen)
+    select d.day, d.township_code, sum(d.certified), sum(d.floor_area_m2), sum(d.amount_fen)
     from unnest(deltas) d
     where d.township_code is not null
-    group by d.township_code, d.day
-    on conflict (township_code, day) do update set
+    group by d.day, d.township_code
+    on conflict (day, township_code) do update set
         certified = s.certified + excluded.certified,
         floor_area_m2 = s.floor_area_m2 + excluded.floor_area_m2,
-        amount_fen = s.amount_fen + excluded.amount_fen
+        amount_fen = s.amount_fen + excluded.amount_fen;
+    insert into stats_in_force_monthly as s (month, township_code, certified, floor_area_m2, amount_fen)
+    select stats_month(d.day), d.township_code, sum(d.certified), sum(d.floor_area_m2), sum(d.amount_fen)
+    from unnest(deltas) d
+    where d.township_code is not null
+    group by stats_month(d.day), d.township_code
+    on conflict (month, township_code) do update set
+        certified = s.certified + excluded.certified,
+        floor_area_m2 = s.floor_area_m2 + excluded.floor_area_m2,
+        amount_fen = s.amount_fen + excluded.amount_fen;
 $$;
 
 -- Certificates: issued (in their month, and in force from their day); revoked (out of their month, and
@@ -169,12 +190,16 @@ language sql stable as $$
     group by 1
 $$;
 
--- The same from the aggregate, as the summary reads it.
+-- The same from the aggregates, as the summary reads it: whole months before `d`'s month, then its days.
 create function stats_in_force_on(d date)
 returns table (township_code char(9), certified bigint, floor_area_m2 numeric, amount_fen bigint)
 language sql stable as $$
     select township_code, sum(certified)::bigint, sum(floor_area_m2), sum(amount_fen)::bigint
-    from stats_in_force where day <= d
+    from (select township_code, certified, floor_area_m2, amount_fen from stats_in_force_monthly
+          where month < stats_month(d)
+          union all
+          select township_code, certified, floor_area_m2, amount_fen from stats_in_force
+          where day >= stats_month(d) and day <= d) changes
     group by township_code
 $$;
 
