@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { SCREENSHOTS, centre, drawnHouseAt, getJson, launch, logIn, mapIdle, nearestStatus, openMap } from './browser.mjs';
+import { BASE, SCREENSHOTS, centre, drawnHouseAt, getJson, launch, logIn, mapIdle, nearestStatus, openMap } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -66,6 +66,12 @@ test('an officer certifies a deal from the queue and revokes it again; map and t
   assert.ok(Math.abs(shownAfter.area - (shownBefore.area + house.properties.floor_area_m2)) < 0.01, JSON.stringify(shownAfter));
   assert.ok(Math.abs(shownAfter.amount - (shownBefore.amount + deal.total_amount_yuan)) < 0.01, JSON.stringify(shownAfter));
   assert.equal(await page.locator(`#queue li[data-transaction="${dealId}"]`).count(), 0, 'the deal left the queue');
+
+  // The officer's copy of the certificate is one click away: a PDF that names the parties in full.
+  const documentHref = await page.getAttribute('#certificate-document', 'href');
+  assert.match(documentHref, /\/document\?code=[0-9A-Z]{8}&copy=officer$/);
+  const pdf = await page.request.get(new URL(documentHref, BASE).href);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
 
   // The record's history shows the change.
   assert.match(await page.textContent('#house .history'), /status: contracted → certified/);
