@@ -37,8 +37,8 @@ wait_for "http://127.0.0.1:$port/health"
 base="http://127.0.0.1:$port"
 
 step "first document (the fonts are read once)"
-read -r no code < "$work/certificates.txt"
-curl -fsS -o /dev/null -w '%{time_total} s\n' "$base/api/v1/certifications/$no/document?code=$code" >&2
+read -r first_no first_code < "$work/certificates.txt"
+curl -fsS -o /dev/null -w '%{time_total} s\n' "$base/api/v1/certifications/$first_no/document?code=$first_code" >&2
 
 step "$DOCUMENTS documents, one at a time"
 while read -r no code; do
@@ -53,6 +53,6 @@ echo "size, bytes: $(cut -d' ' -f2 "$work/times.txt" | stats 1)"
 pdfinfo "$work/last.pdf" 2>/dev/null | grep -E "^(Pages|Page size):" || true
 
 step "a signed certificate checked offline"
-curl -fsS "$base/api/v1/certifications/$no/signed?code=$code" > "$work/cert.jws"
+curl -fsS "$base/api/v1/certifications/$first_no/signed?code=$first_code" > "$work/cert.jws"
 curl -fsS "$base/.well-known/jwks.json" > "$work/jwks.json"
 $farmhouse certificate verify "$work/cert.jws" --jwks "$work/jwks.json" > /dev/null
