@@ -125,37 +125,22 @@ begin
     return null;
 end $$;
 
--- Transactions: deals as before; a lease ended early (or its term changed) moves the day its certificates
--- cease.
-create or replace function stats_transactions() returns trigger language plpgsql as $$
+-- Transactions: a lease ended early (or its term changed) moves the day its certificates cease. A trigger
+-- of its own beside `stats_transactions` (migrations/0107_stats.sql), which keeps counting the deals.
+create function stats_in_force_transactions() returns trigger language plpgsql as $$
 begin
-    if tg_op = 'INSERT' then
-        perform stats_add(stats_of_deals(array(
-            select row(f.township_code, f.floor_area_m2, t.id, t.signed_on, t.total_amount_fen, 1)::stats_deal
-            from new_rows t join farmhouses f on f.id = t.farmhouse_id)));
-    elsif tg_op = 'DELETE' then
-        perform stats_add(stats_of_deals(array(
-            select row(f.township_code, f.floor_area_m2, t.id, t.signed_on, t.total_amount_fen, -1)::stats_deal
-            from old_rows t join farmhouses f on f.id = t.farmhouse_id)));
-    else
-        perform stats_add(stats_of_deals(array(
-            select row(f.township_code, f.floor_area_m2, t.id, t.signed_on, t.total_amount_fen, t.sign)::stats_deal
-            from (select o.*, -1 as sign from old_rows o join new_rows n using (id)
-                  where (o.farmhouse_id, o.signed_on, o.total_amount_fen) is distinct from (n.farmhouse_id, n.signed_on, n.total_amount_fen)
-                  union all
-                  select n.*, 1 from old_rows o join new_rows n using (id)
-                  where (o.farmhouse_id, o.signed_on, o.total_amount_fen) is distinct from (n.farmhouse_id, n.signed_on, n.total_amount_fen)) t
-            join farmhouses f on f.id = t.farmhouse_id)));
-        perform stats_in_force_add(array(
-            select unnest(stats_in_force_of(c.facts, c.issued_at,
-                                            certificate_ceases(o.lease_end, o.terminated_on, c.revoked_at), -1)
-                          || stats_in_force_of(c.facts, c.issued_at,
-                                               certificate_ceases(n.lease_end, n.terminated_on, c.revoked_at), 1))
-            from old_rows o join new_rows n using (id) join certifications c on c.transaction_id = n.id
-            where (o.lease_end, o.terminated_on) is distinct from (n.lease_end, n.terminated_on)));
-    end if;
+    perform stats_in_force_add(array(
+        select unnest(stats_in_force_of(c.facts, c.issued_at,
+                                        certificate_ceases(o.lease_end, o.terminated_on, c.revoked_at), -1)
+                      || stats_in_force_of(c.facts, c.issued_at,
+                                           certificate_ceases(n.lease_end, n.terminated_on, c.revoked_at), 1))
+        from old_rows o join new_rows n using (id) join certifications c on c.transaction_id = n.id
+        where (o.lease_end, o.terminated_on) is distinct from (n.lease_end, n.terminated_on)));
     return null;
 end $$;
+create trigger stats_in_force_transactions after update on transactions
+    referencing old table as old_rows new table as new_rows
+    for each statement execute function stats_in_force_transactions();
 
 -- The same figures from the records, as the tests compare them with the aggregates.
 create or replace view stats_monthly_from_records as
