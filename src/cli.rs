@@ -146,10 +146,7 @@ fn certificate(command: CertificateCommand) -> Result<()> {
                 facts.get("certificate_no").and_then(serde_json::Value::as_str).unwrap_or("?")
             );
             Write::write_all(&mut std::io::stderr(), verdict.as_bytes())?;
-            Write::write_all(
-                &mut std::io::stdout(),
-                format!("{}\n", serde_json::to_string_pretty(&facts)?).as_bytes(),
-            )?;
+            say(&serde_json::to_string_pretty(&facts)?);
             Ok(())
         }
         CertificateCommand::RotateKey { keys } => {
@@ -163,7 +160,7 @@ fn certificate(command: CertificateCommand) -> Result<()> {
         }
         CertificateCommand::Keys { keys } => {
             let set = crate::signing::Keyring::open(&keys.dir())?.jwks();
-            Write::write_all(&mut std::io::stdout(), format!("{}\n", serde_json::to_string_pretty(&set)?).as_bytes())?;
+            say(&serde_json::to_string_pretty(&set)?);
             Ok(())
         }
     }
@@ -208,7 +205,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     state.public_url = std::sync::Arc::new(public_url);
     state.limits = args.capacity.limits();
     state.reserved = store::reserve(&database.pool, args.capacity.reserved_connections);
-    let keys_dir = args.certificates.signing_keys.clone().unwrap_or_else(|| args.db.data_dir.join("keys"));
+    let keys_dir = crate::config::keys_dir(args.certificates.signing_keys.as_deref(), &args.db.data_dir);
     let keys = crate::signing::Keyring::open_or_create(&keys_dir)?;
     tracing::info!(dir = %keys_dir.display(), kid = keys.active_kid(), "certificates are signed with this key");
     let bold = &args.certificates.certificate_bold_font;

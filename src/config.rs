@@ -2,7 +2,7 @@
 //! nothing else in the program reads the environment.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -104,8 +104,13 @@ pub struct KeysArgs {
 
 impl KeysArgs {
     pub fn dir(&self) -> PathBuf {
-        self.signing_keys.clone().unwrap_or_else(|| self.data_dir.join("keys"))
+        keys_dir(self.signing_keys.as_deref(), &self.data_dir)
     }
+}
+
+/// The folder of the signing keys: `--signing-keys`, else `keys` under the data folder.
+pub fn keys_dir(signing_keys: Option<&Path>, data_dir: &Path) -> PathBuf {
+    signing_keys.map_or_else(|| data_dir.join("keys"), Path::to_path_buf)
 }
 
 #[derive(Debug, Subcommand)]

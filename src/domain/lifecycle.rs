@@ -174,6 +174,12 @@ pub fn certificate_state(
     }
 }
 
+/// The last day of a lease whose `lease_end` is, as recorded, the day after it: what people read on a
+/// certificate and its verification page.
+pub fn last_day(lease_end: NaiveDate) -> NaiveDate {
+    lease_end.pred_opt().unwrap_or(lease_end)
+}
+
 /// Today's date in Beijing (Asia/Shanghai, UTC+8 all year): the calendar of the registry's records,
 /// certificate years and lease terms.
 pub fn beijing_today() -> NaiveDate {

@@ -10,7 +10,6 @@ use std::sync::OnceLock;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Days;
 use serde::Deserialize;
 
 use super::activation::{checked_certificate, required_code};
@@ -201,10 +200,9 @@ fn sheet(
             "本证所鉴证的租赁已于 {} 提前终止，本证不再有效。",
             r.terminated_on.map(|d| d.to_string()).unwrap_or_default()
         )),
-        CertificateState::Expired => Some(format!(
-            "本证所鉴证的租赁期限已于 {} 届满，本证不再有效。",
-            r.facts.0.lease_end.checked_sub_days(Days::new(1)).unwrap_or(r.facts.0.lease_end)
-        )),
+        CertificateState::Expired => {
+            Some(format!("本证所鉴证的租赁期限已于 {} 届满，本证不再有效。", lifecycle::last_day(r.facts.0.lease_end)))
+        }
     };
     let f = r.facts.0;
     Sheet {

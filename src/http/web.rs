@@ -25,7 +25,7 @@ use super::problem::FieldError;
 use super::query::LinkQuery;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
-use crate::domain::lifecycle::CertificateState;
+use crate::domain::lifecycle::{self, CertificateState};
 use utoipa_axum::routes;
 
 /// Where the page's files are and what the map draws under its own layers.
@@ -248,7 +248,7 @@ fn verification_html(v: &activation::Verification, code: &str) -> String {
             ),
         ),
         CertificateState::Expired => {
-            let last = v.lease_end.pred_opt().unwrap_or(v.lease_end);
+            let last = lifecycle::last_day(v.lease_end);
             ("revoked", format!("已到期 · Expired: the lease ran to its end (its last day was {last})"))
         }
         CertificateState::Revoked => (
@@ -267,7 +267,7 @@ fn verification_html(v: &activation::Verification, code: &str) -> String {
         ("村 · Village", v.village.clone()),
         ("建筑面积 · Floor area", format!("{:.2} m²", v.floor_area_m2)),
         // The last day of the lease, as the document prints it (`lease_end` is the day after).
-        ("租期 · Lease", format!("{} – {}", v.lease_start, v.lease_end.pred_opt().unwrap_or(v.lease_end))),
+        ("租期 · Lease", format!("{} – {}", v.lease_start, lifecycle::last_day(v.lease_end))),
         ("用途 · Use", v.intended_use.clone()),
     ];
     if let Some(d) = v.ended_on {
