@@ -12,16 +12,22 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the service; answers the parsed JSON body (null when there is none). */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+/**
+ * Calls the service; answers the parsed JSON body (null when there is none). `body` is sent as JSON
+ * (with `type` as its Content-Type, default application/json), or as it is when it is a Blob (a file,
+ * with its own type unless `type` names one).
+ */
+export async function api(path, { method = 'GET', body, signal, type } = {}) {
   let res;
+  const raw = typeof Blob !== 'undefined' && body instanceof Blob;
+  const contentType = body === undefined ? undefined : (type ?? (raw ? body.type || 'application/octet-stream' : 'application/json'));
   try {
     res = await fetch(path, {
       method,
       signal,
       credentials: 'same-origin',
-      headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { Accept: 'application/json', ...(contentType ? { 'Content-Type': contentType } : {}) },
+      body: body === undefined ? undefined : (raw ? body : JSON.stringify(body)),
     });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
@@ -36,11 +42,40 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
       data = null;
     }
   }
-  if (!res.ok) {
-    const detail = data?.detail || data?.title || res.statusText || String(res.status);
-    throw new ApiError(res.status, detail, data);
-  }
+  if (!res.ok) throw problemError(res.status, data, res.statusText);
   return data;
+}
+
+/** The error of an answer that was not a success, from its problem+json body. */
+export function problemError(status, problem, statusText = '') {
+  const detail = problem?.detail || problem?.title || statusText || String(status);
+  return new ApiError(status, detail, problem);
+}
+
+/**
+ * Posts `form` (a FormData) with XMLHttpRequest, so the upload's progress can be shown: `onProgress`
+ * gets (bytes sent, bytes in all). Answers the parsed JSON body; a failure throws an ApiError.
+ */
+export function upload(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress?.(e.loaded, e.total); };
+    xhr.onerror = () => reject(new ApiError(0, t('error.network')));
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(problemError(xhr.status, data, xhr.statusText));
+    };
+    xhr.send(form);
+  });
 }
 
 /** A query string of the non-empty entries of `params`. */
