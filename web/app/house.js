@@ -1,6 +1,6 @@
 // The house panel: public facts and photos for everyone, the certificate's verification link,
-// interest registration for investors, and for staff the deal, the record's history and (officers)
-// certify / revoke with confirmation. Staff-only routes are asked only when the role may call them.
+// interest registration for investors, and for staff the deal, the record's history, (officers)
+// certify / revoke with confirmation and the workflow's next steps (workbench.js). Staff-only routes are asked only when the role may call them.
 
 import { api, clearAlert, el, loading, showNotice } from './api.js';
 import { lang, number, onLangChange, t } from './i18n.js';
@@ -60,6 +60,7 @@ export class HousePanel {
         this.extra.certification = c?.items?.[0] ?? null;
       }));
     }
+    tasks.push(this.app.workbench.loadHouse(this.house, this.extra));
     await loading(() => Promise.all(tasks));
   }
 
@@ -155,10 +156,21 @@ export class HousePanel {
         const code = encodeURIComponent(cert.verification_code);
         actions.append(el('a', { href: `/api/v1/certifications/${no}/document?code=${code}&copy=officer`, id: 'certificate-document',
           class: 'button', target: '_blank', rel: 'noopener' }, t('house.document')));
-        actions.append(el('button', { type: 'button', class: 'danger', id: 'revoke', onclick: () => this.revoke(cert) }, t('house.revoke')));
+        // Revoking takes two officers: one asks, another confirms (the certificate stays in force between).
+        const by = cert.revocation_requested_by;
+        if (!by) {
+          actions.append(el('button', { type: 'button', class: 'danger', id: 'revoke', onclick: () => this.revoke(cert) }, t('house.revoke')));
+        } else if (by === this.app.session().username) {
+          out.push(el('p', { class: 'revocation', id: 'revocation' }, t('house.revoke.pending', { by, reason: cert.revocation_reason ?? '' })));
+        } else {
+          out.push(el('p', { class: 'revocation', id: 'revocation' }, t('house.revoke.requested', { by, reason: cert.revocation_reason ?? '' })));
+          actions.append(el('button', { type: 'button', class: 'danger', id: 'revoke-confirm', onclick: () => this.revoke(cert) }, t('house.revoke.confirm')));
+        }
       }
       if (actions.childElementCount) out.push(actions);
     }
+    // The workflow's next steps (appraise, list, deal, papers, consent, the checklist): the workbench's.
+    out.push(...this.app.workbench.houseSections(this.house, this.extra, () => this.afterWrite()));
     const history = this.extra.history ?? [];
     const fmt = new Intl.DateTimeFormat(lang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' });
     out.push(el('section', { class: 'history' }, el('h3', {}, t('house.history')),
@@ -189,13 +201,17 @@ export class HousePanel {
     await this.afterWrite();
   }
 
+  /** Asks for the revocation, or confirms another officer's request (its reason offered again). */
   async revoke(cert) {
-    const reason = await this.app.confirm(t('confirm.revoke', { no: cert.certificate_no }), { reason: true });
+    const confirming = Boolean(cert.revocation_requested_by);
+    const reason = await this.app.confirm(t(confirming ? 'confirm.revoke.second' : 'confirm.revoke', { no: cert.certificate_no }),
+      { reason: true, value: cert.revocation_reason ?? '' });
     if (!reason) return;
     clearAlert();
     const done = await loading(() => api(`/api/v1/certifications/${cert.id}/revoke`, { method: 'POST', body: { reason } }));
     if (!done) return;
-    showNotice(t('done.revoke', { no: cert.certificate_no }));
+    // 202: only asked, the certificate still in force until a second officer confirms; 200: revoked.
+    showNotice(t(done.in_force ? 'done.revoke.requested' : 'done.revoke', { no: cert.certificate_no }));
     await this.afterWrite();
   }
 

@@ -1,6 +1,6 @@
 // The page: one map for everyone, with what each role needs beside it — houses to lease (everyone;
-// interest for investors), activation figures (officials and officers), the certification queue
-// (officers). Logging in or out changes the page in place.
+// interest for investors), activation figures (officials and officers), the certification queue and
+// the workbench (officers: registering houses, survey files). Logging in or out changes the page in place.
 
 import { api, clearAlert, el, loading, showError } from './api.js';
 import { apply, lang, number, onLangChange, setLang, t } from './i18n.js';
@@ -10,6 +10,7 @@ import { Listings } from './listings.js';
 import { Queue } from './queue.js';
 import { Search } from './search.js';
 import { Stats } from './stats.js';
+import { Workbench } from './workbench.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,7 +18,7 @@ const $ = (id) => document.getElementById(id);
 const TABS = {
   public: ['houses'],
   investor: ['houses'],
-  officer: ['queue', 'stats', 'houses'],
+  officer: ['queue', 'work', 'stats', 'houses'],
   official: ['stats', 'houses'],
   admin: ['stats', 'houses'],
 };
@@ -55,6 +56,7 @@ class App {
     this.stats = new Stats($('tab-stats'), this);
     this.queue = new Queue($('queue'), this);
     this.search = new Search($('search'), $('search-results'), this);
+    this.workbench = new Workbench($('tab-work'), this);
 
     this.legend();
     onLangChange(() => this.legend());
@@ -96,6 +98,8 @@ class App {
     const work = [this.listings.refresh()];
     if (tabs.includes('stats')) work.push(this.stats.refresh());
     if (tabs.includes('queue')) work.push(this.queue.refresh());
+    if (tabs.includes('work')) work.push(this.workbench.refresh());
+    else this.workbench.reset();
     if (this.houses.open && this.houses.house) work.push(this.houses.show(this.houses.house.id));
     await Promise.all(work);
     document.body.dataset.role = this.me.role;
@@ -141,16 +145,16 @@ class App {
 
   /**
    * Asks for confirmation in a modal dialog; resolves true/false, or with { reason: true } the reason
-   * typed (empty: cancelled).
+   * typed (empty: cancelled), starting from `value`.
    */
-  confirm(message, { reason = false } = {}) {
+  confirm(message, { reason = false, value = '' } = {}) {
     const dialog = $('confirm-dialog');
     $('confirm-message').textContent = message;
     const field = $('confirm-reason-field');
     const input = $('confirm-reason');
     field.hidden = !reason;
     input.required = reason;
-    input.value = '';
+    input.value = value;
     dialog.returnValue = '';
     dialog.showModal();
     (reason ? input : $('confirm-cancel')).focus();
@@ -165,6 +169,10 @@ class App {
   bindKeys() {
     document.addEventListener('keydown', (e) => {
       if (e.key !== 'Escape' || document.querySelector('dialog[open]')) return;
+      if (this.workbench.mode) {
+        this.workbench.stop();
+        return;
+      }
       if (!$('search-results').hidden) this.search.close();
       else if (this.houses.open) this.houses.close();
       else if ($('side').classList.contains('open')) this.toggleSide(false);
@@ -220,6 +228,8 @@ class App {
   bindMapClicks() {
     const map = this.map.map;
     map.on('click', (e) => {
+      // Picking a parcel or drawing a footprint takes the clicks.
+      if (this.workbench.mapClick(e)) return;
       const [hit] = map.queryRenderedFeatures(e.point, { layers: ['houses-fill', 'houses-cluster', 'townships-fill'] });
       if (!hit) return;
       if (hit.layer.id === 'houses-fill') this.openHouse(hit.id);
