@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 : "${FARMHOUSE_TEST_DATABASE_URL:?set it to an admin URL of a PostgreSQL + PostGIS server (scripts/test.sh does)}"
-bin=target/debug/farmhouse
+# FARMHOUSE_BIN: another build of the service to serve (default: the debug build of this tree).
+bin=${FARMHOUSE_BIN:-target/debug/farmhouse}
 [[ -x $bin ]] || cargo build --locked --quiet
 [[ -d web/node_modules/playwright-core ]] || (cd web && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -34,10 +35,14 @@ started=$(date +%s)
 $bin migrate --database-url "$url"
 $bin seed demo --database-url "$url"
 accounts=()
-for role in investor officer official; do
-    user="browser.$role"
+# officer2: the second officer who certifies what the first recorded (maker–checker); admin: records a
+# listing of the past, the one step of the workflow test an officer may not take.
+for account in investor officer officer2:officer official admin; do
+    name=${account%%:*}
+    role=${account#*:}
+    user="browser.$name"
     echo "$user-password" | $bin user add "$user" --role "$role" --database-url "$url" >/dev/null
-    accounts+=("FARMHOUSE_${role^^}=$user:$user-password")
+    accounts+=("FARMHOUSE_${name^^}=$user:$user-password")
 done
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
