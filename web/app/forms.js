@@ -130,11 +130,11 @@ export function showProblem(root, problem, { prefix = '', fallback } = {}) {
   if (box && (loose.length || first)) {
     box.hidden = false;
     const named = loose.filter((e) => e.field);
-    box.replaceChildren(
+    box.replaceChildren(...[
       first ? el('p', {}, t('form.invalid', { n: errors.length - loose.length })) : null,
-      ...loose.filter((e) => !e.field).map((e) => el('p', {}, e.message)),
+      ...loose.filter((e) => !e.field && e.message).map((e) => el('p', {}, e.message)),
       named.length ? el('ul', {}, named.map((e) => el('li', {}, `${e.field}: ${e.message}`))) : null,
-    );
+    ].filter(Boolean));
   }
   if (first) first.focus();
   else box?.focus();

@@ -77,6 +77,7 @@ export class Workbench {
       this.importForm(),
     );
     if (this.parcel) this.showParcel(this.parcel, { fly: false });
+    this.syncText();
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -846,9 +847,12 @@ function errorTable(errors, names) {
   const rows = errors.map((e) => {
     const m = e.field.match(/^features\[(\d+)\]\.?(.*)$/);
     const index = m ? Number(m[1]) : null;
-    const feature = index === null ? '—' : t('import.feature', { n: index, name: names[index] ?? '' }).trim();
+    // Numbered from 1 as people count; the file's own code of the feature under it.
+    const feature = index === null ? '—' : [t('import.feature', { n: index + 1 }), names[index] ? el('span', { class: 'mono code' }, names[index]) : null];
+    // A break may fall after each dot of a long path (unit_number.land_right).
+    const path = (m ? (m[2] || '—').replace(/^properties\./, '') : e.field).replaceAll('.', '.\u200b');
     return el('tr', { dataset: { feature: index ?? '' } },
-      el('td', {}, feature), el('td', { class: 'mono' }, m ? m[2] || '—' : e.field), el('td', {}, e.message));
+      el('td', {}, feature), el('td', { class: 'mono' }, path), el('td', {}, e.message));
   });
   return el('div', { class: 'table-wrap' }, el('table', { class: 'errors', id: 'import-errors' },
     el('caption', {}, t('import.errors', { n: errors.length })),
@@ -870,10 +874,14 @@ async function featureNames(parts) {
 }
 
 function checklistSection(c) {
-  const missing = c.items.filter((i) => !i.satisfied).length;
+  const open = c.items.filter((i) => !i.satisfied);
+  const missing = open.length;
+  // Everything is there but a second officer: the one who recorded the deal sees who certifies.
+  const second = missing === 1 && open[0].item === 'officers';
   return el('section', { class: 'checklist', id: 'checklist-section', dataset: { complete: String(c.complete) } },
     el('h3', {}, t('checklist.heading')),
-    el('p', { class: c.complete ? 'ok-line' : 'hint', id: 'checklist-state' }, c.complete ? t('check.complete') : t('check.missing', { n: missing })),
+    el('p', { class: c.complete ? 'ok-line' : 'hint', id: 'checklist-state' },
+      c.complete ? t('check.complete') : second ? t('check.second') : t('check.missing', { n: missing })),
     el('ul', { id: 'checklist' }, c.items.map((i) => el('li', { dataset: { item: i.item, satisfied: String(i.satisfied) }, class: i.satisfied ? 'ok' : 'missing' },
       el('span', { class: 'mark', 'aria-hidden': 'true' }, i.satisfied ? '✓' : '✗'),
       el('span', { class: 'visually-hidden' }, i.satisfied ? t('check.yes') : t('check.no')),
