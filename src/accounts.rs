@@ -17,21 +17,23 @@ const ACTOR: &str = "admin:cli";
 
 pub async fn run(pool: &PgPool, action: UserAction) -> Result<()> {
     match action {
-        UserAction::Add { name, role, display_name, party } => {
+        UserAction::Add { name, role, display_name, party, townships } => {
             let password = read_password()?;
-            let input = UserIn { username: name, role, password, display_name, party_id: party };
+            let input = UserIn { username: name, role, password, display_name, party_id: party, townships };
             let new = check_user(&input).map_err(|errors| {
                 anyhow::anyhow!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
             })?;
             let mut tx = store::begin_as(pool, ACTOR).await?;
             let id = access::add_user(&mut tx, &new).await.map_err(explain)?;
             tx.commit().await?;
-            say(&format!("added {} ({}), id {id}", new.username, new.role));
+            let scope = if new.townships.is_empty() { "the whole district".into() } else { new.townships.join(", ") };
+            say(&format!("added {} ({}), id {id}, acting in {scope}", new.username, new.role));
         }
         UserAction::List => {
             for u in access::users(pool).await? {
                 let state = if u.disabled_at.is_some() { " (disabled)" } else { "" };
-                say(&format!("{}\t{}\t{}\t{}{state}", u.id, u.username, u.role, u.display_name));
+                let scope = if u.townships.is_empty() { "district".into() } else { u.townships.join(",") };
+                say(&format!("{}\t{}\t{}\t{scope}\t{}{state}", u.id, u.username, u.role, u.display_name));
             }
         }
         UserAction::Password { name } => {

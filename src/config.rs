@@ -126,6 +126,10 @@ pub enum UserAction {
         /// For an investor: the id of the party it acts for.
         #[arg(long)]
         party: Option<i64>,
+        /// For an officer or official: a township (9 digits) the account is limited to; repeat for more.
+        /// Left out: the whole district.
+        #[arg(long = "township", value_name = "CODE")]
+        townships: Vec<String>,
     },
     /// List the accounts.
     List,

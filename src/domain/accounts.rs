@@ -8,6 +8,7 @@ use super::FieldError;
 use super::checks::{Checks, text};
 use super::credentials::{check_password, hash_password};
 use super::roles::Role;
+use super::township::TownshipCode;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +21,10 @@ pub struct UserIn {
     pub display_name: String,
     /// For an investor: the party it acts for.
     pub party_id: Option<i64>,
+    /// For an officer or official: the townships (9-digit codes) the account is limited to; none: the
+    /// whole district.
+    #[serde(default)]
+    pub townships: Vec<String>,
 }
 
 /// Checks a new account; `Ok` has the fields ready to store.
@@ -40,7 +45,19 @@ pub fn check_user(u: &UserIn) -> Result<NewUser, Vec<FieldError>> {
     );
     c.check("password", check_password(&u.password));
     let display_name = c.check("display_name", text(&u.display_name, 0, 100));
+    let mut townships = Vec::new();
+    for (i, t) in u.townships.iter().enumerate() {
+        if let Some(code) = c.check(&format!("townships[{i}]"), TownshipCode::parse(t)) {
+            townships.push(code.as_str().to_string());
+        }
+    }
+    if !townships.is_empty() && !matches!(role, Some(Role::Officer | Role::Official)) {
+        c.fail("townships", "only an officer's or official's account is limited to townships");
+    }
+    townships.sort();
+    townships.dedup();
     c.finish(|| NewUser {
+        townships,
         username,
         display_name: display_name.unwrap_or_default(),
         role: role.expect("finish builds only when every check passed"),
@@ -57,4 +74,5 @@ pub struct NewUser {
     pub role: Role,
     pub password_hash: String,
     pub party_id: Option<i64>,
+    pub townships: Vec<String>,
 }

@@ -37,6 +37,21 @@ impl Checks {
         self.errors.extend(prefixed);
     }
 
+    /// Checks `value` with `check` if it is given; records `missing` against `field` if it is not.
+    pub fn required<T, U>(
+        &mut self,
+        field: &str,
+        value: Option<T>,
+        missing: &str,
+        check: impl FnOnce(T) -> Result<U, String>,
+    ) -> Option<U> {
+        let Some(v) = value else {
+            self.fail(field, missing);
+            return None;
+        };
+        self.check(field, check(v))
+    }
+
     pub fn fail(&mut self, field: &str, message: impl Into<String>) {
         self.errors.push(FieldError::new(self.field(field), message));
     }
@@ -143,6 +158,22 @@ pub fn two_decimals(value: f64, max: f64) -> Result<f64, String> {
         return Err(format!("{value} has more than two decimals"));
     }
     Ok(value)
+}
+
+/// A document number as offices write them (contract, report and certificate numbers): 4 to `max`
+/// letters, digits, CJK characters, brackets or dashes, e.g. 浙XX评报字〔2020〕第123号.
+pub fn document_no(value: &str, max: usize) -> Result<String, String> {
+    let n = value.chars().count();
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric() || ('\u{4e00}'..='\u{9fff}').contains(&c) || "()（）〔〕[]【】-".contains(c)
+    };
+    if !(4..=max).contains(&n) {
+        Err(format!("4 to {max} characters, not {n}"))
+    } else if let Some(bad) = value.chars().find(|c| !allowed(*c)) {
+        Err(format!("{bad:?} is not used in document numbers (letters, digits, Chinese characters, brackets, dashes)"))
+    } else {
+        Ok(value.to_string())
+    }
 }
 
 #[cfg(test)]

@@ -4,13 +4,74 @@
 use super::checks::{paragraphs, text, two_decimals, within};
 
 crate::closed_set! {
-    /// Building structure (结构): brick-concrete, brick-wood, reinforced concrete, wood.
-    pub enum Structure { BrickConcrete = "砖混", BrickWood = "砖木", ReinforcedConcrete = "钢混", Wood = "木" }
+    /// Building structure (结构): brick-concrete, brick-wood, reinforced concrete, wood, earth-and-wood,
+    /// stone-and-wood.
+    pub enum Structure {
+        BrickConcrete = "砖混",
+        BrickWood = "砖木",
+        ReinforcedConcrete = "钢混",
+        Wood = "木",
+        EarthWood = "土木",
+        StoneWood = "石木",
+    }
 }
 
 crate::closed_set! {
-    /// Building condition (完损程度): intact, mostly intact, fair, damaged.
-    pub enum Condition { Intact = "完好", MostlyIntact = "基本完好", Fair = "一般", Damaged = "破损" }
+    /// Building condition (完损程度): intact, mostly intact, fair, damaged, badly damaged, dangerous.
+    pub enum Condition {
+        Intact = "完好",
+        MostlyIntact = "基本完好",
+        Fair = "一般",
+        Damaged = "破损",
+        BadlyDamaged = "严重损坏",
+        Dangerous = "危险",
+    }
+}
+
+crate::closed_set! {
+    /// Where a right of a house stands (docs/DESIGN.md §2.5): its real-estate certificate (不动产权证) is
+    /// issued, it is confirmed (确权) without a certificate yet, or it is not confirmed.
+    pub enum Title { Issued = "issued", Confirmed = "confirmed", Unconfirmed = "unconfirmed" }
+}
+
+/// A right of a house (the homestead use right or the house ownership) as the registry records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Right {
+    pub title: Title,
+    /// The real-estate certificate number (不动产权证号), which an issued title has and only it.
+    pub certificate_no: Option<String>,
+}
+
+impl Right {
+    pub const UNCONFIRMED: Right = Right { title: Title::Unconfirmed, certificate_no: None };
+}
+
+/// Checks a right given as `<prefix>_title` and `<prefix>_cert_no` into `c`: `None` when neither is given.
+pub fn right(
+    c: &mut super::checks::Checks,
+    prefix: &str,
+    title: Option<&str>,
+    certificate_no: Option<&str>,
+) -> Option<Right> {
+    let cert_field = format!("{prefix}_cert_no");
+    let title = match (title, certificate_no) {
+        (None, None) => return None,
+        (Some(t), _) => c.check(&format!("{prefix}_title"), t.parse::<Title>())?,
+        (None, Some(_)) => Title::Issued,
+    };
+    let no = match (title, certificate_no) {
+        (Title::Issued, Some(no)) => Some(c.check(&cert_field, super::checks::document_no(no, 60))?),
+        (Title::Issued, None) => {
+            c.fail(&cert_field, "an issued title has its certificate number (不动产权证号)");
+            return None;
+        }
+        (_, Some(_)) => {
+            c.fail(&cert_field, format!("a title that is {title} has no certificate number; say issued"));
+            return None;
+        }
+        (_, None) => None,
+    };
+    Some(Right { title, certificate_no: no })
 }
 
 /// Floor area (建筑面积) in m²: above 0, below 100,000, at most two decimals.

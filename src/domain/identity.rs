@@ -122,6 +122,12 @@ mod tests {
 
 crate::closed_set! {
     /// What a party is: a person and a household (农户) are identified by an ID-card number, an
-    /// organisation by its unified social credit code.
-    pub enum PartyKind { Person = "person", Household = "household", Organisation = "organisation" }
+    /// organisation and a village collective economic organisation (村集体经济组织) by their unified social
+    /// credit code.
+    pub enum PartyKind {
+        Person = "person",
+        Household = "household",
+        Organisation = "organisation",
+        Collective = "collective",
+    }
 }

@@ -5,8 +5,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::FieldError;
-use super::checks::{Checks, text};
+use super::checks::{Checks, text, within};
 use super::identity::{PartyKind, check_credit_code, check_id_number, check_phone};
+use super::township::TownshipCode;
 
 /// A party as an officer records it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -21,6 +22,11 @@ pub struct PartyIn {
     pub credit_code: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
+    /// A household's adult members whose consent a lease of its house needs (1–20; 1 when left out).
+    pub members: Option<i64>,
+    /// The township (9 digits) and village of a village collective economic organisation.
+    pub township_code: Option<String>,
+    pub village: Option<String>,
     /// The version being replaced (for PUT, unless If-Match is sent).
     pub version: Option<i32>,
 }
@@ -30,7 +36,8 @@ pub fn check_party(p: &PartyIn) -> Result<PartyFields, Vec<FieldError>> {
     let mut c = Checks::default();
     let kind = c.check("kind", p.kind.parse::<PartyKind>());
     let name = c.check("name", text(&p.name, 1, 200));
-    let organisation = p.kind == PartyKind::Organisation.as_str();
+    let organisation = p.kind == PartyKind::Organisation.as_str() || p.kind == PartyKind::Collective.as_str();
+    let collective = p.kind == PartyKind::Collective.as_str();
     match (&p.id_number, organisation) {
         (Some(n), false) => {
             c.check("id_number", check_id_number(n));
@@ -51,6 +58,32 @@ pub fn check_party(p: &PartyIn) -> Result<PartyFields, Vec<FieldError>> {
         c.check("phone", check_phone(phone));
     }
     let address = p.address.as_deref().and_then(|a| c.check("address", text(a, 1, 300)));
+    let members = match p.members {
+        Some(_) if p.kind != PartyKind::Household.as_str() => {
+            c.fail("members", "only a household has members whose consent a lease needs");
+            None
+        }
+        Some(n) => c.check("members", within(n, 1..=20)).map(|n| n as i16),
+        None => None,
+    };
+    let (mut township_code, mut village) = (None, None);
+    if collective {
+        township_code = c.required(
+            "township_code",
+            p.township_code.as_deref(),
+            "a village collective names its township (9 digits)",
+            |t| TownshipCode::parse(t).map(|t| t.as_str().to_string()),
+        );
+        village =
+            c.required("village", p.village.as_deref(), "a village collective names its village", |v| text(v, 1, 100));
+    } else {
+        if p.township_code.is_some() {
+            c.fail("township_code", "only a village collective has a township");
+        }
+        if p.village.is_some() {
+            c.fail("village", "only a village collective has a village");
+        }
+    }
     c.finish(|| PartyFields {
         kind: kind.expect("finish builds only when every check passed"),
         name: name.unwrap_or_default(),
@@ -58,6 +91,9 @@ pub fn check_party(p: &PartyIn) -> Result<PartyFields, Vec<FieldError>> {
         credit_code: p.credit_code.clone(),
         phone: p.phone.clone(),
         address,
+        members,
+        township_code,
+        village,
     })
 }
 
@@ -70,4 +106,7 @@ pub struct PartyFields {
     pub credit_code: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
+    pub members: Option<i16>,
+    pub township_code: Option<String>,
+    pub village: Option<String>,
 }

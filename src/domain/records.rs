@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::FieldError;
-use super::checks::{Checks, text, within};
+use super::checks::{Checks, document_no, text, within};
 use super::lifecycle::{MAX_LEASE_YEARS, check_lease, check_notice, check_use};
 use super::money::Yuan;
 
@@ -58,12 +58,7 @@ pub struct AppraisalIn {
 
 pub fn check_appraisal(a: &AppraisalIn) -> Result<NewAppraisal, Vec<FieldError>> {
     let mut c = Checks::default();
-    let report_ok = a.report_no.chars().count() >= 4
-        && a.report_no.chars().count() <= 40
-        && a.report_no.chars().all(|ch| ch.is_ascii_alphanumeric() || "()（）〔〕[]-".contains(ch));
-    if !report_ok {
-        c.fail("report_no", "4 to 40 letters, digits, brackets or dashes");
-    }
+    c.check("report_no", document_no(&a.report_no, 40));
     let firm = c.check("firm", text(&a.firm, 1, 200));
     let appraiser = c.check("appraiser", text(&a.appraiser, 1, 100));
     let method = c.check("method", a.method.parse::<AppraisalMethod>());
@@ -165,6 +160,10 @@ pub struct NewListing {
 pub struct TransactionIn {
     /// The investor party that leases the house.
     pub lessee_party_id: i64,
+    /// The household or person that lets it: the house's owner of record, which it is when left out.
+    pub lessor_party_id: Option<i64>,
+    /// The village collective economic organisation (村集体经济组织) of the house's village.
+    pub collective_party_id: Option<i64>,
     /// 协议 (negotiated), 竞价 (bidding) or 招标 (tender).
     pub mode: String,
     pub contract_no: String,
@@ -182,11 +181,7 @@ pub struct TransactionIn {
 pub fn check_transaction(t: &TransactionIn) -> Result<NewTransaction, Vec<FieldError>> {
     let mut c = Checks::default();
     let mode = c.check("mode", t.mode.parse::<DealMode>());
-    let contract_ok = (4..=40).contains(&t.contract_no.len())
-        && t.contract_no.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
-    if !contract_ok {
-        c.fail("contract_no", "4 to 40 letters, digits or dashes");
-    }
+    c.check("contract_no", document_no(&t.contract_no, 40));
     c.check("signed_on", date(t.signed_on));
     c.check("lease_start", date(t.lease_start));
     c.check("lease_end", date(t.lease_end).and_then(|_| check_lease(t.lease_start, t.lease_end)));
@@ -194,8 +189,16 @@ pub fn check_transaction(t: &TransactionIn) -> Result<NewTransaction, Vec<FieldE
         c.fail("signed_on", format!("a lease is signed before it starts ({})", t.lease_start));
     }
     c.check("intended_use", check_use(&t.intended_use));
+    if t.lease_end > t.lease_start {
+        c.check(
+            "total_amount_yuan",
+            check_total(t.annual_rent_yuan.fen(), t.total_amount_yuan.fen(), t.lease_start, t.lease_end),
+        );
+    }
     c.finish(|| NewTransaction {
         lessee_party_id: t.lessee_party_id,
+        lessor_party_id: t.lessor_party_id,
+        collective_party_id: t.collective_party_id,
         mode: mode.expect("finish builds only when every check passed"),
         contract_no: t.contract_no.clone(),
         signed_on: t.signed_on,
@@ -210,6 +213,8 @@ pub fn check_transaction(t: &TransactionIn) -> Result<NewTransaction, Vec<FieldE
 #[derive(Debug, Clone)]
 pub struct NewTransaction {
     pub lessee_party_id: i64,
+    pub lessor_party_id: Option<i64>,
+    pub collective_party_id: Option<i64>,
     pub mode: DealMode,
     pub contract_no: String,
     pub signed_on: NaiveDate,
@@ -218,6 +223,230 @@ pub struct NewTransaction {
     pub annual_rent_fen: i64,
     pub total_amount_fen: i64,
     pub intended_use: String,
+}
+
+/// How far a deal's total may fall below the rent of its whole term: up to a year rent-free (免租期).
+pub const RENT_FREE_MONTHS: u32 = 12;
+/// How far it may rise above it, in percent: rent escalation over the term (e.g. +5% every 3 years).
+pub const ESCALATION_PERCENT: i64 = 50;
+
+/// Checks a deal's total amount against its annual rent over its term (docs/DESIGN.md §2.5): at least the
+/// rent of the term less [`RENT_FREE_MONTHS`], at most the rent of the term plus [`ESCALATION_PERCENT`].
+pub fn check_total(annual_rent_fen: i64, total_fen: i64, start: NaiveDate, end: NaiveDate) -> Result<(), String> {
+    // Whole months of the term, a part month counted as a month.
+    let mut months = i64::from(end.years_since(start).unwrap_or(0)) * 12;
+    while start.checked_add_months(chrono::Months::new((months + 1) as u32)).is_some_and(|d| d <= end) {
+        months += 1;
+    }
+    if start.checked_add_months(chrono::Months::new(months as u32)).is_some_and(|d| d < end) {
+        months += 1;
+    }
+    let term_fen = i128::from(annual_rent_fen) * i128::from(months) / 12;
+    let floor = i128::from(annual_rent_fen) * i128::from((months - i64::from(RENT_FREE_MONTHS)).max(0)) / 12;
+    let ceiling = term_fen * i128::from(100 + ESCALATION_PERCENT) / 100;
+    let yuan = |f: i128| format!("{:.2}", f as f64 / 100.0);
+    if i128::from(total_fen) < floor {
+        Err(format!(
+            "{} yuan is below the rent of the term ({} yuan over {months} months) less {RENT_FREE_MONTHS} rent-free months ({} yuan)",
+            yuan(total_fen.into()),
+            yuan(term_fen),
+            yuan(floor)
+        ))
+    } else if i128::from(total_fen) > ceiling {
+        Err(format!(
+            "{} yuan is above the rent of the term ({} yuan over {months} months) plus {ESCALATION_PERCENT}% escalation ({} yuan)",
+            yuan(total_fen.into()),
+            yuan(term_fen),
+            yuan(ceiling)
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+// Consent
+
+crate::closed_set! {
+    /// What a consent record is: a household member's agreement, the village committee's (村委会) opinion,
+    /// or the collective members' meeting (成员大会) resolution.
+    pub enum ConsentKind { Member = "member", Committee = "committee", Meeting = "meeting" }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentIn {
+    /// member, committee or meeting.
+    pub kind: String,
+    /// The household member who agrees (member).
+    pub member_name: Option<String>,
+    /// Whether the member or the committee agrees (member, committee).
+    pub agrees: Option<bool>,
+    /// The committee's opinion in its words (committee).
+    pub opinion: Option<String>,
+    /// The votes of the members' meeting (meeting): two thirds of all members must vote for.
+    pub votes_for: Option<i64>,
+    pub votes_against: Option<i64>,
+    pub votes_total: Option<i64>,
+    /// The day consent was given, or the meeting held.
+    pub given_on: NaiveDate,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    pub kind: ConsentKind,
+    pub member_name: Option<String>,
+    pub agrees: Option<bool>,
+    pub opinion: Option<String>,
+    pub votes: Option<(i32, i32, i32)>,
+    pub given_on: NaiveDate,
+}
+
+pub fn check_consent(i: &ConsentIn) -> Result<NewConsent, Vec<FieldError>> {
+    let mut c = Checks::default();
+    let kind = c.check("kind", i.kind.parse::<ConsentKind>());
+    c.check("given_on", date(i.given_on));
+    let (mut member_name, mut agrees, mut opinion, mut votes) = (None, None, None, None);
+    let only = |c: &mut Checks, field: &str, present: bool, kind: &str| {
+        if present {
+            c.fail(field, format!("is not part of a {kind} consent"));
+        }
+    };
+    match kind {
+        Some(ConsentKind::Member) => {
+            member_name = c.required(
+                "member_name",
+                i.member_name.as_deref(),
+                "is required: the household member who agrees",
+                |n| text(n, 1, 100),
+            );
+            agrees = i.agrees.or_else(|| {
+                c.fail("agrees", "is required: true or false");
+                None
+            });
+            only(&mut c, "opinion", i.opinion.is_some(), "member");
+            only(&mut c, "votes_for", i.votes_for.is_some() || i.votes_total.is_some(), "member");
+        }
+        Some(ConsentKind::Committee) => {
+            agrees = i.agrees.or_else(|| {
+                c.fail("agrees", "is required: true or false");
+                None
+            });
+            opinion = i.opinion.as_deref().and_then(|o| c.check("opinion", super::checks::paragraphs(o, 0, 1000)));
+            only(&mut c, "member_name", i.member_name.is_some(), "committee");
+            only(&mut c, "votes_for", i.votes_for.is_some() || i.votes_total.is_some(), "committee");
+        }
+        Some(ConsentKind::Meeting) => {
+            let mut count = |field: &str, v: Option<i64>, min: i64| {
+                c.required(field, v, "is required for a meeting", |v| within(v, min..=100_000).map(|v| v as i32))
+            };
+            let (f, a, t) = (
+                count("votes_for", i.votes_for, 0),
+                count("votes_against", i.votes_against, 0),
+                count("votes_total", i.votes_total, 1),
+            );
+            if let (Some(f), Some(a), Some(t)) = (f, a, t) {
+                if f + a > t {
+                    c.fail("votes_total", format!("{f} for and {a} against are more than {t} members"));
+                }
+                votes = Some((f, a, t));
+            }
+            only(&mut c, "member_name", i.member_name.is_some(), "meeting");
+            only(&mut c, "agrees", i.agrees.is_some(), "meeting");
+        }
+        None => {}
+    }
+    c.finish(|| NewConsent {
+        kind: kind.expect("finish builds only when every check passed"),
+        member_name,
+        agrees,
+        opinion,
+        votes,
+        given_on: i.given_on,
+    })
+}
+
+// Papers
+
+crate::closed_set! {
+    /// The papers (材料) an officer attaches to a deal or a house.
+    pub enum PaperKind {
+        LeaseContract = "lease_contract",
+        ListingEntrustment = "listing_entrustment",
+        IdCopy = "id_copy",
+        AppraisalReport = "appraisal_report",
+        SafetyAppraisal = "safety_appraisal",
+    }
+}
+
+impl PaperKind {
+    /// Whether the paper belongs to a deal only (a contract, the parties' ID cards), not to a house.
+    pub fn of_a_deal_only(self) -> bool {
+        matches!(self, PaperKind::LeaseContract | PaperKind::IdCopy)
+    }
+
+    /// Whether only officers and admins may see it: the copies of ID cards.
+    pub fn identity(self) -> bool {
+        self == PaperKind::IdCopy
+    }
+}
+
+crate::closed_set! {
+    /// The grade of a house safety appraisal (房屋安全鉴定): A safe, B basically safe, C partly dangerous,
+    /// D dangerous.
+    pub enum SafetyGrade { A = "A", B = "B", C = "C", D = "D" }
+}
+
+/// The most a paper may weigh.
+pub const MAX_PAPER_BYTES: usize = 10 * 1024 * 1024;
+
+/// Checks a paper's kind, grade and bytes; returns its media type, told by its bytes (what the client's
+/// Content-Type claims is not trusted).
+pub fn check_paper(
+    kind: Option<&str>,
+    grade: Option<&str>,
+    bytes: &[u8],
+) -> Result<(PaperKind, Option<SafetyGrade>, &'static str), Vec<FieldError>> {
+    let mut c = Checks::default();
+    let kind = c.required(
+        "kind",
+        kind,
+        "is required: lease_contract, listing_entrustment, id_copy, appraisal_report or safety_appraisal",
+        str::parse::<PaperKind>,
+    );
+    let grade = match (kind, grade) {
+        (Some(PaperKind::SafetyAppraisal), Some(g)) => c.check("grade", g.parse::<SafetyGrade>()),
+        (Some(PaperKind::SafetyAppraisal), None) => {
+            c.fail("grade", "a safety appraisal states its grade: A, B, C or D");
+            None
+        }
+        (_, Some(_)) => {
+            c.fail("grade", "only a safety appraisal has a grade");
+            None
+        }
+        (_, None) => None,
+    };
+    let media = match infer::get(bytes).map(|t| t.mime_type()) {
+        _ if bytes.is_empty() => {
+            c.fail("file", "is empty");
+            None
+        }
+        _ if bytes.len() > MAX_PAPER_BYTES => {
+            c.fail("file", format!("has {} bytes; at most {MAX_PAPER_BYTES}", bytes.len()));
+            None
+        }
+        Some("application/pdf") => Some("application/pdf"),
+        Some("image/jpeg") => Some("image/jpeg"),
+        Some("image/png") => Some("image/png"),
+        Some(other) => {
+            c.fail("file", format!("is {other}; a paper is a PDF, JPEG or PNG file"));
+            None
+        }
+        None => {
+            c.fail("file", "is not a PDF, JPEG or PNG file (told by its bytes)");
+            None
+        }
+    };
+    c.finish(|| (kind.expect("checked"), grade, media.expect("checked")))
 }
 
 // Certificates

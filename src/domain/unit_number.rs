@@ -98,11 +98,20 @@ impl UnitNumber {
                 format!("{field}.fixture_number"),
                 format!("characters 21–28 are the building unit number: 8 digits, not {fixture_number:?}"),
             ));
-        } else if fixture == 'F' && fixture_number == "00000000" {
-            errors.push(FieldError::new(
-                format!("{field}.fixture_number"),
-                "characters 21–28 are the building unit number; all zeros means no building",
-            ));
+        } else if fixture == 'F' {
+            // A building unit number is the building (幢号, characters 21–24) and the unit within it (户号,
+            // 25–28), each 0001–9999: 00010000 names no unit, 00000001 no building.
+            for (part, name, digits) in [
+                ("building", "21–24 are the building (幢号)", &fixture_number[..4]),
+                ("unit", "25–28 are the unit (户号)", &fixture_number[4..]),
+            ] {
+                if digits == "0000" {
+                    errors.push(FieldError::new(
+                        format!("{field}.{part}"),
+                        format!("characters {name}: 0001 to 9999, not 0000"),
+                    ));
+                }
+            }
         }
         if errors.is_empty() { Ok(Self(unit.to_string())) } else { Err(errors) }
     }
@@ -217,7 +226,9 @@ mod tests {
         assert_eq!(f("330604001002JC00017W00000000"), ["unit_number.fixture_code"]);
         assert_eq!(f("330604001002JC00017K00010001"), ["unit_number.fixture_code"]);
         assert_eq!(f("330604001002JC00017F0001000x"), ["unit_number.fixture_number"]);
-        assert_eq!(f("330604001002JC00017F00000000"), ["unit_number.fixture_number"]);
+        assert_eq!(f("330604001002JC00017F00000000"), ["unit_number.building", "unit_number.unit"]);
+        assert_eq!(f("330604001002JC00017F00000001"), ["unit_number.building"]);
+        assert_eq!(f("330604001002JC00017F00010000"), ["unit_number.unit"]);
         assert_eq!(f("330604001002JC00017F0001"), ["unit_number"]);
         assert_eq!(f("３30604001002JC00017F00010001"), ["unit_number.county_code"]);
     }

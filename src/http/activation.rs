@@ -351,6 +351,16 @@ pub struct TransactionView {
     pub certification_id: Option<i64>,
     pub certificate_no: Option<String>,
     pub version: i32,
+    /// The household or person that lets the house (officers and officials); empty for a deal recorded
+    /// before lessors were kept, until an officer names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lessor: Option<PartyView>,
+    pub lessor_party_id: Option<i64>,
+    /// The village collective economic organisation (村集体经济组织).
+    pub collective_party_id: Option<i64>,
+    pub collective_name: Option<String>,
+    /// The account that recorded the deal (a second officer certifies it).
+    pub recorded_by: Option<String>,
 }
 
 fn transaction_view(r: TransactionRow, role: Role) -> TransactionView {
@@ -389,6 +399,17 @@ fn transaction_view(r: TransactionRow, role: Role) -> TransactionView {
         certification_id: r.certification_id,
         certificate_no: r.certificate_no,
         version: r.version,
+        lessor: match (r.lessor_party_id, r.lessor_kind, &r.lessor_name) {
+            (Some(id), Some(kind), Some(name)) => PartyView::for_role(
+                Identity { id, kind, name, id_number: None, credit_code: None, phone: None, address: None },
+                role,
+            ),
+            _ => None,
+        },
+        lessor_party_id: r.lessor_party_id,
+        collective_party_id: r.collective_party_id,
+        collective_name: r.collective_name,
+        recorded_by: r.recorded_by,
     }
 }
 
@@ -422,6 +443,7 @@ pub async fn transactions(
         farmhouse: q.farmhouse,
         lessee: q.lessee,
         awaiting_certification: q.awaiting_certification,
+        within: (!caller.townships.is_empty()).then(|| caller.townships.clone()),
     };
     let (rows, next) = page.split(records::transactions(&state.pool, &filter, page).await?, |r| r.id);
     let items = rows.into_iter().map(|r| transaction_view(r, caller.role)).collect();
@@ -443,7 +465,9 @@ pub async fn transaction(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<TransactionView>> {
-    Ok(axum::Json(fetch_transaction(&state, id, caller.role).await?))
+    let view = fetch_transaction(&state, id, caller.role).await?;
+    caller.in_scope(&view.township_code)?;
+    Ok(axum::Json(view))
 }
 
 /// Records the deal (成交) of an open listing after its notice period: the house becomes contracted.
@@ -522,6 +546,10 @@ pub struct CertificationView {
     pub state: CertificateState,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoke_reason: Option<String>,
+    /// An officer asked to revoke it (a second officer, or an admin, confirms): when, who and why.
+    pub revocation_requested_at: Option<DateTime<Utc>>,
+    pub revocation_requested_by: Option<String>,
+    pub revocation_reason: Option<String>,
     /// What it states, frozen at issue (the fields above that it states are read from here).
     pub facts: CertificateFacts,
 }
@@ -551,6 +579,9 @@ impl From<CertificationRow> for CertificationView {
             state,
             revoked_at: r.revoked_at,
             revoke_reason: r.revoke_reason,
+            revocation_requested_at: r.revocation_requested_at,
+            revocation_requested_by: r.revocation_requested_by,
+            revocation_reason: r.revocation_reason,
             facts: f,
         }
     }
@@ -621,23 +652,33 @@ pub struct RevokeIn {
     pub reason: String,
 }
 
-/// Revokes a certificate (the record stays, marked revoked): the house returns to contracted.
+/// Revokes a certificate (the record stays, marked revoked): the house returns to contracted. Two people
+/// revoke: an officer's call asks for it (202; the certificate stays in force), a second officer's confirms
+/// it (200); an admin revokes alone. The officer who asked cannot confirm (409 naming `officers`).
 #[utoipa::path(post, path = "/api/v1/certifications/{id}/revoke", tag = "certifications", request_body = RevokeIn,
     params(("id" = i64, Path)),
-    responses((status = 200, body = CertificationView), (status = 404, body = Problem), (status = 409, body = Problem),
-              (status = 422, body = Problem)))]
+    responses((status = 200, body = CertificationView), (status = 202, body = CertificationView),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
     Json(input): Json<RevokeIn>,
-) -> Result<axum::Json<CertificationView>> {
+) -> Result<Response> {
     let reason = paragraphs(&input.reason, 1, 500).map_err(|e| Error::invalid("reason", e))?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
-    let house = records::revoke(&mut tx, id, &reason, caller.user_id).await?;
+    let (house, done) = records::revoke(&mut tx, id, &reason, revoker(&caller)).await?;
     tx.commit().await?;
     state.changed_house(house).await;
-    Ok(axum::Json(fetch_certification(&state, id).await?))
+    let status = match done {
+        records::Revocation::Requested => StatusCode::ACCEPTED,
+        records::Revocation::Revoked => StatusCode::OK,
+    };
+    Ok((status, axum::Json(fetch_certification(&state, id).await?)).into_response())
+}
+
+fn revoker(caller: &Caller) -> records::Revoker {
+    records::Revoker { user: caller.user_id, admin: caller.role == Role::Admin }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -680,7 +721,7 @@ pub async fn correct(
         ..Default::default()
     };
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
-    let (new, house) = records::correct(&mut tx, id, &reason.unwrap_or_default(), &changes, caller.user_id).await?;
+    let (new, house) = records::correct(&mut tx, id, &reason.unwrap_or_default(), &changes, revoker(&caller)).await?;
     tx.commit().await?;
     state.changed_house(house).await;
     Ok(created(format!("/api/v1/certifications/{new}"), fetch_certification(&state, new).await?))
@@ -812,8 +853,8 @@ pub fn routes() -> Vec<Endpoint> {
         route(routes!(end_lease), Allow::OFFICERS),
         route(routes!(certifications), Allow::STAFF),
         route(routes!(certification), Allow::STAFF),
-        route(routes!(revoke), Allow::OFFICERS),
-        route(routes!(correct), Allow::OFFICERS),
+        route(routes!(revoke), Allow::OFFICERS_AND_ADMINS),
+        route(routes!(correct), Allow::OFFICERS_AND_ADMINS),
         route(routes!(verify), Allow::Everyone),
     ]
 }

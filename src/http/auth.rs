@@ -44,11 +44,13 @@ pub struct Caller {
     pub username: Option<String>,
     /// The party an investor acts for.
     pub party_id: Option<i64>,
+    /// The townships an officer or official is limited to; empty: the whole district.
+    pub townships: Vec<String>,
 }
 
 impl Default for Caller {
     fn default() -> Self {
-        Self { role: Role::Public, user_id: None, username: None, party_id: None }
+        Self { role: Role::Public, user_id: None, username: None, party_id: None, townships: Vec::new() }
     }
 }
 
@@ -67,6 +69,30 @@ impl Caller {
             user_id: Some(holder.user_id),
             username: Some(holder.username),
             party_id: holder.party_id,
+            townships: holder.townships,
+        }
+    }
+
+    /// Whether the caller may act in (or read the private records of) `township`.
+    pub fn covers(&self, township: &str) -> bool {
+        self.townships.is_empty() || self.townships.iter().any(|t| t == township)
+    }
+
+    /// The role whose view of a record of `township` the caller gets: outside the townships of an account
+    /// limited to some, the public's (no private data).
+    pub fn role_in(&self, township: &str) -> Role {
+        if self.covers(township) { self.role } else { Role::Public }
+    }
+
+    /// Refuses a caller limited to other townships than `township` (403 naming it).
+    pub fn in_scope(&self, township: &str) -> Result<()> {
+        if self.covers(township) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "township {township} is outside the townships of this account ({})",
+                self.townships.join(", ")
+            )))
         }
     }
 }
@@ -239,6 +265,8 @@ pub struct Me {
     pub user_id: Option<i64>,
     /// When the session ends (for a login).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The townships the account is limited to; empty: the whole district.
+    pub townships: Vec<String>,
 }
 
 /// Logs in: answers with an HttpOnly, SameSite=Strict session cookie. After repeated failures the next
@@ -288,14 +316,26 @@ pub async fn login(
         state.session_lifetime.as_secs(),
         if state.secure_cookies { "; Secure" } else { "" }
     );
-    let me = Me { role: caller.role, username: caller.username, user_id: caller.user_id, expires_at: Some(expires_at) };
+    let me = Me {
+        role: caller.role,
+        username: caller.username,
+        user_id: caller.user_id,
+        expires_at: Some(expires_at),
+        townships: caller.townships,
+    };
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(me)).into_response())
 }
 
 /// Who the caller is (`public` when not logged in).
 #[utoipa::path(get, path = "/api/v1/session", tag = "access", responses((status = 200, body = Me)))]
 pub async fn me(caller: Caller) -> axum::Json<Me> {
-    axum::Json(Me { role: caller.role, username: caller.username, user_id: caller.user_id, expires_at: None })
+    axum::Json(Me {
+        role: caller.role,
+        username: caller.username,
+        user_id: caller.user_id,
+        expires_at: None,
+        townships: caller.townships,
+    })
 }
 
 /// Logs out: ends the session and clears its cookie.
@@ -392,6 +432,8 @@ pub struct UserView {
     pub party_id: Option<i64>,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// The townships the account is limited to; empty: the whole district.
+    pub townships: Vec<String>,
 }
 
 impl From<UserRow> for UserView {
@@ -404,6 +446,7 @@ impl From<UserRow> for UserView {
             party_id: u.party_id,
             disabled: u.disabled_at.is_some(),
             created_at: u.created_at,
+            townships: u.townships,
         }
     }
 }

@@ -17,7 +17,7 @@ use super::shapes::{Feature, FeatureCollection, FeatureIn, IfMatch, etag, page};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::{Checks, nfc};
 use crate::domain::house;
-use crate::domain::house::{Condition, Structure};
+use crate::domain::house::{Condition, Structure, Title};
 use crate::domain::identity::PartyKind;
 use crate::domain::lifecycle::Status;
 use crate::domain::money::Yuan;
@@ -58,6 +58,26 @@ pub struct FarmhouseProps {
     /// The owner household (officers; officials masked; never public or investors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<PartyView>,
+    /// The title basis (staff only): see [`TitleBasis`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<TitleBasis>,
+}
+
+/// The rights a lease of the house rests on (docs/DESIGN.md §2.5).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TitleBasis {
+    /// The homestead use right (宅基地使用权): issued, confirmed or unconfirmed.
+    pub homestead_title: Title,
+    pub homestead_cert_no: Option<String>,
+    /// The house ownership (房屋所有权).
+    pub ownership_title: Title,
+    pub ownership_cert_no: Option<String>,
+    /// The household keeps its qualification right (资格权).
+    pub qualification_retained: bool,
+    /// The house or its land belongs to the collective: its members' meeting decides a lease.
+    pub collective_property: bool,
+    /// The grade of the latest house safety appraisal (房屋安全鉴定), A–D.
+    pub safety_grade: Option<String>,
 }
 
 /// The public facts of an open listing.
@@ -133,6 +153,15 @@ pub fn feature(r: FarmhouseRow, role: Role) -> FarmhouseFeature {
             updated_at: r.updated_at,
             transaction_id: if staff { r.transaction_id } else { None },
             owner,
+            title: staff.then_some(TitleBasis {
+                homestead_title: r.homestead_title,
+                homestead_cert_no: r.homestead_cert_no,
+                ownership_title: r.ownership_title,
+                ownership_cert_no: r.ownership_cert_no,
+                qualification_retained: r.qualification_retained,
+                collective_property: r.collective_property,
+                safety_grade: r.safety_grade,
+            }),
         },
     )
 }
@@ -204,7 +233,13 @@ pub async fn list(
     let page = page(q.limit, q.after)?;
     let rows = farmhouses::list(&state.pool, &q.filter()?, page).await?;
     let (rows, next) = page.split(rows, |r| r.id);
-    let features = rows.into_iter().map(|r| feature(r, caller.role)).collect();
+    let features = rows
+        .into_iter()
+        .map(|r| {
+            let role = caller.role_in(&r.township_code);
+            feature(r, role)
+        })
+        .collect();
     Ok(geojson_response(StatusCode::OK, &FeatureCollection::new(features, &uri, next)))
 }
 
@@ -234,7 +269,9 @@ fn respond(status: StatusCode, row: FarmhouseRow, role: Role) -> Response {
     responses((status = 200, body = Feature<FarmhouseProps>, content_type = "application/geo+json"),
               (status = 404, body = Problem)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Response> {
-    Ok(respond(StatusCode::OK, fetch(&state, id).await?, caller.role))
+    let row = fetch(&state, id).await?;
+    let role = caller.role_in(&row.township_code);
+    Ok(respond(StatusCode::OK, row, role))
 }
 
 /// The properties of a new house.
@@ -251,6 +288,17 @@ pub struct FarmhouseIn {
     pub description: Option<String>,
     /// The owner household (a party).
     pub owner_party_id: Option<i64>,
+    /// The homestead use right (宅基地使用权): issued, confirmed or unconfirmed (the default).
+    pub homestead_title: Option<String>,
+    /// Its real-estate certificate number (不动产权证号), when issued.
+    pub homestead_cert_no: Option<String>,
+    /// The house ownership (房屋所有权): issued, confirmed or unconfirmed (the default).
+    pub ownership_title: Option<String>,
+    pub ownership_cert_no: Option<String>,
+    /// The household keeps its qualification right (资格权); true when left out.
+    pub qualification_retained: Option<bool>,
+    /// The house or its land belongs to the collective; false when left out.
+    pub collective_property: Option<bool>,
 }
 
 /// Changes to a house: a partial feature; absent properties stay as they are.
@@ -267,6 +315,12 @@ pub struct FarmhousePatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub owner_party_id: Option<Option<i64>>,
+    pub homestead_title: Option<String>,
+    pub homestead_cert_no: Option<String>,
+    pub ownership_title: Option<String>,
+    pub ownership_cert_no: Option<String>,
+    pub qualification_retained: Option<bool>,
+    pub collective_property: Option<bool>,
     /// The version being changed (unless If-Match is sent).
     pub version: Option<i32>,
 }
@@ -353,7 +407,13 @@ fn house_facts(c: &mut Checks, p: &FarmhouseIn) -> Option<HouseFacts> {
     let structure = c.check("structure", house::structure(&p.structure));
     let condition = c.check("condition", house::condition(p.condition.as_deref().unwrap_or("基本完好")));
     let description = c.check("description", house::description(p.description.as_deref().unwrap_or("")));
+    let homestead = house::right(c, "homestead", p.homestead_title.as_deref(), p.homestead_cert_no.as_deref());
+    let ownership = house::right(c, "ownership", p.ownership_title.as_deref(), p.ownership_cert_no.as_deref());
     Some(HouseFacts {
+        homestead: homestead.unwrap_or(house::Right::UNCONFIRMED),
+        ownership: ownership.unwrap_or(house::Right::UNCONFIRMED),
+        qualification_retained: p.qualification_retained.unwrap_or(true),
+        collective_property: p.collective_property.unwrap_or(false),
         floor_area_m2: floor_area_m2?,
         floors: floors?,
         year_built: year_built?,
@@ -397,6 +457,10 @@ pub async fn update(
         description: p.description.as_deref().and_then(|v| c.check("description", house::description(v))),
         owner_party_id: p.owner_party_id,
         footprint: None,
+        homestead: house::right(&mut c, "homestead", p.homestead_title.as_deref(), p.homestead_cert_no.as_deref()),
+        ownership: house::right(&mut c, "ownership", p.ownership_title.as_deref(), p.ownership_cert_no.as_deref()),
+        qualification_retained: p.qualification_retained,
+        collective_property: p.collective_property,
     };
     let mut errors = c.finish(|| ()).err().unwrap_or_default();
     if let Some(g) = &input.geometry {

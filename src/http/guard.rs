@@ -26,9 +26,14 @@ use super::problem::FieldError;
 use super::{AppState, Problem};
 use crate::domain::roles::Role;
 
+/// What a paper may be sent as (its kind is then told by its bytes); none is a type a plain HTML form sends.
+const PAPER_TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png", "application/octet-stream"];
+
 /// The body types of the routes that take something other than JSON (by their path in the route table).
 const NON_JSON_BODIES: &[(&str, &[&str])] = &[
     ("/api/v1/farmhouses/{id}/photos", &["image/jpeg", "image/png"]),
+    ("/api/v1/farmhouses/{id}/papers", PAPER_TYPES),
+    ("/api/v1/transactions/{id}/papers", PAPER_TYPES),
     ("/api/v1/import/parcels", &["multipart/form-data"]),
     ("/api/v1/import/farmhouses", &["multipart/form-data"]),
 ];

@@ -4,6 +4,7 @@ pub mod activation;
 pub mod auth;
 pub mod capacity;
 pub mod certificates;
+pub mod deals;
 pub mod farmhouses;
 pub mod features;
 pub mod guard;
@@ -169,6 +170,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         photos::routes(),
         activation::routes(),
         certificates::routes(),
+        deals::routes(),
         parties::routes(),
         auth::routes(),
         features::routes(),

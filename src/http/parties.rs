@@ -26,7 +26,7 @@ use utoipa_axum::routes;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PartyView {
     pub id: i64,
-    /// person, household or organisation.
+    /// person, household, organisation or collective.
     pub kind: PartyKind,
     pub name: String,
     /// Officers see it whole, officials masked (`3306**********1234`).
@@ -40,6 +40,14 @@ pub struct PartyView {
     /// Officers only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// A household's adult members whose consent a lease needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<i16>,
+    /// A village collective's township and village.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub township_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub village: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i32>,
 }
@@ -70,6 +78,9 @@ impl PartyView {
             credit_code: p.credit_code.map(str::to_string),
             phone: if full { p.phone.map(str::to_string) } else { None },
             address: if full { p.address.map(str::to_string) } else { None },
+            members: None,
+            township_code: None,
+            village: None,
             version: None,
         })
     }
@@ -88,6 +99,9 @@ impl PartyView {
             role,
         )?;
         view.version = Some(p.version);
+        view.members = p.members;
+        view.township_code.clone_from(&p.township_code);
+        view.village.clone_from(&p.village);
         Some(view)
     }
 }

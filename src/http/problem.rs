@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::store::Fault;
+use crate::store::constraints::Breach;
 
 pub use crate::domain::FieldError;
 
@@ -240,7 +241,11 @@ fn from_database(fault: Fault) -> Problem {
             Problem::new(StatusCode::BAD_REQUEST, "a value contains a character that cannot be stored (NUL)")
         }
         Fault::Broke(rule) => {
-            let status = if rule.conflict { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let status = match rule.breach {
+                Breach::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                Breach::Conflict => StatusCode::CONFLICT,
+                Breach::Forbidden => StatusCode::FORBIDDEN,
+            };
             Problem::new(status, format!("{}: {}", rule.field, rule.message))
                 .with_errors(vec![FieldError::new(rule.field, rule.message)])
         }

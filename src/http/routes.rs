@@ -28,6 +28,7 @@ pub enum Allow {
 
 impl Allow {
     pub const OFFICERS: Allow = Allow::Roles(&[Role::Officer]);
+    pub const OFFICERS_AND_ADMINS: Allow = Allow::Roles(&[Role::Officer, Role::Admin]);
     pub const STAFF: Allow = Allow::Roles(&[Role::Officer, Role::Official, Role::Admin]);
     pub const OFFICIALS: Allow = Allow::Roles(&[Role::Official, Role::Officer, Role::Admin]);
     pub const INVESTORS: Allow = Allow::Roles(&[Role::Investor]);

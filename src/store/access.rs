@@ -19,9 +19,14 @@ pub struct UserRow {
     pub disabled_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
+    /// The townships the account is limited to; empty: the whole district.
+    pub townships: Vec<String>,
 }
 
-const USERS: &str = "select id, username, display_name, role, party_id, disabled_at, version, created_at from users";
+const USERS: &str = "select id, username, display_name, role, party_id, disabled_at, version, created_at,
+                            array(select township_code::text from user_townships t where t.user_id = users.id
+                                  order by 1) as townships
+                     from users";
 
 pub async fn users(ex: impl PgExecutor<'_>) -> StoreResult<Vec<UserRow>> {
     sqlx::query_as(&format!("{USERS} order by id")).fetch_all(ex).await.map_err(Into::into)
@@ -45,7 +50,7 @@ pub async fn issue_token(pool: &PgPool, actor: &str, user: i64, label: &str) -> 
 }
 
 pub async fn add_user(conn: &mut PgConnection, u: &NewUser) -> StoreResult<i64> {
-    sqlx::query_scalar(
+    let id = sqlx::query_scalar(
         "insert into users (username, display_name, role, password_hash, party_id) values ($1, $2, $3, $4, $5)
          returning id",
     )
@@ -54,9 +59,14 @@ pub async fn add_user(conn: &mut PgConnection, u: &NewUser) -> StoreResult<i64> 
     .bind(u.role)
     .bind(&u.password_hash)
     .bind(u.party_id)
-    .fetch_one(conn)
-    .await
-    .map_err(Into::into)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("insert into user_townships (user_id, township_code) select $1, unnest($2::text[])")
+        .bind(id)
+        .bind(&u.townships)
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
 }
 
 /// Changes to an account; `None` keeps a field.
@@ -123,13 +133,18 @@ pub struct Holder {
     pub username: String,
     pub role: Role,
     pub party_id: Option<i64>,
+    /// The townships the account is limited to; empty: the whole district.
+    pub townships: Vec<String>,
 }
 
+const TOWNSHIPS_OF_U: &str = "array(select township_code::text from user_townships where user_id = u.id order by 1)";
+
 pub async fn session_holder(ex: impl PgExecutor<'_>, digest: &[u8]) -> StoreResult<Option<Holder>> {
-    sqlx::query_as(
-        "select u.id as user_id, u.username, u.role, u.party_id from sessions s join users u on u.id = s.user_id
-         where s.secret_sha256 = $1 and s.expires_at > now() and u.disabled_at is null",
-    )
+    sqlx::query_as(&format!(
+        "select u.id as user_id, u.username, u.role, u.party_id, {TOWNSHIPS_OF_U} as townships
+         from sessions s join users u on u.id = s.user_id
+         where s.secret_sha256 = $1 and s.expires_at > now() and u.disabled_at is null"
+    ))
     .bind(digest)
     .fetch_optional(ex)
     .await
@@ -137,11 +152,11 @@ pub async fn session_holder(ex: impl PgExecutor<'_>, digest: &[u8]) -> StoreResu
 }
 
 pub async fn token_holder(pool: &PgPool, digest: &[u8]) -> StoreResult<Option<Holder>> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "update api_tokens t set last_used_at = now() from users u
          where t.secret_sha256 = $1 and t.revoked_at is null and u.id = t.user_id and u.disabled_at is null
-         returning u.id as user_id, u.username, u.role, u.party_id",
-    )
+         returning u.id as user_id, u.username, u.role, u.party_id, {TOWNSHIPS_OF_U} as townships"
+    ))
     .bind(digest)
     .fetch_optional(pool)
     .await

@@ -240,6 +240,15 @@ pub struct TransactionRow {
     pub certificate_no: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
+    /// The household or person that lets the house, and the village collective (docs/DESIGN.md §2.5).
+    pub lessor_party_id: Option<i64>,
+    pub lessor_kind: Option<PartyKind>,
+    pub lessor_name: Option<String>,
+    pub collective_party_id: Option<i64>,
+    pub collective_name: Option<String>,
+    /// The account that recorded the deal (it does not certify it).
+    pub recorded_by_user_id: Option<i64>,
+    pub recorded_by: Option<String>,
 }
 
 const TRANSACTIONS: &str = "
@@ -247,11 +256,15 @@ const TRANSACTIONS: &str = "
            f.floor_area_m2::float8 as floor_area_m2, f.status as house_status, t.lessee_party_id,
            pa.kind as lessee_kind, pa.name as lessee_name, t.mode, t.contract_no, t.signed_on, t.lease_start, t.lease_end, t.annual_rent_fen,
            t.total_amount_fen, t.intended_use, t.status, t.terminated_on, c.id as certification_id, c.certificate_no,
-           t.version, t.created_at
+           t.version, t.created_at, t.lessor_party_id, lo.kind as lessor_kind, lo.name as lessor_name,
+           t.collective_party_id, co.name as collective_name, t.recorded_by_user_id, ru.username as recorded_by
     from transactions t
     join farmhouses f on f.id = t.farmhouse_id
     join parcels p on p.parcel_code = f.parcel_code
     join parties pa on pa.id = t.lessee_party_id
+    left join parties lo on lo.id = t.lessor_party_id
+    left join parties co on co.id = t.collective_party_id
+    left join users ru on ru.id = t.recorded_by_user_id
     left join certifications c on c.transaction_id = t.id and c.revoked_at is null";
 
 #[derive(Debug, Default, Clone)]
@@ -261,6 +274,8 @@ pub struct TransactionFilter {
     pub lessee: Option<i64>,
     /// Signed deals of contracted houses without a certificate: the officers' queue.
     pub awaiting_certification: bool,
+    /// Only deals in these townships (an account limited to them); `None`: all.
+    pub within: Option<Vec<String>>,
 }
 
 pub async fn transactions(
@@ -273,6 +288,7 @@ pub async fn transactions(
          where t.id > $1 and ($2::text is null or f.township_code = $2) and ($3::bigint is null or t.farmhouse_id = $3)
            and ($4::bigint is null or t.lessee_party_id = $4)
            and (not $5 or (t.status = 'signed' and f.status = 'contracted' and c.id is null))
+           and ($7::text[] is null or f.township_code::text = any($7))
          order by t.id limit $6"
     ))
     .bind(page.after)
@@ -281,6 +297,7 @@ pub async fn transactions(
     .bind(f.lessee)
     .bind(f.awaiting_certification)
     .bind(page.limit + 1)
+    .bind(&f.within)
     .fetch_all(ex)
     .await
     .map_err(Into::into)
@@ -309,10 +326,12 @@ pub async fn sign(conn: &mut PgConnection, listing: i64, t: &NewTransaction) -> 
         intended_use: &t.intended_use,
     };
     lifecycle::check_deal(&terms, &deal).map_err(|e| StoreError::Invalid(vec![e]))?;
+    let lessor = super::deals::lessor_of(conn, l.farmhouse_id, t.lessor_party_id).await?;
     let id = sqlx::query_scalar(
         "insert into transactions (listing_id, farmhouse_id, lessee_party_id, mode, contract_no, signed_on,
-                                   lease_start, lease_end, annual_rent_fen, total_amount_fen, intended_use)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
+                                   lease_start, lease_end, annual_rent_fen, total_amount_fen, intended_use,
+                                   lessor_party_id, collective_party_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id",
     )
     .bind(listing)
     .bind(l.farmhouse_id)
@@ -325,6 +344,8 @@ pub async fn sign(conn: &mut PgConnection, listing: i64, t: &NewTransaction) -> 
     .bind(t.annual_rent_fen)
     .bind(t.total_amount_fen)
     .bind(&t.intended_use)
+    .bind(lessor)
+    .bind(t.collective_party_id)
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query("update listings set status = 'closed' where id = $1").bind(listing).execute(&mut *conn).await?;
@@ -433,6 +454,10 @@ pub struct CertificationRow {
     pub terminated_on: Option<NaiveDate>,
     /// What the certificate states, as issued.
     pub facts: sqlx::types::Json<CertificateFacts>,
+    /// An officer's pending request to revoke it: when, who, why.
+    pub revocation_requested_at: Option<DateTime<Utc>>,
+    pub revocation_requested_by: Option<String>,
+    pub revocation_reason: Option<String>,
 }
 
 impl CertificationRow {
@@ -446,13 +471,15 @@ const CERTIFICATIONS: &str = "
     select c.id, c.certificate_no, c.transaction_id, t.farmhouse_id, f.unit_number::text, f.township_code::text,
            tw.name as township_name, p.village, f.floor_area_m2::float8 as floor_area_m2, t.lease_start, t.lease_end,
            t.intended_use, t.total_amount_fen, u.username as officer, c.issued_at, c.verification_code, c.revoked_at,
-           c.revoke_reason, t.terminated_on, c.facts
+           c.revoke_reason, t.terminated_on, c.facts, c.revocation_requested_at,
+           rq.username as revocation_requested_by, c.revocation_reason
     from certifications c
     join transactions t on t.id = c.transaction_id
     join farmhouses f on f.id = t.farmhouse_id
     join parcels p on p.parcel_code = f.parcel_code
     join townships tw on tw.code = f.township_code
-    left join users u on u.id = c.officer_user_id";
+    left join users u on u.id = c.officer_user_id
+    left join users rq on rq.id = c.revocation_requested_by_user_id";
 
 #[derive(Debug, Default, Clone)]
 pub struct CertificationFilter {
@@ -498,6 +525,12 @@ pub async fn certification_by_number(ex: impl PgExecutor<'_>, no: &str) -> Store
 /// Certifies (鉴证) a signed transaction of a contracted house: issues the next certificate number of the
 /// year for the district's prefix, and the house becomes certified (activated).
 pub async fn certify(conn: &mut PgConnection, transaction: i64, officer: Option<i64>) -> StoreResult<i64> {
+    issue(conn, transaction, officer, false).await
+}
+
+/// Issues the certificate of `transaction`; `reissue`: the correction of a certificate just revoked, whose
+/// deal was checked when it was first certified.
+async fn issue(conn: &mut PgConnection, transaction: i64, officer: Option<i64>, reissue: bool) -> StoreResult<i64> {
     let (house, status) = lock_signed_transaction(conn, transaction).await?;
     let existing: Option<String> = sqlx::query_scalar(
         "select certificate_no from certifications where transaction_id = $1 and revoked_at is null",
@@ -516,6 +549,10 @@ pub async fn certify(conn: &mut PgConnection, transaction: i64, officer: Option<
         Action::Certify,
         Current { transaction_id: Some(transaction), ..Current::house(house, status) },
     )?;
+    super::deals::check_officers(conn, transaction, officer).await?;
+    if !reissue {
+        super::deals::check_ready(conn, transaction).await?;
+    }
     let today = lifecycle::beijing_today();
     let lease_end: NaiveDate = sqlx::query_scalar("select lease_end from transactions where id = $1")
         .bind(transaction)
@@ -562,23 +599,86 @@ pub async fn certify(conn: &mut PgConnection, transaction: i64, officer: Option<
     Ok(id)
 }
 
+/// Who revokes: an admin alone, or an officer (a second one confirms what a first asked for).
+#[derive(Debug, Clone, Copy)]
+pub struct Revoker {
+    pub user: Option<i64>,
+    pub admin: bool,
+}
+
+/// What a call to revoke did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// An officer asked for it; the certificate stays in force until a second officer confirms.
+    Requested,
+    Revoked,
+}
+
 /// Revokes a certificate, keeping it, whatever its house's state now: if its lease is the house's lease in
 /// force (the house certified by it), the house returns to contracted; a certificate whose lease has ended
 /// or run out stops being valid and its house stays as it is.
+///
+/// Two people revoke (docs/DESIGN.md §2.5): an admin alone; an officer's first call only asks for it
+/// ([`Revocation::Requested`]), and a second, different officer confirms it.
 pub async fn revoke(
     conn: &mut PgConnection,
     certification: i64,
     reason: &str,
-    officer: Option<i64>,
-) -> StoreResult<i64> {
-    let row: Option<(i64, Option<DateTime<Utc>>, String, TransactionStatus)> = sqlx::query_as(
-        "select t.farmhouse_id, c.revoked_at, c.certificate_no, t.status from certifications c
-         join transactions t on t.id = c.transaction_id where c.id = $1 for update of c",
+    by: Revoker,
+) -> StoreResult<(i64, Revocation)> {
+    let pending = lock_for_revocation(conn, certification).await?;
+    if !by.admin {
+        match pending.request {
+            Request::None => {
+                sqlx::query(
+                    "update certifications set revocation_requested_at = now(), revocation_requested_by_user_id = $2,
+                            revocation_reason = $3
+                     where id = $1",
+                )
+                .bind(certification)
+                .bind(by.user)
+                .bind(reason)
+                .execute(&mut *conn)
+                .await?;
+                return Ok((pending.house, Revocation::Requested));
+            }
+            Request::By(asker) if asker == by.user => return Err(second_officer(&pending, "revocation")),
+            Request::By(_) => {}
+        }
+    }
+    revoke_locked(conn, certification, reason, by.user, &pending).await?;
+    Ok((pending.house, Revocation::Revoked))
+}
+
+/// A certificate locked for revocation: its house, number, lease and any pending request.
+struct Pending {
+    house: i64,
+    status: Status,
+    certificate_no: String,
+    lease: TransactionStatus,
+    /// Whether an officer asked for its revocation, and who.
+    request: Request,
+}
+
+/// An officer's request to revoke a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Request {
+    None,
+    /// By this account (empty for a caller without one).
+    By(Option<i64>),
+}
+
+async fn lock_for_revocation(conn: &mut PgConnection, certification: i64) -> StoreResult<Pending> {
+    type Row = (i64, Option<DateTime<Utc>>, String, TransactionStatus, Option<DateTime<Utc>>, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "select t.farmhouse_id, c.revoked_at, c.certificate_no, t.status, c.revocation_requested_at,
+                    c.revocation_requested_by_user_id
+             from certifications c join transactions t on t.id = c.transaction_id where c.id = $1 for update of c",
     )
     .bind(certification)
     .fetch_optional(&mut *conn)
     .await?;
-    let (house, revoked_at, no, lease) =
+    let (house, revoked_at, no, lease, requested_at, asker) =
         row.ok_or_else(|| StoreError::NotFound(format!("certification {certification}")))?;
     let status = farmhouses::lock(conn, house).await?;
     if let Some(at) = revoked_at {
@@ -587,8 +687,39 @@ pub async fn revoke(
             Current { certificate_no: Some(no), revoked_at: Some(at), ..Current::house(house, status) },
         ));
     }
-    let next = if lease == TransactionStatus::Signed && status == Status::Certified {
-        Some(transition(status, Action::Revoke, Current { certificate_no: Some(no), ..Current::house(house, status) })?)
+    let request = if requested_at.is_some() { Request::By(asker) } else { Request::None };
+    Ok(Pending { house, status, certificate_no: no, lease, request })
+}
+
+/// The conflict of an officer who would confirm their own request.
+fn second_officer(p: &Pending, what: &str) -> StoreError {
+    StoreError::conflict(
+        format!(
+            "the {what} of certificate {} needs a second officer: another officer than the one who asked \
+             confirms it, or an admin does it",
+            p.certificate_no
+        ),
+        Current {
+            certificate_no: Some(p.certificate_no.clone()),
+            missing: Some(vec!["officers".into()]),
+            ..Current::house(p.house, p.status)
+        },
+    )
+}
+
+async fn revoke_locked(
+    conn: &mut PgConnection,
+    certification: i64,
+    reason: &str,
+    officer: Option<i64>,
+    p: &Pending,
+) -> StoreResult<()> {
+    let next = if p.lease == TransactionStatus::Signed && p.status == Status::Certified {
+        Some(transition(
+            p.status,
+            Action::Revoke,
+            Current { certificate_no: Some(p.certificate_no.clone()), ..Current::house(p.house, p.status) },
+        )?)
     } else {
         None
     };
@@ -601,9 +732,9 @@ pub async fn revoke(
     .execute(&mut *conn)
     .await?;
     if let Some(next) = next {
-        farmhouses::set_status(conn, house, next).await?;
+        farmhouses::set_status(conn, p.house, next).await?;
     }
-    Ok(house)
+    Ok(())
 }
 
 /// Corrects (更正) certificate `certification`, which must be in force: revokes it with `reason`, applies
@@ -614,8 +745,9 @@ pub async fn correct(
     certification: i64,
     reason: &str,
     changes: &farmhouses::HouseChanges,
-    officer: Option<i64>,
+    by: Revoker,
 ) -> StoreResult<(i64, i64)> {
+    let officer = by.user;
     let r = self::certification(&mut *conn, certification)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("certification {certification}")))?;
@@ -630,11 +762,23 @@ pub async fn correct(
             Current { certificate_no: Some(no), farmhouse_id: Some(house), revoked_at, ..Current::default() },
         ));
     }
-    revoke(conn, certification, reason, officer).await?;
+    let pending = lock_for_revocation(conn, certification).await?;
+    if !by.admin && (pending.request == Request::None || pending.request == Request::By(by.user)) {
+        return Err(second_officer(&pending, "correction (which revokes it)"));
+    }
+    revoke_locked(conn, certification, reason, officer, &pending).await?;
     let version: i32 =
         sqlx::query_scalar("select version from farmhouses where id = $1").bind(house).fetch_one(&mut *conn).await?;
     farmhouses::update(conn, house, version, changes).await?;
-    let new = certify(conn, transaction, officer).await?;
+    if let Some(owner) = changes.owner_party_id {
+        // The corrected owner of record lets the house.
+        sqlx::query("update transactions set lessor_party_id = $2 where id = $1")
+            .bind(transaction)
+            .bind(owner)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let new = issue(conn, transaction, officer, true).await?;
     Ok((new, house))
 }
 

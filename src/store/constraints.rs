@@ -10,15 +10,30 @@
 pub struct Rule {
     pub field: &'static str,
     pub message: &'static str,
-    pub conflict: bool,
+    pub breach: Breach,
+}
+
+/// What breaking a rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breach {
+    /// Bad input (422).
+    Invalid,
+    /// A conflict with existing data (409).
+    Conflict,
+    /// The caller may not do this (403): outside the townships of their account.
+    Forbidden,
 }
 
 const fn bad(field: &'static str, message: &'static str) -> Rule {
-    Rule { field, message, conflict: false }
+    Rule { field, message, breach: Breach::Invalid }
 }
 
 const fn taken(field: &'static str, message: &'static str) -> Rule {
-    Rule { field, message, conflict: true }
+    Rule { field, message, breach: Breach::Conflict }
+}
+
+const fn refused(field: &'static str, message: &'static str) -> Rule {
+    Rule { field, message, breach: Breach::Forbidden }
 }
 
 /// Every named rule of the schema (constraints, unique indexes, and the names trigger checks raise).
@@ -37,13 +52,25 @@ pub const RULES: &[(&str, Rule)] = &[
     ("villages_location_check", bad("geometry", "must be a non-empty point")),
     ("villages_township_code_name_key", taken("name", "the township already has a village of this name")),
     ("villages_township_code_fkey", bad("township_code", "no such township")),
-    ("parties_kind_check", bad("kind", "must be person, household or organisation")),
+    ("parties_kind_check", bad("kind", "must be person, household, organisation or collective")),
+    ("parties_township_code_fkey", bad("township_code", "no such township")),
+    ("parties_village_check", bad("village", "must have 1 to 100 characters")),
+    ("parties_members_check", bad("members", "must be 1 to 20")),
+    ("parties_collective_village", bad("village", "a village collective, and only it, names its township and village")),
+    ("parties_household_members", bad("members", "only a household has members whose consent a lease needs")),
+    (
+        "parties_one_collective_per_village",
+        taken("village", "the village already has its collective economic organisation"),
+    ),
     ("parties_name_check", bad("name", "must have 1 to 200 characters")),
     ("parties_id_number_check", bad("id_number", "must be 17 digits and a check digit or X")),
     ("parties_credit_code_check", bad("credit_code", "must be an 18-character unified social credit code")),
     ("parties_phone_check", bad("phone", "must be a telephone number")),
     ("parties_address_check", bad("address", "must have at most 300 characters")),
-    ("parties_identity", bad("kind", "an organisation has a credit code; a person or household an ID number")),
+    (
+        "parties_identity",
+        bad("kind", "an organisation or collective has a credit code; a person or household an ID number"),
+    ),
     ("parties_id_number_key", taken("id_number", "another party has this ID number")),
     ("parties_credit_code_key", taken("credit_code", "another party has this credit code")),
     ("parties_owner_kind", bad("kind", "the party owns a house, so it is a person or household")),
@@ -72,8 +99,20 @@ pub const RULES: &[(&str, Rule)] = &[
     ("farmhouses_floor_area_m2_check", bad("properties.floor_area_m2", "must be above 0 and below 100000")),
     ("farmhouses_floors_check", bad("properties.floors", "must be 1 to 10")),
     ("farmhouses_year_built_check", bad("properties.year_built", "must be 1900 to 2100")),
-    ("farmhouses_structure_check", bad("properties.structure", "must be 砖混, 砖木, 钢混 or 木")),
-    ("farmhouses_condition_check", bad("properties.condition", "must be 完好, 基本完好, 一般 or 破损")),
+    ("farmhouses_structure_check", bad("properties.structure", "must be 砖混, 砖木, 钢混, 木, 土木 or 石木")),
+    ("farmhouses_condition_check", bad("properties.condition", "must be 完好, 基本完好, 一般, 破损, 严重损坏 or 危险")),
+    ("farmhouses_homestead_title_check", bad("properties.homestead_title", "must be issued, confirmed or unconfirmed")),
+    ("farmhouses_ownership_title_check", bad("properties.ownership_title", "must be issued, confirmed or unconfirmed")),
+    ("farmhouses_homestead_cert_no_check", bad("properties.homestead_cert_no", "is not a certificate number")),
+    ("farmhouses_ownership_cert_no_check", bad("properties.ownership_cert_no", "is not a certificate number")),
+    (
+        "farmhouses_homestead_certificate",
+        bad("properties.homestead_cert_no", "an issued title, and only it, has its certificate number"),
+    ),
+    (
+        "farmhouses_ownership_certificate",
+        bad("properties.ownership_cert_no", "an issued title, and only it, has its certificate number"),
+    ),
     ("farmhouses_status_check", bad("properties.status", "must be registered, listed, contracted or certified")),
     ("farmhouses_unit_number_check", bad("properties.unit_number", "is not a farmhouse unit number")),
     ("farmhouses_description_check", bad("properties.description", "must have at most 2000 characters")),
@@ -89,7 +128,10 @@ pub const RULES: &[(&str, Rule)] = &[
     ("farmhouse_photos_caption_check", bad("caption", "must have at most 200 characters")),
     ("farmhouse_photos_farmhouse_id_sha256_key", taken("photo", "the house already has this photo")),
     ("farmhouse_photos_farmhouse_id_fkey", bad("farmhouse_id", "no such farmhouse")),
-    ("appraisals_report_no_check", bad("report_no", "must be 4 to 40 letters, digits, brackets or dashes")),
+    (
+        "appraisals_report_no_check",
+        bad("report_no", "must be 4 to 40 letters, digits, Chinese characters, brackets or dashes"),
+    ),
     ("appraisals_firm_check", bad("firm", "must have 1 to 200 characters")),
     ("appraisals_appraiser_check", bad("appraiser", "must have 1 to 100 characters")),
     ("appraisals_method_check", bad("method", "must be 市场比较法, 收益法 or 成本法")),
@@ -119,7 +161,47 @@ pub const RULES: &[(&str, Rule)] = &[
     ("listings_farmhouse_id_fkey", bad("farmhouse_id", "no such farmhouse")),
     ("listings_one_open_per_house", taken("farmhouse_id", "the house already has an open listing")),
     ("transactions_mode_check", bad("mode", "must be 协议, 竞价 or 招标")),
-    ("transactions_contract_no_check", bad("contract_no", "must be 4 to 40 letters, digits or dashes")),
+    (
+        "transactions_contract_no_check",
+        bad("contract_no", "must be 4 to 40 letters, digits, Chinese characters, brackets or dashes"),
+    ),
+    ("transactions_lessor_party_id_fkey", bad("lessor_party_id", "no such party")),
+    ("transactions_collective_party_id_fkey", bad("collective_party_id", "no such party")),
+    ("transactions_recorded_by_user_id_fkey", bad("recorded_by", "no such user")),
+    ("transactions_lessor_kind", bad("lessor_party_id", "the lessor of a farmhouse is a person or household")),
+    (
+        "transactions_collective_kind",
+        bad("collective_party_id", "is not a village collective economic organisation (kind collective)"),
+    ),
+    ("consents_transaction_id_fkey", bad("transaction_id", "no such transaction")),
+    ("consents_kind_check", bad("kind", "must be member, committee or meeting")),
+    ("consents_member_name_check", bad("member_name", "must have 1 to 100 characters")),
+    ("consents_opinion_check", bad("opinion", "must have at most 1000 characters")),
+    ("consents_votes_for_check", bad("votes_for", "cannot be negative")),
+    ("consents_votes_against_check", bad("votes_against", "cannot be negative")),
+    ("consents_votes_total_check", bad("votes_total", "must be 1 to 100000")),
+    ("consents_recorded_by_user_id_fkey", bad("recorded_by", "no such user")),
+    ("consents_shape", bad("kind", "a member names who agrees; a committee agrees or not; a meeting has its votes")),
+    ("consents_votes", bad("votes_total", "votes for and against are at most all members")),
+    ("consents_member_once", taken("member_name", "this member's consent to the deal is recorded")),
+    ("papers_farmhouse_id_fkey", bad("farmhouse_id", "no such farmhouse")),
+    ("papers_transaction_id_fkey", bad("transaction_id", "no such transaction")),
+    (
+        "papers_kind_check",
+        bad("kind", "must be lease_contract, listing_entrustment, id_copy, appraisal_report or safety_appraisal"),
+    ),
+    ("papers_safety_grade_check", bad("grade", "must be A, B, C or D")),
+    ("papers_media_type_check", bad("file", "must be a PDF, JPEG or PNG file")),
+    ("papers_sha256_check", bad("file", "has no digest")),
+    ("papers_content_check", bad("file", "must have 1 byte to 10 MiB")),
+    ("papers_recorded_by_user_id_fkey", bad("recorded_by", "no such user")),
+    ("papers_owner", bad("kind", "a paper belongs to one house or one deal")),
+    ("papers_grade", bad("grade", "a safety appraisal, and only it, has a grade")),
+    ("papers_of_a_deal", bad("kind", "a lease contract or ID copy belongs to a deal")),
+    (
+        "listings_safety_grade",
+        bad("allowed_uses", "a house graded C or D in its safety appraisal is not listed for 民宿 or 康养"),
+    ),
     ("transactions_annual_rent_fen_check", bad("annual_rent_yuan", "cannot be negative")),
     ("transactions_total_amount_fen_check", bad("total_amount_yuan", "cannot be negative")),
     ("transactions_intended_use_check", bad("intended_use", "must be 民宿, 康养, 文创, 电商, 来料加工 or 其他")),
@@ -145,6 +227,25 @@ pub const RULES: &[(&str, Rule)] = &[
     ("certifications_one_per_transaction", taken("transaction_id", "the transaction is already certified")),
     ("certifications_signed_transaction", taken("transaction_id", "only a signed transaction can be certified")),
     ("certifications_kept", taken("certificate_no", "a certificate is never deleted or changed; it can be revoked")),
+    ("certifications_revocation_request", bad("reason", "a request to revoke has its reason and time")),
+    ("certifications_revocation_requested_by_user_id_fkey", bad("officer", "no such user")),
+    ("certifications_revocation_reason_check", bad("reason", "must have 1 to 500 characters")),
+    (
+        "certifications_maker_checker",
+        taken("officers", "the officer who recorded the deal does not certify it; a second officer does"),
+    ),
+    (
+        "certifications_checklist",
+        taken("checklist", "the deal lacks what its certificate needs (GET /api/v1/transactions/{id}/checklist)"),
+    ),
+    (
+        "certifications_two_officers",
+        taken("officers", "a certificate is revoked by a second officer after another asked, or by an admin"),
+    ),
+    ("user_townships_user_id_fkey", bad("user", "no such user")),
+    ("user_townships_township_code_fkey", bad("townships", "no such township")),
+    ("user_townships_user_id_township_code_key", taken("townships", "the account already has this township")),
+    ("user_township_scope", refused("township_code", "is outside the townships of this account")),
     (
         "farmhouses_certified_facts",
         taken(

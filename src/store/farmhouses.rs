@@ -7,7 +7,7 @@ use sqlx::{Acquire, FromRow, PgConnection, PgExecutor};
 
 use super::parcels::stale_or_missing;
 use super::{Current, Page, StoreError, StoreResult};
-use crate::domain::house::{Condition, Structure};
+use crate::domain::house::{Condition, Right, Structure, Title};
 use crate::domain::lifecycle::Status;
 
 /// A house with what every view of it needs: its place, its facts, its open listing, and (for staff) its
@@ -49,6 +49,15 @@ pub struct FarmhouseRow {
     pub owner_name: Option<String>,
     pub owner_id_number: Option<String>,
     pub owner_phone: Option<String>,
+    // The title basis (staff).
+    pub homestead_title: Title,
+    pub homestead_cert_no: Option<String>,
+    pub ownership_title: Title,
+    pub ownership_cert_no: Option<String>,
+    pub qualification_retained: bool,
+    pub collective_property: bool,
+    /// The latest house safety appraisal's grade.
+    pub safety_grade: Option<String>,
 }
 
 const SELECT: &str = "
@@ -60,7 +69,9 @@ const SELECT: &str = "
            l.id as listing_id, l.title as listing_title, l.asking_rent_fen, l.allowed_uses, l.min_term_months,
            l.max_term_months, l.notice_start, l.notice_end,
            tx.id as transaction_id, c.certificate_no,
-           f.owner_party_id, o.name as owner_name, o.id_number as owner_id_number, o.phone as owner_phone
+           f.owner_party_id, o.name as owner_name, o.id_number as owner_id_number, o.phone as owner_phone,
+           f.homestead_title, f.homestead_cert_no, f.ownership_title, f.ownership_cert_no, f.qualification_retained,
+           f.collective_property, house_safety_grade(f.id)::text as safety_grade
     from farmhouses f
     join parcels p on p.parcel_code = f.parcel_code
     join townships t on t.code = f.township_code
@@ -137,13 +148,19 @@ pub struct HouseFacts {
     pub condition: Condition,
     pub description: String,
     pub owner_party_id: Option<i64>,
+    pub homestead: Right,
+    pub ownership: Right,
+    pub qualification_retained: bool,
+    pub collective_property: bool,
 }
 
 pub async fn insert(conn: &mut PgConnection, unit_number: &str, footprint: &str, h: &HouseFacts) -> StoreResult<i64> {
     sqlx::query_scalar(
         "insert into farmhouses (unit_number, footprint, floor_area_m2, floors, year_built, structure, condition,
-                                 description, owner_party_id)
-         values ($1, st_setsrid(st_geomfromgeojson($2), 4326), $3::numeric(10, 2), $4, $5, $6, $7, $8, $9)
+                                 description, owner_party_id, homestead_title, homestead_cert_no, ownership_title,
+                                 ownership_cert_no, qualification_retained, collective_property)
+         values ($1, st_setsrid(st_geomfromgeojson($2), 4326), $3::numeric(10, 2), $4, $5, $6, $7, $8, $9, $10, $11,
+                 $12, $13, $14, $15)
          returning id",
     )
     .bind(unit_number)
@@ -155,6 +172,12 @@ pub async fn insert(conn: &mut PgConnection, unit_number: &str, footprint: &str,
     .bind(h.condition)
     .bind(&h.description)
     .bind(h.owner_party_id)
+    .bind(h.homestead.title)
+    .bind(&h.homestead.certificate_no)
+    .bind(h.ownership.title)
+    .bind(&h.ownership.certificate_no)
+    .bind(h.qualification_retained)
+    .bind(h.collective_property)
     .fetch_one(conn)
     .await
     .map_err(Into::into)
@@ -171,6 +194,10 @@ pub struct HouseChanges {
     pub condition: Option<Condition>,
     pub description: Option<String>,
     pub owner_party_id: Option<Option<i64>>,
+    pub homestead: Option<Right>,
+    pub ownership: Option<Right>,
+    pub qualification_retained: Option<bool>,
+    pub collective_property: Option<bool>,
 }
 
 /// Applies `c` if the house is still at `version`.
@@ -186,7 +213,13 @@ pub async fn update(conn: &mut PgConnection, id: i64, version: i32, c: &HouseCha
              structure = coalesce($7, structure),
              condition = coalesce($8, condition),
              description = coalesce($9, description),
-             owner_party_id = case when $10 then $11 else owner_party_id end
+             owner_party_id = case when $10 then $11 else owner_party_id end,
+             homestead_title = coalesce($12, homestead_title),
+             homestead_cert_no = case when $12 is null then homestead_cert_no else $13 end,
+             ownership_title = coalesce($14, ownership_title),
+             ownership_cert_no = case when $14 is null then ownership_cert_no else $15 end,
+             qualification_retained = coalesce($16, qualification_retained),
+             collective_property = coalesce($17, collective_property)
          where id = $1 and version = $2",
     )
     .bind(id)
@@ -200,6 +233,12 @@ pub async fn update(conn: &mut PgConnection, id: i64, version: i32, c: &HouseCha
     .bind(&c.description)
     .bind(c.owner_party_id.is_some())
     .bind(c.owner_party_id.flatten())
+    .bind(c.homestead.as_ref().map(|r| r.title))
+    .bind(c.homestead.as_ref().and_then(|r| r.certificate_no.clone()))
+    .bind(c.ownership.as_ref().map(|r| r.title))
+    .bind(c.ownership.as_ref().and_then(|r| r.certificate_no.clone()))
+    .bind(c.qualification_retained)
+    .bind(c.collective_property)
     .execute(&mut *attempt)
     .await;
     let updated = match updated {

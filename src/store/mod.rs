@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cluster;
 pub mod constraints;
 pub mod copy;
+pub mod deals;
 pub mod exports;
 pub mod farmhouses;
 pub mod geometry;
@@ -90,6 +91,9 @@ pub struct Current {
     pub certificate_no: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What a deal still lacks for its certificate: items of its checklist, or `officers` (a second officer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Vec<String>>,
 }
 
 impl Current {

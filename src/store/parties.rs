@@ -17,12 +17,18 @@ pub struct PartyRow {
     pub credit_code: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
+    /// A household's adult members whose consent a lease needs.
+    pub members: Option<i16>,
+    /// A village collective's township and village.
+    pub township_code: Option<String>,
+    pub village: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "select id, kind, name, id_number, credit_code, phone, address, version, created_at, updated_at
+const SELECT: &str = "select id, kind, name, id_number, credit_code, phone, address, members,
+                             township_code::text, village, version, created_at, updated_at
                       from parties";
 
 #[derive(Debug, Default, Clone)]
@@ -69,8 +75,8 @@ pub use crate::domain::party::PartyFields;
 
 pub async fn insert(conn: &mut PgConnection, p: &PartyFields) -> StoreResult<i64> {
     sqlx::query_scalar(
-        "insert into parties (kind, name, id_number, credit_code, phone, address)
-         values ($1, $2, $3, $4, $5, $6) returning id",
+        "insert into parties (kind, name, id_number, credit_code, phone, address, members, township_code, village)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
     )
     .bind(p.kind)
     .bind(&p.name)
@@ -78,6 +84,9 @@ pub async fn insert(conn: &mut PgConnection, p: &PartyFields) -> StoreResult<i64
     .bind(&p.credit_code)
     .bind(&p.phone)
     .bind(&p.address)
+    .bind(p.members)
+    .bind(&p.township_code)
+    .bind(&p.village)
     .fetch_one(conn)
     .await
     .map_err(Into::into)
@@ -86,7 +95,8 @@ pub async fn insert(conn: &mut PgConnection, p: &PartyFields) -> StoreResult<i64
 /// Replaces the party's fields if it is still at `version`.
 pub async fn update(conn: &mut PgConnection, id: i64, version: i32, p: &PartyFields) -> StoreResult<()> {
     let updated = sqlx::query(
-        "update parties set kind = $3, name = $4, id_number = $5, credit_code = $6, phone = $7, address = $8
+        "update parties set kind = $3, name = $4, id_number = $5, credit_code = $6, phone = $7, address = $8,
+                            members = $9, township_code = $10, village = $11
          where id = $1 and version = $2",
     )
     .bind(id)
@@ -97,6 +107,9 @@ pub async fn update(conn: &mut PgConnection, id: i64, version: i32, p: &PartyFie
     .bind(&p.credit_code)
     .bind(&p.phone)
     .bind(&p.address)
+    .bind(p.members)
+    .bind(&p.township_code)
+    .bind(&p.village)
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() == 1 {

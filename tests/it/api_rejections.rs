@@ -190,9 +190,9 @@ async fn bad_requests_are_refused_naming_the_field_and_change_nothing() {
         json_case(
             "unit number with zero building number",
             houses.clone(),
-            with(h.clone(), "/properties/unit_number", json!("330604001001JC00004F00000000")),
+            with(h.clone(), "/properties/unit_number", json!("330604001001JC00004F00000001")),
             422,
-            "properties.unit_number.fixture_number",
+            "properties.unit_number.building",
         ),
         json_case(
             "SQL in the unit number",

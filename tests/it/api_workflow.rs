@@ -45,7 +45,8 @@ async fn a_house_goes_from_registered_to_certified_and_back() {
     let t = api.sign(listing, lessee, "HT-2020-0001").await;
     let deal = api.get(&format!("/api/v1/transactions/{t}")).await.expect(200);
     assert_eq!(deal.body["house_status"], "contracted");
-    assert_eq!(deal.body["total_amount_yuan"], 60002.5);
+    assert_eq!(deal.body["total_amount_yuan"], 240010.0);
+    assert_eq!(deal.body["lessor_party_id"], owner, "the owner of record lets the house");
     assert_eq!(api.get(&format!("/api/v1/listings/{listing}")).await.body["status"], "closed");
 
     let cert = api.post(&format!("/api/v1/transactions/{t}/certify"), &json!({})).await.expect(201);
@@ -58,7 +59,7 @@ async fn a_house_goes_from_registered_to_certified_and_back() {
 
     let cert_id = cert.body["id"].as_i64().unwrap();
     let revoked = api
-        .post(&format!("/api/v1/certifications/{cert_id}/revoke"), &json!({"reason": "合同金额录入错误"}))
+        .post_as_admin(&format!("/api/v1/certifications/{cert_id}/revoke"), &json!({"reason": "合同金额录入错误"}))
         .await
         .expect(200);
     assert_eq!(revoked.body["in_force"], false);
@@ -140,6 +141,7 @@ async fn a_lease_overlapping_an_existing_one_is_refused_and_leaves_no_row() {
     body["signed_on"] = json!("2023-01-20");
     body["lease_start"] = json!("2023-02-01");
     body["lease_end"] = json!("2028-02-01");
+    body["total_amount_yuan"] = json!(60002.5);
     let before: i64 = sqlx::query_scalar("select count(*) from transactions").fetch_one(&db.pool).await.unwrap();
     let r = api.post(&format!("/api/v1/listings/{listing}/transactions"), &body).await.expect(409);
     assert_eq!(r.body["field"], "lease_start");

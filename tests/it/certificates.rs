@@ -117,7 +117,10 @@ async fn a_certificate_is_in_force_then_ended_when_its_lease_ends_early() {
 
     // Its house is registered again; the certificate can still be revoked, and the house stays registered.
     let id = cert["id"].as_i64().unwrap();
-    officer.post(&format!("/api/v1/certifications/{id}/revoke"), &json!({"reason": "合同解除"})).await.expect(200);
+    officer
+        .post_as_admin(&format!("/api/v1/certifications/{id}/revoke"), &json!({"reason": "合同解除"}))
+        .await
+        .expect(200);
     let v = public.get(&path).await.expect(200).body;
     assert_eq!((v["state"].as_str(), v["revoke_reason"].as_str()), (Some("revoked"), Some("合同解除")), "{v}");
     assert!(v["revoked_at"].is_string(), "{v}");
@@ -193,7 +196,7 @@ async fn a_certified_fact_is_not_changed_in_place_but_corrected_with_a_new_certi
 
     // A correction of the structure: the old certificate revoked with the reason, a new one issued.
     let body = json!({"reason": "结构登记有误", "structure": "钢混"});
-    let new = officer.post(&format!("/api/v1/certifications/{id}/correction"), &body).await.expect(201).body;
+    let new = officer.post_as_admin(&format!("/api/v1/certifications/{id}/correction"), &body).await.expect(201).body;
     assert_ne!(new["certificate_no"], cert["certificate_no"]);
     assert_eq!((new["facts"]["structure"].as_str(), new["state"].as_str()), (Some("钢混"), Some("in_force")));
     let old = public.get(&format!("/api/v1/verify/{no}?code={code}")).await.expect(200).body;
@@ -342,7 +345,10 @@ async fn a_revoked_certificate_s_document_says_so() {
     let (_, cert) = certified(&officer, 1).await;
     let (no, code) = no_and_code(&cert);
     let id = cert["id"].as_i64().unwrap();
-    officer.post(&format!("/api/v1/certifications/{id}/revoke"), &json!({"reason": "合同无效"})).await.expect(200);
+    officer
+        .post_as_admin(&format!("/api/v1/certifications/{id}/revoke"), &json!({"reason": "合同无效"}))
+        .await
+        .expect(200);
     let (status, _, pdf) = bytes(&public, &format!("/api/v1/certifications/{no}/document?code={code}")).await;
     assert_eq!(status, 200);
     let dir = tempfile::tempdir().unwrap();

@@ -9,6 +9,7 @@ mod backup;
 mod capacity;
 mod certificates;
 mod corpus;
+mod deals;
 mod embedded;
 mod export;
 mod features;

@@ -1,6 +1,6 @@
-//! Private data — a party's name, ID-card number, phone and address — never reaches the public or an
-//! investor: this test seeds parties with known values, then crawls every response those callers can
-//! get (every API route they may call, every page of every list, every feature page, tiles of every
+//! Private data — a party's name, ID-card number, phone and address, and the copies of ID cards attached to
+//! deals — never reaches the public or an investor: this test seeds parties and papers with known values,
+//! then crawls every response those callers can get (every API route they may call, every page of every list, every feature page, tiles of every
 //! layer at z10–z16 over the houses, certificate checks) and searches the bytes for the values.
 
 use crate::common;
@@ -58,6 +58,13 @@ async fn seed(api: &Api) -> (Secrets, Vec<String>) {
             .expect(201);
         secrets.extend([lessee_name, format!("1388888{n:04}")]);
         let t = api.sign(listing, lessee.body["id"].as_i64().unwrap(), &format!("HT-PRIV-{n:04}")).await;
+        // A copy of the lessee's ID card: its words and its digest are staff-only.
+        let marker = format!("身份证复印件隐私{n}号");
+        let copy = api
+            .paper(&format!("/api/v1/transactions/{t}/papers?kind=id_copy"), common::api::pdf(&marker))
+            .await
+            .expect(201);
+        secrets.extend([marker, copy.body["sha256"].as_str().unwrap().to_string()]);
         if n != 5 {
             let cert = api.post(&format!("/api/v1/transactions/{t}/certify"), &json!({})).await.expect(201);
             certificates.push(cert.body["certificate_no"].as_str().unwrap().to_string());

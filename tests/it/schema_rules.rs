@@ -31,7 +31,13 @@ async fn a_unit_number_is_unique() {
 async fn a_malformed_unit_number_is_refused() {
     let db = TestDb::with_district().await;
     fixtures::parcel(&db.pool, "330604001001JC00001", 100.0).await;
-    for bad in ["330604001001JC00001W00000000", "330604001001JC00001F00000000", "330604001001JC00001F0001"] {
+    for bad in [
+        "330604001001JC00001W00000000",
+        "330604001001JC00001F00000000",
+        "330604001001JC00001F00010000",
+        "330604001001JC00001F00000001",
+        "330604001001JC00001F0001",
+    ] {
         let r = sqlx::query(
             "insert into farmhouses (unit_number, footprint, floor_area_m2, floors, year_built, structure)
              values ($1, st_geomfromtext($2, 4326), 100, 1, 2000, '木')",
@@ -50,6 +56,8 @@ async fn the_database_and_the_service_agree_on_unit_numbers() {
     let corpus = [
         "330604001002JC00017F00010001",
         "330604001002JC00017F00000000",
+        "330604001002JC00017F00000100",
+        "330604001002JC00017F01000000",
         "330604001002JC00000F00010001",
         "330604001002GC00017F00010001",
         "330604001002ZC00017F00010001",

@@ -153,16 +153,9 @@ async fn issued_at(pool: &PgPool, n: u32, issued_at: &str) -> (i64, i64) {
     let l = fixtures::listing(pool, h).await;
     let p = person(pool, &format!("33060419800101{n:04}")).await;
     let t = fixtures::transaction(pool, l, p, &format!("HT-{n:04}"), "2020-02-01", "2030-02-01").await.unwrap();
-    sqlx::query(
-        "insert into certifications (certificate_no, transaction_id, issued_at, verification_code)
-         values ($1, $2, $3::timestamptz, 'ABCD1234')",
-    )
-    .bind(format!("SY-JZ-2020-{n:06}"))
-    .bind(t)
-    .bind(format!("{issued_at} +08:00"))
-    .execute(pool)
-    .await
-    .unwrap();
+    fixtures::certification_at(pool, t, &format!("SY-JZ-2020-{n:06}"), Some(&format!("{issued_at} +08:00")))
+        .await
+        .unwrap();
     sqlx::query("update farmhouses set status = 'certified' where id = $1").bind(h).execute(pool).await.unwrap();
     (h, t)
 }

@@ -133,12 +133,8 @@ async fn a_missing_web_folder_gets_a_notice_not_a_blank_page() {
 async fn the_verification_page_shows_validity_and_public_facts_only() {
     let db = TestDb::with_district().await;
     let api = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
-    let (house, deal) = api.contracted(2).await;
-    let owner = api.owner(2).await;
-    let version =
-        api.get(&format!("/api/v1/farmhouses/{house}")).await.expect(200).body["properties"]["version"].clone();
-    let owned = serde_json::json!({"properties": {"owner_party_id": owner, "version": version}});
-    api.patch(&format!("/api/v1/farmhouses/{house}"), &owned, None).await.expect(200);
+    // The house is owned by household 户主502 (`Api::house`).
+    let (_house, deal) = api.contracted(2).await;
     let cert = api.post(&format!("/api/v1/transactions/{deal}/certify"), &serde_json::json!({})).await.expect(201).body;
     let no = cert["certificate_no"].as_str().unwrap().to_string();
     let code = cert["verification_code"].as_str().unwrap().to_string();
@@ -167,7 +163,7 @@ async fn the_verification_page_shows_validity_and_public_facts_only() {
     assert!(wrong.contains("查无此证书") && !wrong.contains("青山村"), "{wrong}");
 
     let id = cert["id"].as_i64().unwrap();
-    api.post(&format!("/api/v1/certifications/{id}/revoke"), &serde_json::json!({"reason": "录入错误"}))
+    api.post_as_admin(&format!("/api/v1/certifications/{id}/revoke"), &serde_json::json!({"reason": "录入错误"}))
         .await
         .expect(200);
     let revoked = get(&public, &format!("/verify/{no}?code={code}"), "text/html").await.text().await.unwrap();

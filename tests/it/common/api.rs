@@ -38,6 +38,16 @@ impl Api {
         Self { base: format!("http://{addr}"), client: reqwest::Client::new() }
     }
 
+    /// The service at `addr` as the holder of API token `token` (every request carries it).
+    pub fn with_token(addr: std::net::SocketAddr, token: &str) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder().default_headers(headers).build().unwrap(),
+        }
+    }
+
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
         let res = req.send().await.expect("request");
         let status = res.status().as_u16();
@@ -56,11 +66,22 @@ impl Api {
         self.send(self.client.post(format!("{}{path}", self.base)).json(body)).await
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.client.put(format!("{}{path}", self.base)).json(body)).await
+    }
+
     pub async fn patch(&self, path: &str, body: &Value, if_match: Option<&str>) -> Reply {
         let mut req = self.client.patch(format!("{}{path}", self.base)).json(body);
         if let Some(tag) = if_match {
             req = req.header("if-match", tag);
         }
+        self.send(req).await
+    }
+
+    /// POSTs as an admin (a service of [`super::spawn_app_as`]): an admin revokes or corrects a certificate
+    /// alone, where an officer only asks for it.
+    pub async fn post_as_admin(&self, path: &str, body: &Value) -> Reply {
+        let req = self.client.post(format!("{}{path}", self.base)).header(super::TEST_ROLE, "admin").json(body);
         self.send(req).await
     }
 
@@ -97,10 +118,13 @@ impl Api {
         r.body["id"].as_i64().unwrap()
     }
 
-    /// A house on parcel `n` (the parcel is made too); returns its id.
+    /// A house on parcel `n` (the parcel is made too), owned by household `500 + n`; returns its id.
     pub async fn house(&self, n: u32) -> i64 {
+        let owner = self.owner(500 + n).await;
         self.parcel(n).await;
-        let r = self.post("/api/v1/farmhouses", &house_feature(n)).await.expect(201);
+        let mut feature = house_feature(n);
+        feature["properties"]["owner_party_id"] = json!(owner);
+        let r = self.post("/api/v1/farmhouses", &feature).await.expect(201);
         r.body["id"].as_i64().unwrap()
     }
 
@@ -119,13 +143,49 @@ impl Api {
         r.body["id"].as_i64().unwrap()
     }
 
-    /// Signs a 5-year lease of `listing` to `lessee`; returns the transaction id.
+    /// Signs a 20-year lease of `listing` to `lessee` and gives it what a certificate needs (consent and
+    /// papers; the lessor is the house's owner); returns the transaction id.
     pub async fn sign(&self, listing: i64, lessee: i64, contract: &str) -> i64 {
+        let t = self.sign_bare(listing, lessee, contract).await;
+        self.complete(t).await;
+        t
+    }
+
+    /// Signs a 20-year lease of `listing` to `lessee`, nothing more; returns the transaction id.
+    pub async fn sign_bare(&self, listing: i64, lessee: i64, contract: &str) -> i64 {
         let r = self
             .post(&format!("/api/v1/listings/{listing}/transactions"), &transaction_body(lessee, contract))
             .await
             .expect(201);
         r.body["id"].as_i64().unwrap()
+    }
+
+    /// Records the consent of the lessor household's head and of the village committee, and attaches the
+    /// papers a 民宿 lease needs (safety grade A), so that deal `t` of an owned house may be certified.
+    pub async fn complete(&self, t: i64) {
+        self.post(
+            &format!("/api/v1/transactions/{t}/consents"),
+            &json!({"kind": "member", "member_name": "户主本人", "agrees": true, "given_on": "2020-01-20"}),
+        )
+        .await
+        .expect(201);
+        self.post(
+            &format!("/api/v1/transactions/{t}/consents"),
+            &json!({"kind": "committee", "agrees": true, "opinion": "同意", "given_on": "2020-01-22"}),
+        )
+        .await
+        .expect(201);
+        for kind in ["lease_contract", "listing_entrustment", "id_copy", "appraisal_report", "safety_appraisal&grade=A"]
+        {
+            self.paper(&format!("/api/v1/transactions/{t}/papers?kind={kind}"), pdf(kind)).await.expect(201);
+        }
+    }
+
+    /// Posts `bytes` as a paper (Content-Type application/pdf).
+    pub async fn paper(&self, path: &str, bytes: Vec<u8>) -> Reply {
+        let req =
+            self.client.post(format!("{}{path}", self.base)).header("content-type", "application/pdf").body(bytes);
+        self.send(req).await
     }
 
     /// A contracted house: house, listing and lease; returns (house, transaction).
@@ -151,7 +211,8 @@ pub fn house_feature(n: u32) -> Value {
         "type": "Feature",
         "geometry": geometry(&fixtures::square(f64::from(n) * 100.0, 0.0, 12.0)),
         "properties": {"unit_number": format!("330604001001JC{n:05}F00010001"), "floor_area_m2": 288.5,
-                       "floors": 2, "year_built": 1998, "structure": "砖混", "description": "两层砖混结构，带院子"}
+                       "floors": 2, "year_built": 1998, "structure": "砖混", "description": "两层砖混结构，带院子",
+                       "homestead_title": "confirmed", "ownership_title": "confirmed"}
     })
 }
 
@@ -163,7 +224,12 @@ pub fn listing_body() -> Value {
 pub fn transaction_body(lessee: i64, contract: &str) -> Value {
     json!({"lessee_party_id": lessee, "mode": "协议", "contract_no": contract, "signed_on": "2020-02-01",
            "lease_start": "2020-02-01", "lease_end": "2040-02-01", "annual_rent_yuan": 12000.5,
-           "total_amount_yuan": 60002.5, "intended_use": "民宿"})
+           "total_amount_yuan": 240010, "intended_use": "民宿"})
+}
+
+/// The bytes of a small PDF whose text says `what`.
+pub fn pdf(what: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n% {what}\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n").into_bytes()
 }
 
 /// A WKT polygon as a GeoJSON geometry.

@@ -170,16 +170,32 @@ pub async fn transaction(
     .await
 }
 
-/// Certificate `no` for `transaction`.
+/// Certificate `no` for `transaction`, written as a record of the past (`farmhouse.historical_record`):
+/// the deal's checklist is not asked for, as for the certificates a register is loaded with.
 pub async fn certification(pool: &PgPool, transaction: i64, no: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into certifications (certificate_no, transaction_id, verification_code)
-         values ($1, $2, 'ABCD1234') returning id",
+    certification_at(pool, transaction, no, None).await
+}
+
+/// As [`certification`], issued at `issued_at` (a timestamp with its offset) when given.
+pub async fn certification_at(
+    pool: &PgPool,
+    transaction: i64,
+    no: &str,
+    issued_at: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("select set_config('farmhouse.historical_record', 'test fixture', true)").execute(&mut *tx).await?;
+    let id = sqlx::query_scalar(
+        "insert into certifications (certificate_no, transaction_id, verification_code, issued_at)
+         values ($1, $2, 'ABCD1234', coalesce($3::timestamptz, now())) returning id",
     )
     .bind(no)
     .bind(transaction)
-    .fetch_one(pool)
-    .await
+    .bind(issued_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// The name of the constraint `result` broke, or a panic naming what happened instead.

@@ -98,7 +98,13 @@ pub async fn spawn_with(state: AppState, role: Role) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     let mut app = farmhouse::http::app(state);
     if role != Role::Public {
-        let caller = Caller { role, user_id: None, username: Some(format!("test-{role}")), party_id: None };
+        let caller = Caller {
+            role,
+            user_id: None,
+            username: Some(format!("test-{role}")),
+            party_id: None,
+            townships: Vec::new(),
+        };
         app = app.layer(axum::Extension(caller));
     }
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -218,7 +218,13 @@ pub async fn spawn_app_as(pool: PgPool, role: Role) -> SocketAddr {
             Some(name) => name.parse::<Role>().expect("a role"),
             None => role,
         };
-        let caller = Caller { role, user_id: None, username: Some(format!("test-{role}")), party_id: None };
+        let caller = Caller {
+            role,
+            user_id: None,
+            username: Some(format!("test-{role}")),
+            party_id: None,
+            townships: Vec::new(),
+        };
         req.extensions_mut().insert(caller);
         next.run(req).await
     };
