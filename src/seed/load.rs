@@ -10,6 +10,7 @@ use chrono::Datelike;
 use sqlx::PgConnection;
 
 use super::houses::{House, Party, Village};
+use crate::domain::records::PaperKind;
 use crate::store::copy::{CopyRows, polygon_ewkt};
 
 const STAGING: &str = "
@@ -29,6 +30,8 @@ const STAGING: &str = "
         annual_rent_fen bigint, total_amount_fen bigint, intended_use text);
     create temp table if not exists seed_certifications (contract_no text, certificate_no text,
         issued_at timestamptz, verification_code text);
+    create temp table if not exists seed_collectives (township_code text, village text, credit_code text);
+    create temp table if not exists seed_paper_files (kind text primary key, content bytea);
 ";
 
 const MOVE: &str = "
@@ -37,12 +40,21 @@ const MOVE: &str = "
     insert into villages (township_code, name, location)
         select township_code, name, st_setsrid(st_makepoint(lon, lat), 4326) from seed_villages
         on conflict do nothing;
+    -- Each village's collective economic organisation (村集体经济组织).
+    insert into parties (kind, name, credit_code, township_code, village)
+        select 'collective', village || '股份经济合作社', credit_code, township_code, village from seed_collectives
+        on conflict do nothing;
+    -- The demo houses stand on confirmed rights with one real-estate certificate for house and land (房地一体).
     insert into farmhouses (unit_number, township_code, footprint, floor_area_m2, floors, year_built, structure,
-                            condition, status, description, owner_party_id)
+                            condition, status, description, owner_party_id, homestead_title, homestead_cert_no,
+                            ownership_title, ownership_cert_no)
         select s.unit_number, p.township_code, s.footprint, s.floor_area_m2, s.floors, s.year_built, s.structure,
-               s.condition, s.status, s.description, o.id
+               s.condition, s.status, s.description, o.id, 'issued', c.no, 'issued', c.no
         from seed_houses s join parcels p on p.parcel_code = left(s.unit_number, 19)::char(19)
-        join parties o on o.id_number = s.owner_id_number;
+        join parties o on o.id_number = s.owner_id_number
+        cross join lateral (select format('浙(%s)绍兴市上虞区不动产权第%s号', 2016 + (hashtext(s.unit_number) & 3),
+                                          lpad(((hashtext(s.unit_number) & 2147483647) % 10000000)::text, 7, '0'))
+                            as no) c;
     insert into appraisals (farmhouse_id, report_no, firm, appraiser, method, valuation_date, value_fen,
                             annual_rent_fen, valid_until)
         select f.id, s.report_no, s.firm, s.appraiser, s.method, s.valuation_date, s.value_fen, s.annual_rent_fen,
@@ -54,26 +66,72 @@ const MOVE: &str = "
                s.notice_start, s.notice_end, s.status
         from seed_listings s join farmhouses f on f.unit_number = s.unit_number;
     insert into transactions (listing_id, farmhouse_id, lessee_party_id, mode, contract_no, signed_on,
-                              lease_start, lease_end, annual_rent_fen, total_amount_fen, intended_use)
+                              lease_start, lease_end, annual_rent_fen, total_amount_fen, intended_use,
+                              lessor_party_id, collective_party_id)
         select l.id, f.id,
                coalesce((select id from parties where credit_code = s.lessee_credit_code),
                         (select id from parties where id_number = s.lessee_id_number)),
                s.mode, s.contract_no, s.signed_on, s.lease_start, s.lease_end, s.annual_rent_fen,
-               s.total_amount_fen, s.intended_use
+               s.total_amount_fen, s.intended_use, f.owner_party_id,
+               (select c.id from parties c join parcels p on p.parcel_code = f.parcel_code
+                where c.kind = 'collective' and c.township_code = f.township_code and c.village = p.village)
         from seed_transactions s join farmhouses f on f.unit_number = s.unit_number
         join listings l on l.farmhouse_id = f.id and l.status = 'closed';
+    -- Consent to each deal: the owner household's (one adult member, its head) and the village committee's.
+    insert into consents (transaction_id, kind, member_name, agrees, given_on)
+        select t.id, 'member', o.name, true, t.signed_on - 5
+        from seed_transactions s join transactions t on t.contract_no = s.contract_no
+        join parties o on o.id = t.lessor_party_id;
+    insert into consents (transaction_id, kind, agrees, opinion, given_on)
+        select t.id, 'committee', true, '经村委会研究，同意出租用于' || t.intended_use, t.signed_on - 3
+        from seed_transactions s join transactions t on t.contract_no = s.contract_no;
+    -- Papers: every deal still awaiting its certificate has them (an officer may certify it in the demo), and
+    -- the first few certified deals of each batch, to show what a certified deal keeps.
+    create temp table seed_papered on commit drop as
+        select t.id, t.farmhouse_id, t.intended_use
+        from seed_transactions s join transactions t on t.contract_no = s.contract_no
+        where s.contract_no not in (select contract_no from seed_certifications)
+           or s.contract_no in (select contract_no from seed_certifications order by issued_at limit 3);
+    insert into papers (transaction_id, kind, media_type, sha256, content)
+        select d.id, f.kind, 'image/png', sha256(f.content), f.content
+        from seed_papered d cross join seed_paper_files f where f.kind <> 'safety_appraisal';
+    insert into papers (farmhouse_id, kind, safety_grade, media_type, sha256, content)
+        select d.farmhouse_id, 'safety_appraisal', 'B', 'image/png', sha256(f.content), f.content
+        from seed_papered d join seed_paper_files f on f.kind = 'safety_appraisal'
+        where d.intended_use in ('民宿', '康养');
+    drop table seed_papered;
     insert into certifications (certificate_no, transaction_id, issued_at, verification_code)
         select s.certificate_no, t.id, s.issued_at, s.verification_code
         from seed_certifications s join transactions t on t.contract_no = s.contract_no
         order by s.issued_at;
     truncate seed_parties, seed_villages, seed_houses, seed_appraisals, seed_listings, seed_transactions,
-             seed_certifications;
+             seed_certifications, seed_collectives;
 ";
 
-/// Creates the staging tables on `conn` (temporary: they vanish with the connection).
+/// Creates the staging tables on `conn` (temporary: they vanish with the connection), with the scans that
+/// stand in for the demo deals' papers.
 pub async fn prepare(conn: &mut PgConnection) -> Result<()> {
     sqlx::raw_sql(STAGING).execute(&mut *conn).await.context("creating the staging tables")?;
+    for (i, kind) in PaperKind::ALL.iter().enumerate() {
+        sqlx::query("insert into seed_paper_files (kind, content) values ($1, $2) on conflict do nothing")
+            .bind(kind.as_str())
+            .bind(super::pictures::paper_scan(i as u8)?)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
+}
+
+/// The credit code of the collective economic organisation of a village (N2: registered by the
+/// agriculture department, village level), from the township and village so that runs agree.
+fn collective_credit_code(township: &str, village: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{township}/{village}"));
+    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % 100_000_000;
+    let org = format!("{n:08}");
+    let org = format!("{org}{}", crate::domain::identity::organisation_code_check_char(&org));
+    let first17 = format!("N2{}{org}", &township[..6]);
+    format!("{first17}{}", crate::domain::identity::credit_check_char(&first17))
 }
 
 /// Certificate numbers per year, gapless from the last one issued (`certificate_counters`).
@@ -158,6 +216,7 @@ pub async fn villages(
     numbers: &mut CertificateNumbers,
 ) -> Result<()> {
     let mut v = CopyRows::new();
+    let mut collectives = CopyRows::new();
     let mut owners = CopyRows::new();
     let mut parcels = CopyRows::new();
     let mut houses = CopyRows::new();
@@ -167,6 +226,11 @@ pub async fn villages(
     let mut certificates = Vec::new();
     for (village, members) in villages {
         v.text(&village.township_code).text(&village.name).value(village.lon).value(village.lat).end();
+        collectives
+            .text(&village.township_code)
+            .text(&village.name)
+            .text(collective_credit_code(&village.township_code, &village.name))
+            .end();
         for h in members {
             let (footprint, parcel) = h.rings();
             party_row(&mut owners, &h.owner);
@@ -245,6 +309,7 @@ pub async fn villages(
             .end();
     }
     v.send(conn, "copy seed_villages from stdin").await?;
+    collectives.send(conn, "copy seed_collectives from stdin").await?;
     owners.send(conn, "copy seed_parties from stdin").await?;
     parcels.send(conn, "copy parcels (parcel_code, township_code, village, land_use, boundary) from stdin").await?;
     houses.send(conn, "copy seed_houses from stdin").await?;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use image::{Rgb, RgbImage};
+use image::{ImageEncoder, Rgb, RgbImage};
 use imageproc::drawing::{draw_filled_circle_mut, draw_filled_rect_mut, draw_polygon_mut};
 use imageproc::point::Point;
 use imageproc::rect::Rect;
@@ -182,6 +182,26 @@ pub fn draw(seed: u64, floors: u32) -> RgbImage {
         draw_filled_circle_mut(&mut img, (tx + dx, base + dy), r, Rgb([52, 110, 60]));
     }
     img
+}
+
+/// A scanned page standing in for a paper of the demo deals (a contract, an ID copy, a report): a
+/// greyish A4-shaped page with a header band and lines of "text", coloured by `kind` (0–4). PNG.
+pub fn paper_scan(kind: u8) -> Result<Vec<u8>> {
+    let (w, h) = (210u32, 297u32);
+    let mut img = RgbImage::from_pixel(w, h, Rgb([246, 244, 238]));
+    let band = [[180u8, 40, 40], [40, 90, 160], [90, 90, 90], [40, 130, 80], [170, 110, 30]][usize::from(kind % 5)];
+    draw_filled_rect_mut(&mut img, Rect::at(20, 18).of_size(w - 40, 14), Rgb(band));
+    let mut rng = ChaCha8Rng::seed_from_u64(u64::from(kind));
+    let mut y = 48;
+    while y < h as i32 - 40 {
+        let len = rng.gen_range(90..(w - 40));
+        draw_filled_rect_mut(&mut img, Rect::at(20, y).of_size(len, 3), Rgb([150, 150, 150]));
+        y += 11;
+    }
+    draw_filled_circle_mut(&mut img, (w as i32 - 50, h as i32 - 45), 18, Rgb([200, 60, 60]));
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out).write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)?;
+    Ok(out)
 }
 
 #[cfg(test)]
