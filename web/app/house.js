@@ -143,6 +143,11 @@ export class HousePanel {
       out.push(el('section', { class: 'deal' }, el('h3', {}, t('house.deal')),
         el('p', {}, t('house.deal.value', {
           contract: deal.contract_no, start: deal.lease_start, end: deal.lease_end, amount: number(deal.total_amount_yuan),
+        })),
+        el('p', { class: 'hint', id: 'deal-parties' }, t('house.deal.parties', {
+          lessor: deal.lessor?.name ?? deal.lessor_name ?? '—',
+          lessee: deal.lessee?.name ?? '—',
+          by: deal.recorded_by ?? '—',
         }))));
     }
     if (role === 'officer') {

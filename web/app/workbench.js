@@ -288,9 +288,13 @@ export class Workbench {
     if (!parcel) return;
     this.parcel = parcel;
     const taken = (houses?.features ?? []).map((f) => f.properties.unit_number).filter((u) => u.startsWith(code));
-    const next = Math.max(0, ...taken.map((u) => Number(u.slice(20)))) + 1;
+    // Characters 21–24 are the building (幢号), 25–28 the unit in it (户号), each from 0001: the next unit
+    // of the last building, or the first of the next one.
+    const last = taken.map((u) => u.slice(20)).sort().at(-1) ?? '00010000';
+    let [building, flat] = [Number(last.slice(0, 4)) || 1, Number(last.slice(4)) + 1];
+    if (flat > 9999) [building, flat] = [building + 1, 1];
     const unit = this.root.querySelector('[name="properties.unit_number"]');
-    if (unit) unit.value = `${code}F${String(next).padStart(8, '0')}`;
+    if (unit) unit.value = `${code}F${String(building).padStart(4, '0')}${String(flat).padStart(4, '0')}`;
     this.showParcel(parcel, { fly: true, houses: taken.length });
   }
 
@@ -463,6 +467,8 @@ export class Workbench {
         buttons.push(el('button', { type: 'button', id: 'work-withdraw', onclick: () => this.withdraw(house, afterWrite) }, t('work.withdraw')));
       }
       if (p.status === 'contracted' && extra.deal) {
+        // Deals recorded before lessors were kept name theirs now.
+        if (this.caps?.lessor && !extra.deal.lessor_party_id) open('work-parties', t('work.parties'), () => this.partiesForm(house, extra.deal));
         if (this.caps?.papers) open('work-paper', t('work.paper'), () => this.paperForm(extra.deal));
         if (this.caps?.consents) open('work-consent', t('work.consent'), () => this.consentForm(extra.deal));
       }
@@ -470,6 +476,7 @@ export class Workbench {
     if (role === 'admin' && p.status === 'registered') {
       open('work-historical', t('work.historical'), () => this.listingForm(house, { historical: true }));
     }
+    if (p.title) out.push(titleSection(p.title));
     if (buttons.length) out.push(el('section', { class: 'workflow' }, el('h3', {}, t('work.next')), el('div', { class: 'actions', id: 'work-actions' }, buttons)));
     if (p.status === 'contracted' || p.status === 'certified') {
       if (extra.papers) out.push(papersSection(extra.papers));
@@ -641,6 +648,31 @@ export class Workbench {
     };
     for (const n of ['annual_rent_yuan', 'lease_start', 'lease_end']) form.elements[n].addEventListener('change', fill);
     return form;
+  }
+
+  /** The lessor (the house's owner) and the village collective of a deal recorded without them. */
+  partiesForm(house, deal) {
+    const owner = house.properties.owner;
+    const collective = partyPicker({ name: 'collective_party_id', label: t('deal.collective'), kinds: ['collective'], caps: this.caps ?? {},
+      id: 'parties-collective', optional: true, township: house.properties.township_code, village: house.properties.village });
+    return workForm({
+      id: 'parties-form',
+      title: t('work.parties.title', { contract: deal.contract_no }),
+      submit: t('work.save'),
+      fields: [
+        el('div', { class: 'field', dataset: { field: 'lessor_party_id' } },
+          el('p', { class: 'label' }, t('deal.lessor')),
+          el('p', { class: 'value' }, owner ? `${owner.name}${owner.id_number ? ` · ${owner.id_number}` : ''}` : t('deal.lessor.none')),
+          el('p', { class: 'field-error', hidden: true })),
+        collective.node,
+      ],
+      onSubmit: async (f) => {
+        const body = { lessor_party_id: owner?.id ?? null };
+        if (collective.value()) body.collective_party_id = collective.value();
+        await api(`/api/v1/transactions/${deal.id}/parties`, { method: 'PUT', body });
+        done(f, t('work.parties.done'));
+      },
+    });
   }
 
   paperForm(deal) {
@@ -871,6 +903,19 @@ async function featureNames(parts) {
   } catch {
     return {};
   }
+}
+
+/** The rights a lease rests on, as the staff see them. */
+function titleSection(b) {
+  const right = (title, no) => `${t(`title.${title}`)}${no ? ` · ${no}` : ''}`;
+  const yes = (v) => (v ? t('consent.yes.plain') : t('consent.no.plain'));
+  return el('section', { class: 'title-basis', id: 'title-basis' }, el('h3', {}, t('work.title_basis')),
+    el('dl', { class: 'facts' },
+      el('dt', {}, t('work.homestead_title')), el('dd', {}, right(b.homestead_title, b.homestead_cert_no)),
+      el('dt', {}, t('work.ownership_title')), el('dd', {}, right(b.ownership_title, b.ownership_cert_no)),
+      el('dt', {}, t('title.qualification')), el('dd', {}, yes(b.qualification_retained)),
+      el('dt', {}, t('title.collective')), el('dd', {}, yes(b.collective_property)),
+      b.safety_grade ? [el('dt', {}, t('paper.grade')), el('dd', {}, t(`grade.${b.safety_grade}`))] : null));
 }
 
 function checklistSection(c) {
