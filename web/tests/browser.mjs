@@ -63,9 +63,13 @@ export function account(role) {
   return { username, password: rest.join(':') };
 }
 
-/** Logs in through the page's own dialog and waits until the page is laid out for the role. */
-export async function logIn(page, role) {
-  const { username, password } = account(role);
+/**
+ * Logs in through the page's own dialog and waits until the page is laid out for the role. A second
+ * account of a role is named with a number (officer2 is an officer).
+ */
+export async function logIn(page, name) {
+  const { username, password } = account(name);
+  const role = name.replace(/\d+$/, '');
   await page.click('#login-button');
   await page.fill('#login-form input[name=username]', username);
   await page.fill('#login-form input[name=password]', password);

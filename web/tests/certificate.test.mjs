@@ -49,8 +49,16 @@ test('the QR code on a freshly issued certificate opens its verification page', 
     assert.deepEqual(problems, []);
     await page.close();
 
-    // Leave the demo as it was: the certificate revoked, its deal back in the queue.
+    // Leave the demo as it was: the certificate revoked (asked by one officer, confirmed by a second),
+    // its deal back in the queue.
     await officer.post(`/api/v1/certifications/${cert.id}/revoke`, { reason: '浏览器测试：撤销' });
+    const second = await apiAs('officer2');
+    try {
+      const revoked = await second.post(`/api/v1/certifications/${cert.id}/revoke`, { reason: '浏览器测试：撤销' });
+      assert.equal(revoked.in_force, false);
+    } finally {
+      await second.dispose();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await officer.dispose();

@@ -1,6 +1,7 @@
 // Officers: log in, take a deal from the queue, certify it from the house panel after confirming — the
 // house changes colour on the map and the totals change, without a reload — read the record's history,
-// then revoke the certificate with a reason and see both go back.
+// then ask for the certificate's revocation with a reason (it stays in force) and, as a second officer,
+// confirm it and see both go back.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -19,7 +20,7 @@ async function totalsSettled(page, certified) {
   return shownTotals(page);
 }
 
-test('an officer certifies a deal from the queue and revokes it again; map and totals follow', async () => {
+test('an officer certifies a deal from the queue; revoking it takes a second officer; map and totals follow', async () => {
   const { page, problems } = await openMap(browser.context);
   let reloads = 0;
   page.on('framenavigated', (f) => { if (f === page.mainFrame()) reloads += 1; });
@@ -78,14 +79,33 @@ test('an officer certifies a deal from the queue and revokes it again; map and t
   await mapIdle(page);
   await page.screenshot({ path: `${SCREENSHOTS}officer.png` });
 
-  // Revoke with a reason: the house is contracted again, the totals are back.
+  // Revoking takes two officers. This one asks, with a reason: the certificate stays in force.
   await page.click('#revoke');
   await page.fill('#confirm-reason', '浏览器测试：撤销');
   await page.click('#confirm-ok');
+  await page.waitForSelector('#house #revocation');
+  assert.match(await page.textContent('#alert'), /待另一位鉴证员确认/);
+  assert.match(await page.textContent('#house .status-chip'), /已鉴证/);
+  assert.equal(await page.locator('#house #revoke, #house #revoke-confirm').count(), 0, 'who asked does not confirm');
+  drawn = await drawnHouseAt(page, at);
+  assert.equal(drawn.status, 'certified', 'in force until a second officer confirms');
+  assert.equal((await totalsSettled(page, after.certified_houses)).certified, shownAfter.certified);
+
+  // A second officer sees the request and confirms it: the house is contracted again, the totals are back.
+  await page.click('#login-button');
+  await page.waitForFunction(() => document.body.dataset.role === 'public');
+  await logIn(page, 'officer2');
+  await page.waitForSelector('#house #revoke-confirm');
+  assert.match(await page.textContent('#house #revocation'), /browser\.officer 申请撤销.*浏览器测试：撤销/);
+  await page.click('#revoke-confirm');
+  assert.equal(await page.inputValue('#confirm-reason'), '浏览器测试：撤销', 'the request’s reason is offered');
+  await page.click('#confirm-ok');
   await page.waitForSelector('#house #certify');
+  assert.match(await page.textContent('#alert'), /已撤销鉴证书/);
   drawn = await drawnHouseAt(page, at);
   assert.equal(drawn.status, 'contracted');
   assert.equal(await nearestStatus(page, drawn.pixel), 'contracted');
+  await page.click('#tab-button-stats');
   const back = await totalsSettled(page, before.certified_houses);
   assert.deepEqual(back, shownBefore);
   assert.equal(reloads, 0, 'the page was never reloaded');
