@@ -16,6 +16,8 @@ const METHODS = ['市场比较法', '收益法', '成本法'];
 const MODES = ['协议', '竞价', '招标'];
 const TITLES = ['unconfirmed', 'confirmed', 'issued'];
 const PAPER_KINDS = ['lease_contract', 'listing_entrustment', 'id_copy', 'appraisal_report', 'safety_appraisal'];
+/** A house's own papers (before it has a deal): not the contract nor the parties' ID cards. */
+const HOUSE_PAPER_KINDS = ['safety_appraisal', 'appraisal_report', 'listing_entrustment'];
 const GRADES = ['A', 'B', 'C', 'D'];
 const CRS = ['EPSG:4549', 'EPSG:4528', 'EPSG:4490', 'EPSG:4326'];
 
@@ -446,6 +448,7 @@ export class Workbench {
     const tasks = [];
     if (id && this.caps.checklist) tasks.push(api(`/api/v1/transactions/${id}/checklist`).then((c) => { extra.checklist = c; }));
     if (id && this.caps.papers) tasks.push(api(`/api/v1/transactions/${id}/papers`).then((p) => { extra.papers = p; }));
+    if (this.caps.papers) tasks.push(api(`/api/v1/farmhouses/${house.id}/papers`).then((p) => { extra.housePapers = p; }));
     if (id && this.caps.consents) tasks.push(api(`/api/v1/transactions/${id}/consents`).then((c) => { extra.consents = c; }));
     await Promise.all(tasks);
   }
@@ -462,6 +465,10 @@ export class Workbench {
         open('work-appraise', t('work.appraise'), () => this.appraisalForm(house));
         open('work-list', t('work.list'), () => this.listingForm(house));
       }
+      // A safety appraisal graded C or D keeps a house from being listed for 民宿 or 康养: it comes first.
+      if ((p.status === 'registered' || p.status === 'listed') && this.caps?.papers) {
+        open('work-house-paper', t('work.paper'), () => this.paperForm({ house }));
+      }
       if (p.status === 'listed' && p.listing) {
         open('work-deal', t('work.deal'), () => this.dealForm(house), 'primary');
         buttons.push(el('button', { type: 'button', id: 'work-withdraw', onclick: () => this.withdraw(house, afterWrite) }, t('work.withdraw')));
@@ -469,7 +476,7 @@ export class Workbench {
       if (p.status === 'contracted' && extra.deal) {
         // Deals recorded before lessors were kept name theirs now.
         if (this.caps?.lessor && !extra.deal.lessor_party_id) open('work-parties', t('work.parties'), () => this.partiesForm(house, extra.deal));
-        if (this.caps?.papers) open('work-paper', t('work.paper'), () => this.paperForm(extra.deal));
+        if (this.caps?.papers) open('work-paper', t('work.paper'), () => this.paperForm({ deal: extra.deal }));
         if (this.caps?.consents) open('work-consent', t('work.consent'), () => this.consentForm(extra.deal));
       }
     }
@@ -478,8 +485,10 @@ export class Workbench {
     }
     if (p.title) out.push(titleSection(p.title));
     if (buttons.length) out.push(el('section', { class: 'workflow' }, el('h3', {}, t('work.next')), el('div', { class: 'actions', id: 'work-actions' }, buttons)));
+    const papers = [...(extra.housePapers ?? []), ...(extra.papers ?? [])]
+      .filter((x, i, all) => all.findIndex((y) => y.id === x.id) === i);
+    if (extra.housePapers || extra.papers) out.push(papersSection(papers));
     if (p.status === 'contracted' || p.status === 'certified') {
-      if (extra.papers) out.push(papersSection(extra.papers));
       if (extra.consents) out.push(consentsSection(extra.consents));
       if (extra.checklist && p.status === 'contracted') out.push(checklistSection(extra.checklist));
     }
@@ -675,8 +684,9 @@ export class Workbench {
     });
   }
 
-  paperForm(deal) {
-    const kind = select('kind', PAPER_KINDS.map((k) => [k, t(`paper.${k}`)]));
+  /** A paper of a deal, or of a house (`{ deal }` or `{ house }`), uploaded as its bytes. */
+  paperForm({ deal, house }) {
+    const kind = select('kind', (deal ? PAPER_KINDS : HOUSE_PAPER_KINDS).map((k) => [k, t(`paper.${k}`)]));
     const grade = field('grade', t('paper.grade'), select('grade', GRADES.map((g) => [g, t(`grade.${g}`)])), { class: 'grade-field' });
     const showGrade = () => { grade.hidden = kind.value !== 'safety_appraisal'; };
     kind.addEventListener('change', showGrade);
@@ -684,7 +694,7 @@ export class Workbench {
     const file = input('file', { type: 'file', accept: 'application/pdf,image/jpeg,image/png' });
     const form = workForm({
       id: 'paper-form',
-      title: t('work.paper.title', { contract: deal.contract_no }),
+      title: deal ? t('work.paper.title', { contract: deal.contract_no }) : t('work.paper.house', { unit: house.properties.unit_number }),
       intro: t('work.paper.intro'),
       submit: t('work.paper.submit'),
       fields: [field('kind', t('paper.kind'), kind), grade, field('file', t('paper.file'), file)],
@@ -695,7 +705,8 @@ export class Workbench {
           return;
         }
         const params = { kind: kind.value, grade: kind.value === 'safety_appraisal' ? f.elements.grade.value : undefined };
-        await api(`/api/v1/transactions/${deal.id}/papers${query(params)}`, { method: 'POST', body: chosen });
+        const path = deal ? `/api/v1/transactions/${deal.id}/papers` : `/api/v1/farmhouses/${house.id}/papers`;
+        await api(`${path}${query(params)}`, { method: 'POST', body: chosen });
         done(f, t('work.paper.done', { kind: t(`paper.${kind.value}`) }));
       },
     });
@@ -938,7 +949,7 @@ function papersSection(papers) {
     papers.length
       ? el('ul', { id: 'papers' }, papers.map((p) => el('li', { dataset: { kind: p.kind } },
         el('a', { href: p.url, target: '_blank', rel: 'noopener' }, t(`paper.${p.kind}`)),
-        ` · ${p.grade ? `${t('paper.grade')} ${p.grade} · ` : ''}${number(p.bytes / 1024, 0)} KB · ${p.recorded_by ?? ''}`)))
+        ` · ${[p.grade ? t(`grade.${p.grade}`) : null, `${number(Math.max(1, p.bytes / 1024), 0)} KB`, p.recorded_by].filter(Boolean).join(' · ')}`)))
       : el('p', { class: 'hint' }, t('paper.none')));
 }
 

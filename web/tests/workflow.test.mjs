@@ -208,6 +208,14 @@ test('one house from registration to certificate, entirely in the page, by two o
   const appraisals = await officer.get(`/api/v1/appraisals?farmhouse=${house.id}`);
   assert.equal(appraisals.items[0].report_no, 'SYPG-2026-0999');
 
+  // The house's safety appraisal (graded B, so it may be listed for 民宿), a paper of the house itself.
+  await step(page, '#work-house-paper', 'paper-form');
+  await page.selectOption('#paper-form [name=kind]', 'safety_appraisal');
+  await page.selectOption('#paper-form [name=grade]', 'B');
+  await page.setInputFiles('#paper-form [name=file]', { name: 'safety.pdf', mimeType: 'application/pdf', buffer: pdf('safety B') });
+  await save(page, 'paper-form');
+  await page.waitForSelector('#papers li[data-kind="safety_appraisal"]');
+
   // Listing with a notice from today: a notice of 3 days is refused next to its end.
   await step(page, '#work-list', 'listing-form');
   const l = '#listing-form';
@@ -271,13 +279,12 @@ test('one house from registration to certificate, entirely in the page, by two o
   assert.equal(deal.lessor_party_id, house.properties.owner.id);
   assert.equal(deal.contract_no, '上虞农房〔2026〕第98号');
 
-  // Papers: each kind the checklist asks for; a text file is refused next to the file field.
+  // Papers of the deal: each kind the checklist asks for; a file that is no PDF is refused.
   const papers = [
     ['lease_contract', { name: 'contract.pdf', mimeType: 'application/pdf', buffer: pdf('lease contract') }],
     ['listing_entrustment', { name: 'entrustment.pdf', mimeType: 'application/pdf', buffer: pdf('entrustment') }],
     ['id_copy', { name: 'id.png', mimeType: 'image/png', buffer: png(40, 25, [200, 200, 220]) }],
     ['appraisal_report', { name: 'appraisal.pdf', mimeType: 'application/pdf', buffer: pdf('appraisal') }],
-    ['safety_appraisal', { name: 'safety.pdf', mimeType: 'application/pdf', buffer: pdf('safety B') }],
   ];
   await step(page, '#work-paper', 'paper-form');
   await page.setInputFiles('#paper-form [name=file]', { name: 'notes.pdf', mimeType: 'application/pdf', buffer: Buffer.from('not a pdf at all') });
@@ -288,7 +295,6 @@ test('one house from registration to certificate, entirely in the page, by two o
   for (const [kind, file] of papers) {
     if (!(await page.isVisible('#paper-form'))) await step(page, '#work-paper', 'paper-form');
     await page.selectOption('#paper-form [name=kind]', kind);
-    if (kind === 'safety_appraisal') await page.selectOption('#paper-form [name=grade]', 'B');
     await page.setInputFiles('#paper-form [name=file]', file);
     await save(page, 'paper-form');
     await page.waitForSelector(`#papers li[data-kind="${kind}"]`);
@@ -317,6 +323,8 @@ test('one house from registration to certificate, entirely in the page, by two o
   assert.deepEqual(unmet, [], 'everything an officer can bring is there');
   const checklist = await officer.get(`/api/v1/transactions/${dealId}/checklist`);
   assert.equal(await page.getAttribute('#checklist-section', 'data-complete'), String(checklist.complete));
+  const details = await page.$$eval('#checklist li', (lis) => lis.map((li) => [li.dataset.item, li.querySelector('.detail')?.textContent ?? '']));
+  assert.deepEqual(details, checklist.items.map((i) => [i.item, i.detail]), 'each item with the detail the service gives');
 
   // Officer 1 recorded the deal: certifying is refused, and the page says why.
   await page.click('#house #certify');
