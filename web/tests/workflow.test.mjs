@@ -4,11 +4,12 @@
 // papers, records the consents and sees the checklist complete; certifying is refused to the officer who
 // recorded the deal (maker–checker), and a second officer certifies. Every form first meets a 422 whose
 // errors must show next to the field they name. And a survey file with one bad feature is uploaded with
-// its progress shown, and the bad feature named in the error table.
+// its progress shown, and the bad feature named in the error table; a zipped shapefile is imported.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SCREENSHOTS, apiAs, launch, logIn, mapIdle, openMap, png } from './browser.mjs';
+import { housesShapefileZip } from './shapefile.mjs';
 
 let browser;
 let officer;
@@ -387,5 +388,30 @@ test('a survey file with one bad feature: progress, and the feature named in the
   const none = await officer.get(`/api/v1/farmhouses?q=${code}F00020077`);
   assert.equal(none.features.length, 0, 'nothing was imported');
   assert.deepEqual(problems.filter((p) => !/status of 422/.test(p)), []);
+  await page.close();
+});
+
+test('a zipped shapefile of a house is unzipped in the page, uploaded with its progress and imported', async () => {
+  const spot = await freeSpot();
+  const code = spot.parcel.properties.parcel_code;
+  const unit = `${code}F00020001`;
+  const archive = housesShapefileZip([
+    { ring: [...spot.strip, spot.strip[0]], unit_number: unit, floor_area_m2: 28.5, floors: 1, year_built: 1998, structure: '砖木' },
+  ]);
+  const { page, problems } = await openMap(browser.context);
+  await switchUser(page, 'officer');
+  await page.click('#tab-button-work');
+  await page.selectOption('#import-form [name=kind]', 'farmhouses');
+  await page.setInputFiles('#import-form [name=file]', { name: 'survey.zip', mimeType: 'application/zip', buffer: archive });
+  await page.click('#import-form-submit');
+  await page.waitForSelector('#import-done');
+  assert.match(await page.textContent('#import-done'), /已导入 1 个要素（houses\.shp，EPSG:4326）/);
+  assert.equal(await page.getAttribute('#import-progress', 'value'), '100');
+  assert.ok(Number(await page.getAttribute('#import-progress', 'data-events')) >= 1, 'the upload reported its progress');
+  const imported = (await officer.get(`/api/v1/farmhouses?q=${unit}`)).features;
+  assert.equal(imported.length, 1, 'the house is in the registry');
+  assert.equal(imported[0].properties.structure, '砖木', 'the .dbf was read as UTF-8');
+  assert.equal(imported[0].properties.floor_area_m2, 28.5);
+  assert.deepEqual(problems, []);
   await page.close();
 });
