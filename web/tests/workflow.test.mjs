@@ -387,6 +387,19 @@ test('a survey file with one bad feature: progress, and the feature named in the
   assert.match(await page.textContent('#import-form .form-errors'), /1/);
   const none = await officer.get(`/api/v1/farmhouses?q=${code}F00020077`);
   assert.equal(none.features.length, 0, 'nothing was imported');
+
+  // Every control of the workbench has a label (a screen reader names it), in either language.
+  const unlabelled = () => page.$$eval('#tab-work input, #tab-work select, #tab-work textarea', (controls) => controls
+    .filter((c) => !c.labels?.length && !c.getAttribute('aria-label') && !c.getAttribute('aria-labelledby'))
+    .map((c) => c.name || c.id || c.outerHTML));
+  assert.deepEqual(await unlabelled(), []);
+  await page.click('#lang');
+  assert.equal(await page.textContent('#register-form-title'), 'Register a house');
+  assert.equal(await page.textContent('#register-form [data-field="properties.floors"] label'), 'Floors');
+  assert.equal(await page.textContent('#import-form-submit'), 'Upload and import');
+  assert.deepEqual(await unlabelled(), []);
+  await page.click('#lang');
+  assert.equal(await page.textContent('#register-form-title'), '登记房屋');
   assert.deepEqual(problems.filter((p) => !/status of 422/.test(p)), []);
   await page.close();
 });
@@ -412,6 +425,46 @@ test('a zipped shapefile of a house is unzipped in the page, uploaded with its p
   assert.equal(imported.length, 1, 'the house is in the registry');
   assert.equal(imported[0].properties.structure, '砖木', 'the .dbf was read as UTF-8');
   assert.equal(imported[0].properties.floor_area_m2, 28.5);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('by keyboard alone an officer registers a house from pasted coordinates', async () => {
+  const spot = await freeSpot();
+  const code = spot.parcel.properties.parcel_code;
+  const { page, problems } = await openMap(browser.context);
+  await switchUser(page, 'officer');
+  await page.focus('#tab-button-queue');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.getAttribute('#tab-button-work', 'aria-selected'), 'true');
+  await page.focus('#parcel-search');
+  await page.keyboard.type(code);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`#parcel-choice option[value="${code}"]`, { state: 'attached' });
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'parcel-choice', 'the list of parcels found takes the focus');
+  await page.keyboard.press('ArrowDown');
+  await page.waitForFunction((c) => document.getElementById('chosen-parcel')?.textContent === c, code);
+  const unit = await page.inputValue('#register-form [name="properties.unit_number"]');
+  // The outline pasted as GeoJSON, as a surveyor's file gives it: it is drawn on the map at once.
+  await page.focus('#footprint-text');
+  await page.keyboard.insertText(JSON.stringify({ type: 'Polygon', coordinates: [[...spot.strip, spot.strip[0]]] }));
+  assert.equal(await page.evaluate(() => window.farmhouse.app.workbench.vertices.length), 4);
+  await page.focus('#register-form [name="properties.floor_area_m2"]');
+  await page.keyboard.type('22');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('1');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('1995');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.inputValue('#register-form [name="properties.structure"]'), '砖混');
+  await page.focus('#register-form [name="properties.year_built"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#house .status-chip[data-status="registered"]');
+  const found = (await officer.get(`/api/v1/farmhouses?q=${unit}`)).features;
+  assert.equal(found.length, 1);
+  assert.deepEqual(found[0].geometry.coordinates[0].slice(0, 4).map((p) => p.map((v) => v.toFixed(6))),
+    spot.strip.map((p) => p.map((v) => v.toFixed(6))), 'the outline as pasted');
   assert.deepEqual(problems, []);
   await page.close();
 });
