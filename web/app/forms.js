@@ -103,7 +103,7 @@ function fieldOf(root, name) {
  * errors) in the form's error box; focuses the first bad field. `prefix` is put before the errors'
  * field names (a part of a form whose fields are named `party.name` posts `name` to its own route).
  */
-export function showProblem(root, problem, { prefix = '', fallback } = {}) {
+export function showProblem(root, problem, { prefix = '', fallback, withDetail = false } = {}) {
   const errors = problem?.errors?.length
     ? problem.errors
     : [{ field: problem?.field ?? '', message: problem?.detail ?? fallback ?? '' }];
@@ -130,7 +130,11 @@ export function showProblem(root, problem, { prefix = '', fallback } = {}) {
   if (box && (loose.length || first)) {
     box.hidden = false;
     const named = loose.filter((e) => e.field);
+    // A refusal other than a 422 (403, 409) says what it is about in its detail, before its fields.
+    const said = (e) => e.message === problem.detail || `${e.field}: ${e.message}` === problem.detail;
+    const detail = withDetail && problem?.detail && !errors.some(said) ? problem.detail : null;
     box.replaceChildren(...[
+      detail ? el('p', { class: 'detail' }, detail) : null,
       first ? el('p', {}, t('form.invalid', { n: errors.length - loose.length })) : null,
       ...loose.filter((e) => !e.field && e.message).map((e) => el('p', {}, e.message)),
       named.length ? el('ul', {}, named.map((e) => el('li', {}, `${e.field}: ${e.message}`))) : null,
@@ -175,7 +179,7 @@ export function workForm({ id, title, intro, fields, submit, onSubmit, extra }) 
 export function report(root, err, options) {
   if (err?.name === 'AbortError') return;
   if (err instanceof ApiError) {
-    showProblem(root, err.problem ?? { detail: err.message }, { fallback: err.message, ...options });
+    showProblem(root, err.problem ?? { detail: err.message }, { fallback: err.message, withDetail: err.status !== 422, ...options });
     if (err.status !== 422) showError(err);
   } else {
     showProblem(root, { detail: err?.message ?? String(err) });

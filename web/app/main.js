@@ -85,6 +85,7 @@ class App {
       this.shareRange = this.map.spreadChoropleth(list);
       this.legend();
       this.listings.setTownships(list);
+      this.townshipNames = new Map(list.map((tw) => [tw.code, tw.name]));
     }
     await this.roleChanged();
   }
@@ -108,7 +109,9 @@ class App {
 
   renderWho() {
     const role = this.me.role;
-    $('who').textContent = role === 'public' ? t('who.public') : `${this.me.username} · ${t(`role.${role}`)}`;
+    // An account limited to some townships says which (writes elsewhere are refused).
+    const scope = (this.me.townships ?? []).map((c) => this.townshipNames?.get(c) ?? c).join(lang() === 'zh' ? '、' : ', ');
+    $('who').textContent = role === 'public' ? t('who.public') : `${this.me.username} · ${t(`role.${role}`)}${scope ? ` · ${scope}` : ''}`;
     $('login-button').textContent = role === 'public' ? t('login') : t('logout');
   }
 

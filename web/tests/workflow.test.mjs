@@ -468,3 +468,38 @@ test('by keyboard alone an officer registers a house from pasted coordinates', a
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('an officer limited to one township sees it named, and a house elsewhere is refused in the form', async () => {
+  const townships = await officer.get('/api/v1/townships');
+  const [elsewhere, own] = [townships[0], townships[1]];
+  const admin = await apiAs('admin');
+  try {
+    await admin.post('/api/v1/users', { username: 'browser.officer3', role: 'officer', password: 'browser.officer3-password', townships: [own.code] });
+  } finally {
+    await admin.dispose();
+  }
+  process.env.FARMHOUSE_OFFICER3 = 'browser.officer3:browser.officer3-password';
+  const spot = await freeSpot();
+  assert.equal(spot.parcel.properties.township_code, elsewhere.code);
+  const code = spot.parcel.properties.parcel_code;
+  const { page } = await openMap(browser.context);
+  await switchUser(page, 'officer3');
+  assert.match(await page.textContent('#who'), new RegExp(`browser\\.officer3 · 鉴证员 · ${own.name}`));
+  await page.click('#tab-button-work');
+  await page.fill('#parcel-search', code);
+  await page.press('#parcel-search', 'Enter');
+  await page.waitForSelector(`#parcel-choice option[value="${code}"]`, { state: 'attached' });
+  await page.selectOption('#parcel-choice', code);
+  await page.waitForFunction((c) => document.getElementById('chosen-parcel')?.textContent === c, code);
+  await page.fill('#footprint-text', spot.strip.map(([x, y]) => `${x}, ${y}`).join('\n'));
+  const f = '#register-form';
+  await page.fill(`${f} [name="properties.floor_area_m2"]`, '20');
+  await page.fill(`${f} [name="properties.floors"]`, '1');
+  await page.fill(`${f} [name="properties.year_built"]`, '2000');
+  await page.selectOption(`${f} [name="properties.structure"]`, '木');
+  await page.click('#register-form-submit');
+  await page.waitForSelector(`${f} > .form-errors:not([hidden])`);
+  assert.equal(await page.textContent(`${f} > .form-errors`), 'township_code: is outside the townships of this account');
+  assert.equal((await officer.get(`/api/v1/farmhouses?q=${code}`)).features.length, 1, 'no house was added');
+  await page.close();
+});
