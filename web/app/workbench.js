@@ -21,21 +21,6 @@ const HOUSE_PAPER_KINDS = ['safety_appraisal', 'appraisal_report', 'listing_entr
 const GRADES = ['A', 'B', 'C', 'D'];
 const CRS = ['EPSG:4549', 'EPSG:4528', 'EPSG:4490', 'EPSG:4326'];
 
-/** What the service offers beyond the first workflow (read once from its OpenAPI document). */
-async function capabilities() {
-  const res = await fetch('/api/v1/openapi.json', { headers: { Accept: 'application/json' } });
-  const text = res.ok ? await res.text() : '';
-  return {
-    title: text.includes('"homestead_title"'),
-    lessor: text.includes('"lessor_party_id"'),
-    members: text.includes('"members"'),
-    collective: text.includes('"collective_party_id"'),
-    consents: text.includes('/consents"'),
-    papers: text.includes('/papers"'),
-    checklist: text.includes('/checklist"'),
-  };
-}
-
 export class Workbench {
   /**
    * @param {HTMLElement} root  the workbench tab
@@ -47,12 +32,12 @@ export class Workbench {
     this.mode = null;
     this.parcel = null;
     this.vertices = [];
-    this.caps = null;
+    this.ready = false;
     this.dialog = document.getElementById('work-dialog');
     this.dialogBody = this.dialog.querySelector('.work-dialog-body');
     this.dialog.querySelector('.close').addEventListener('click', () => this.dialog.close());
     onLangChange(() => {
-      if (this.caps && this.app.session().role === 'officer') this.render();
+      if (this.ready && this.app.session().role === 'officer') this.render();
     });
   }
 
@@ -67,7 +52,7 @@ export class Workbench {
 
   /** Lays the tab out for the caller (officers register and import; others see nothing here). */
   async refresh() {
-    this.caps ??= await capabilities().catch(() => ({}));
+    this.ready = true;
     this.render();
   }
 
@@ -162,7 +147,6 @@ export class Workbench {
   // Registering a house
 
   registerForm() {
-    const caps = this.caps ?? {};
     const search = el('input', { type: 'search', id: 'parcel-search', name: 'parcel_search', maxlength: 40, autocomplete: 'off' });
     const found = el('select', { name: 'parcel', id: 'parcel-choice' }, el('option', { value: '' }, t('work.parcel.choose')));
     const find = async () => {
@@ -217,8 +201,8 @@ export class Workbench {
         this.drawLayers();
       } }, t('work.draw.clear')));
 
-    const owner = partyPicker({ name: 'properties.owner_party_id', label: t('work.owner'), kinds: ['household'], caps, id: 'owner' });
-    const titleFields = caps.title ? [
+    const owner = partyPicker({ name: 'properties.owner_party_id', label: t('work.owner'), kinds: ['household'], id: 'owner' });
+    const titleFields = [
       el('fieldset', { class: 'group' }, el('legend', {}, t('work.title_basis')),
         el('div', { class: 'pair' },
           field('properties.homestead_title', t('work.homestead_title'), select('properties.homestead_title', TITLES.map((v) => [v, t(`title.${v}`)]))),
@@ -232,7 +216,7 @@ export class Workbench {
         el('div', { class: 'field', dataset: { field: 'properties.collective_property' } },
           el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'properties.collective_property' }), ' ', t('work.collective_property')),
           el('p', { class: 'field-error', hidden: true }))),
-    ] : [];
+    ];
 
     const form = workForm({
       id: 'register-form',
@@ -331,17 +315,13 @@ export class Workbench {
       structure: value(form, 'properties.structure') ?? '',
       condition: value(form, 'properties.condition'),
       owner_party_id: owner.value(),
+      homestead_title: value(form, 'properties.homestead_title'),
+      homestead_cert_no: value(form, 'properties.homestead_cert_no'),
+      ownership_title: value(form, 'properties.ownership_title'),
+      ownership_cert_no: value(form, 'properties.ownership_cert_no'),
+      qualification_retained: form.elements['properties.qualification_retained'].checked,
+      collective_property: form.elements['properties.collective_property'].checked,
     };
-    if (this.caps?.title) {
-      Object.assign(properties, {
-        homestead_title: value(form, 'properties.homestead_title'),
-        homestead_cert_no: value(form, 'properties.homestead_cert_no'),
-        ownership_title: value(form, 'properties.ownership_title'),
-        ownership_cert_no: value(form, 'properties.ownership_cert_no'),
-        qualification_retained: form.elements['properties.qualification_retained'].checked,
-        collective_property: form.elements['properties.collective_property'].checked,
-      });
-    }
     const feature = {
       type: 'Feature',
       geometry: { type: 'Polygon', coordinates: [[...ring, ring[0]]] },
@@ -443,13 +423,13 @@ export class Workbench {
   async loadHouse(house, extra) {
     const role = this.app.session().role;
     if (role !== 'officer' && role !== 'admin') return;
-    this.caps ??= await capabilities().catch(() => ({}));
     const id = house.properties.transaction_id;
-    const tasks = [];
-    if (id && this.caps.checklist) tasks.push(api(`/api/v1/transactions/${id}/checklist`).then((c) => { extra.checklist = c; }));
-    if (id && this.caps.papers) tasks.push(api(`/api/v1/transactions/${id}/papers`).then((p) => { extra.papers = p; }));
-    if (this.caps.papers) tasks.push(api(`/api/v1/farmhouses/${house.id}/papers`).then((p) => { extra.housePapers = p; }));
-    if (id && this.caps.consents) tasks.push(api(`/api/v1/transactions/${id}/consents`).then((c) => { extra.consents = c; }));
+    const tasks = [api(`/api/v1/farmhouses/${house.id}/papers`).then((p) => { extra.housePapers = p; })];
+    if (id) {
+      tasks.push(api(`/api/v1/transactions/${id}/checklist`).then((c) => { extra.checklist = c; }));
+      tasks.push(api(`/api/v1/transactions/${id}/papers`).then((p) => { extra.papers = p; }));
+      tasks.push(api(`/api/v1/transactions/${id}/consents`).then((c) => { extra.consents = c; }));
+    }
     await Promise.all(tasks);
   }
 
@@ -466,7 +446,7 @@ export class Workbench {
         open('work-list', t('work.list'), () => this.listingForm(house));
       }
       // A safety appraisal graded C or D keeps a house from being listed for 民宿 or 康养: it comes first.
-      if ((p.status === 'registered' || p.status === 'listed') && this.caps?.papers) {
+      if (p.status === 'registered' || p.status === 'listed') {
         open('work-house-paper', t('work.paper'), () => this.paperForm({ house }));
       }
       if (p.status === 'listed' && p.listing) {
@@ -475,9 +455,9 @@ export class Workbench {
       }
       if (p.status === 'contracted' && extra.deal) {
         // Deals recorded before lessors were kept name theirs now.
-        if (this.caps?.lessor && !extra.deal.lessor_party_id) open('work-parties', t('work.parties'), () => this.partiesForm(house, extra.deal));
-        if (this.caps?.papers) open('work-paper', t('work.paper'), () => this.paperForm({ deal: extra.deal }));
-        if (this.caps?.consents) open('work-consent', t('work.consent'), () => this.consentForm(extra.deal));
+        if (!extra.deal.lessor_party_id) open('work-parties', t('work.parties'), () => this.partiesForm(house, extra.deal));
+        open('work-paper', t('work.paper'), () => this.paperForm({ deal: extra.deal }));
+        open('work-consent', t('work.consent'), () => this.consentForm(extra.deal));
       }
     }
     if (role === 'admin' && p.status === 'registered') {
@@ -591,18 +571,16 @@ export class Workbench {
   }
 
   dealForm(house) {
-    const caps = this.caps ?? {};
     const p = house.properties;
     const l = p.listing;
-    const lessee = partyPicker({ name: 'lessee_party_id', label: t('deal.lessee'), kinds: ['person', 'organisation'], caps, id: 'lessee' });
-    const collective = caps.collective
-      ? partyPicker({ name: 'collective_party_id', label: t('deal.collective'), kinds: ['collective'], caps, id: 'collective', optional: true, township: p.township_code, village: p.village })
-      : null;
+    const lessee = partyPicker({ name: 'lessee_party_id', label: t('deal.lessee'), kinds: ['person', 'organisation'], id: 'lessee' });
+    const collective = partyPicker({ name: 'collective_party_id', label: t('deal.collective'), kinds: ['collective'], id: 'collective',
+      optional: true, township: p.township_code, village: p.village });
     const owner = p.owner;
-    const lessor = caps.lessor ? el('div', { class: 'field', dataset: { field: 'lessor_party_id' } },
+    const lessor = el('div', { class: 'field', dataset: { field: 'lessor_party_id' } },
       el('p', { class: 'label' }, t('deal.lessor')),
       el('p', { id: 'deal-lessor', class: 'value' }, owner ? `${owner.name}${owner.id_number ? ` · ${owner.id_number}` : ''}` : t('deal.lessor.none')),
-      el('p', { class: 'field-error', hidden: true })) : null;
+      el('p', { class: 'field-error', hidden: true }));
     const total = input('total_amount_yuan', { type: 'number', min: 0, step: '0.01', inputmode: 'decimal' });
     let totalEdited = false;
     total.addEventListener('input', () => { totalEdited = true; });
@@ -614,7 +592,7 @@ export class Workbench {
       fields: [
         lessor,
         lessee.node,
-        collective?.node,
+        collective.node,
         el('div', { class: 'pair' },
           field('contract_no', t('deal.contract_no'), input('contract_no', { maxlength: 40 })),
           field('mode', t('deal.mode'), select('mode', MODES.map((m) => [m, m])))),
@@ -640,8 +618,8 @@ export class Workbench {
           total_amount_yuan: num(f, 'total_amount_yuan'),
           intended_use: value(f, 'intended_use') ?? '',
         };
-        if (caps.lessor) body.lessor_party_id = owner?.id ?? null;
-        if (collective?.value()) body.collective_party_id = collective.value();
+        body.lessor_party_id = owner?.id ?? null;
+        if (collective.value()) body.collective_party_id = collective.value();
         const d = await api(`/api/v1/listings/${l.id}/transactions`, { method: 'POST', body });
         done(f, t('work.deal.done', { contract: d.contract_no }));
       },
@@ -662,7 +640,7 @@ export class Workbench {
   /** The lessor (the house's owner) and the village collective of a deal recorded without them. */
   partiesForm(house, deal) {
     const owner = house.properties.owner;
-    const collective = partyPicker({ name: 'collective_party_id', label: t('deal.collective'), kinds: ['collective'], caps: this.caps ?? {},
+    const collective = partyPicker({ name: 'collective_party_id', label: t('deal.collective'), kinds: ['collective'],
       id: 'parties-collective', optional: true, township: house.properties.township_code, village: house.properties.village });
     return workForm({
       id: 'parties-form',
@@ -798,7 +776,7 @@ export function parseRing(text) {
  * Choosing a party: a search of those registered (by name, ID number or credit code) and a list to pick
  * from, or a new party registered on the spot (POST /api/v1/parties) and chosen.
  */
-function partyPicker({ name, label, kinds, caps, id, optional = false, township, village }) {
+function partyPicker({ name, label, kinds, id, optional = false, township, village }) {
   const search = el('input', { type: 'search', id: `${id}-search`, maxlength: 40, autocomplete: 'off' });
   const choice = el('select', { name, id: `${id}-choice` }, el('option', { value: '' }, optional ? t('party.none') : t('party.choose')));
   const error = el('p', { class: 'field-error', id: `${id}-choice-error`, hidden: true });
@@ -845,7 +823,7 @@ function partyPicker({ name, label, kinds, caps, id, optional = false, township,
     const k = kind.value;
     fields.id_number.hidden = k === 'organisation' || k === 'collective';
     fields.credit_code.hidden = !(k === 'organisation' || k === 'collective');
-    fields.members.hidden = !(k === 'household' && caps.members);
+    fields.members.hidden = k !== 'household';
     fields.township_code.hidden = k !== 'collective';
     fields.village.hidden = k !== 'collective';
   };
@@ -860,7 +838,7 @@ function partyPicker({ name, label, kinds, caps, id, optional = false, township,
     const body = { kind: k, name: v('name') ?? '', phone: v('phone'), address: v('address') };
     if (k === 'organisation' || k === 'collective') body.credit_code = v('credit_code');
     else body.id_number = v('id_number');
-    if (k === 'household' && caps.members && v('members')) body.members = Number(v('members'));
+    if (k === 'household' && v('members')) body.members = Number(v('members'));
     if (k === 'collective') Object.assign(body, { township_code: v('township_code'), village: v('village') });
     create.disabled = true;
     try {
