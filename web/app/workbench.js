@@ -419,10 +419,16 @@ export class Workbench {
   // -------------------------------------------------------------------------------------------------
   // A house's workflow, in the house panel
 
+  /** Whether the caller may act on `house`: an account limited to townships acts only in those. */
+  inScope(house) {
+    const scope = this.app.session().townships ?? [];
+    return !scope.length || scope.includes(house.properties.township_code);
+  }
+
   /** Facts the house panel shows for this house's workflow: the deal's checklist, papers and consents. */
   async loadHouse(house, extra) {
     const role = this.app.session().role;
-    if (role !== 'officer' && role !== 'admin') return;
+    if ((role !== 'officer' && role !== 'admin') || !this.inScope(house)) return;
     const id = house.properties.transaction_id;
     const tasks = [api(`/api/v1/farmhouses/${house.id}/papers`).then((p) => { extra.housePapers = p; })];
     if (id) {
@@ -438,6 +444,7 @@ export class Workbench {
     const role = this.app.session().role;
     const p = house.properties;
     const out = [];
+    if (!this.inScope(house)) return out;
     const buttons = [];
     const open = (id, label, make, cls) => buttons.push(el('button', { type: 'button', id, class: cls, onclick: () => this.openForm(make(), afterWrite) }, label));
     if (role === 'officer') {

@@ -501,5 +501,12 @@ test('an officer limited to one township sees it named, and a house elsewhere is
   await page.waitForSelector(`${f} > .form-errors:not([hidden])`);
   assert.equal(await page.textContent(`${f} > .form-errors`), 'township_code: is outside the townships of this account');
   assert.equal((await officer.get(`/api/v1/farmhouses?q=${code}`)).features.length, 1, 'no house was added');
+
+  // A house elsewhere opens with its public facts only: no steps offered, nothing asked that is refused.
+  const refused = [];
+  page.on('response', (r) => { if (r.status() === 403) refused.push(r.url()); });
+  await openHouse(page, spot.house.properties.unit_number);
+  assert.equal(await page.locator('#house #work-actions').count(), 0, 'no steps offered outside the account’s townships');
+  assert.deepEqual(refused, []);
   await page.close();
 });
