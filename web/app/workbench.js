@@ -784,7 +784,8 @@ export function parseRing(text) {
  * from, or a new party registered on the spot (POST /api/v1/parties) and chosen.
  */
 function partyPicker({ name, label, kinds, id, optional = false, township, village }) {
-  const search = el('input', { type: 'search', id: `${id}-search`, maxlength: 40, autocomplete: 'off' });
+  // A village collective is looked for in the house's village first, and chosen when it is the one there.
+  const search = el('input', { type: 'search', id: `${id}-search`, maxlength: 40, autocomplete: 'off', value: village ?? '' });
   const choice = el('select', { name, id: `${id}-choice` }, el('option', { value: '' }, optional ? t('party.none') : t('party.choose')));
   const error = el('p', { class: 'field-error', id: `${id}-choice-error`, hidden: true });
   choice.setAttribute('aria-describedby', error.id);
@@ -798,6 +799,8 @@ function partyPicker({ name, label, kinds, id, optional = false, township, villa
     choice.replaceChildren(el('option', { value: '' }, optional ? t('party.none') : t('party.found', { n: parties.length })),
       ...parties.map((p) => el('option', { value: p.id }, label0(p))));
     if (parties.some((p) => String(p.id) === keep)) choice.value = keep;
+    const local = parties.filter((p) => p.kind === 'collective' && p.township_code === township && p.village === village);
+    if (!keep && local.length === 1) choice.value = String(local[0].id);
   };
   search.addEventListener('input', () => {
     clearTimeout(timer);

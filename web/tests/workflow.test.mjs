@@ -261,6 +261,9 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.waitForSelector('#lessee-choice option:nth-child(2)', { state: 'attached' });
   const lesseeId = await page.getAttribute('#lessee-choice option:nth-child(2)', 'value');
   await page.selectOption('#lessee-choice', lesseeId);
+  // The village's collective is found and chosen by itself (the demo has one in every village).
+  await page.waitForFunction(() => document.getElementById('collective-choice').value !== '');
+  assert.match(await page.textContent('#collective-choice option:checked'), /村集体经济组织/);
   await page.fill(`${d} [name=contract_no]`, '上虞农房〔2026〕第98号');
   await page.fill(`${d} [name=signed_on]`, day(0));
   await page.fill(`${d} [name=lease_start]`, day(1));
@@ -278,6 +281,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   const dealId = (await officer.get(`/api/v1/farmhouses/${house.id}`)).properties.transaction_id;
   const deal = await officer.get(`/api/v1/transactions/${dealId}`);
   assert.equal(deal.lessor_party_id, house.properties.owner.id);
+  assert.ok(deal.collective_party_id, 'the village collective is a party to the deal');
   assert.equal(deal.contract_no, '上虞农房〔2026〕第98号');
 
   // Papers of the deal: each kind the checklist asks for; a file that is no PDF is refused.
