@@ -54,6 +54,9 @@ pub fn check_user(u: &UserIn) -> Result<NewUser, Vec<FieldError>> {
     if !townships.is_empty() && !matches!(role, Some(Role::Officer | Role::Official)) {
         c.fail("townships", "only an officer's or official's account is limited to townships");
     }
+    if role == Some(Role::Bank) && u.party_id.is_none() {
+        c.fail("party_id", "a bank's account names its bank (--party: the id of an organisation party)");
+    }
     townships.sort();
     townships.dedup();
     c.finish(|| NewUser {

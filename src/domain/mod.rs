@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod money;
 pub mod party;
 pub mod records;
+pub mod rent;
 pub mod roles;
 pub mod sets;
 pub mod township;

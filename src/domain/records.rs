@@ -176,6 +176,8 @@ pub struct TransactionIn {
     #[schema(value_type = f64)]
     pub total_amount_yuan: Yuan,
     pub intended_use: String,
+    /// How the rent is paid; left out: the total on the first day of the lease (lump_sum).
+    pub schedule: Option<super::rent::ScheduleIn>,
 }
 
 pub fn check_transaction(t: &TransactionIn) -> Result<NewTransaction, Vec<FieldError>> {
@@ -195,7 +197,18 @@ pub fn check_transaction(t: &TransactionIn) -> Result<NewTransaction, Vec<FieldE
             check_total(t.annual_rent_yuan.fen(), t.total_amount_yuan.fen(), t.lease_start, t.lease_end),
         );
     }
+    let schedule = match &t.schedule {
+        None => Some(super::rent::Schedule::lump_sum()),
+        Some(s) => match super::rent::check_schedule(s, "schedule") {
+            Ok(s) => Some(s),
+            Err(errors) => {
+                c.extend(errors);
+                None
+            }
+        },
+    };
     c.finish(|| NewTransaction {
+        schedule: schedule.expect("checked"),
         lessee_party_id: t.lessee_party_id,
         lessor_party_id: t.lessor_party_id,
         collective_party_id: t.collective_party_id,
@@ -212,6 +225,7 @@ pub fn check_transaction(t: &TransactionIn) -> Result<NewTransaction, Vec<FieldE
 
 #[derive(Debug, Clone)]
 pub struct NewTransaction {
+    pub schedule: super::rent::Schedule,
     pub lessee_party_id: i64,
     pub lessor_party_id: Option<i64>,
     pub collective_party_id: Option<i64>,

@@ -17,10 +17,13 @@ pub enum Role {
     Officer,
     Official,
     Admin,
+    /// A bank lending on certified use rights: the public facts, certificates it holds (with their code)
+    /// and its own pledges (docs/DESIGN.md §2.6).
+    Bank,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Public, Role::Investor, Role::Officer, Role::Official, Role::Admin];
+    pub const ALL: [Role; 6] = [Role::Public, Role::Investor, Role::Officer, Role::Official, Role::Admin, Role::Bank];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,6 +32,7 @@ impl Role {
             Role::Officer => "officer",
             Role::Official => "official",
             Role::Admin => "admin",
+            Role::Bank => "bank",
         }
     }
 
@@ -36,7 +40,7 @@ impl Role {
     /// decides it. Everything a role may not see is left out of the query, not filtered afterwards.
     pub fn audience(self) -> Audience {
         match self {
-            Role::Public | Role::Investor => Audience::Public,
+            Role::Public | Role::Investor | Role::Bank => Audience::Public,
             Role::Officer | Role::Official | Role::Admin => Audience::Staff,
         }
     }
@@ -46,7 +50,7 @@ impl Role {
         match self {
             Role::Officer | Role::Admin => Privacy::Full,
             Role::Official => Privacy::Masked,
-            Role::Public | Role::Investor => Privacy::None,
+            Role::Public | Role::Investor | Role::Bank => Privacy::None,
         }
     }
 }
@@ -97,7 +101,7 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}: one of public, investor, officer, official, admin"))
+            .ok_or_else(|| format!("unknown role {s:?}: one of public, investor, officer, official, admin, bank"))
     }
 }
 

@@ -143,6 +143,15 @@ impl Encoder {
     }
 }
 
+/// A table as CSV: a header and rows of JSON values, each cell as [`csv_cell`] writes it.
+pub fn table_csv(header: &[&str], rows: &[Vec<Value>]) -> Result<Vec<u8>> {
+    let mut out = csv_record(header)?;
+    for row in rows {
+        out.extend(csv_record(&row.iter().map(csv_cell).collect::<Vec<_>>())?);
+    }
+    Ok(out)
+}
+
 fn csv_record<T: AsRef<[u8]>>(fields: &[T]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(fields)?;

@@ -33,7 +33,7 @@ use crate::store::activation::{
 use crate::store::{self, access};
 use utoipa_axum::routes;
 
-fn created<T: Serialize>(location: String, body: T) -> Response {
+pub(super) fn created<T: Serialize>(location: String, body: T) -> Response {
     (StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(body)).into_response()
 }
 
@@ -495,6 +495,20 @@ pub async fn sign(
 pub struct EndIn {
     /// The day the lease ended.
     pub on: NaiveDate,
+    /// Admins: why the lease ends early although pledged to a bank (written on the pledge; docs/DESIGN.md
+    /// §2.6). Without it a pledged lease is not ended early (409 naming `pledges`).
+    pub override_reason: Option<String>,
+}
+
+/// An admin's reason to act on a pledged lease or certificate: refused to anyone else.
+fn override_reason(caller: &Caller, reason: Option<&str>) -> Result<Option<String>> {
+    match reason {
+        None => Ok(None),
+        Some(_) if caller.role != Role::Admin => {
+            Err(Error::Forbidden("only an admin overrides a pledge (override_reason)".into()))
+        }
+        Some(r) => paragraphs(r, 1, 500).map(Some).map_err(|e| Error::invalid("override_reason", e)),
+    }
 }
 
 /// Records that a lease ended (退租 or expiry): the house returns to registered.
@@ -508,7 +522,11 @@ pub async fn end_lease(
     Json(input): Json<EndIn>,
 ) -> Result<axum::Json<TransactionView>> {
     date(input.on).map_err(|e| Error::invalid("on", e))?;
+    let overriding = override_reason(&caller, input.override_reason.as_deref())?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    if let Some(reason) = &overriding {
+        store::money::override_pledges(&mut tx, Some(id), None, reason).await?;
+    }
     let house = records::end_lease(&mut tx, id, input.on).await?;
     tx.commit().await?;
     state.changed_house(house).await;
@@ -650,6 +668,9 @@ pub async fn certify(State(state): State<AppState>, caller: Caller, Path(transac
 pub struct RevokeIn {
     /// Why the certificate is revoked (kept with it).
     pub reason: String,
+    /// Admins: why it is revoked although pledged to a bank (written on the pledge). Without it a pledged
+    /// certificate is not revoked (409 naming `pledges`).
+    pub override_reason: Option<String>,
 }
 
 /// Revokes a certificate (the record stays, marked revoked): the house returns to contracted. Two people
@@ -666,7 +687,11 @@ pub async fn revoke(
     Json(input): Json<RevokeIn>,
 ) -> Result<Response> {
     let reason = paragraphs(&input.reason, 1, 500).map_err(|e| Error::invalid("reason", e))?;
+    let overriding = override_reason(&caller, input.override_reason.as_deref())?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
+    if let Some(why) = &overriding {
+        store::money::override_pledges(&mut tx, None, Some(id), why).await?;
+    }
     let (house, done) = records::revoke(&mut tx, id, &reason, revoker(&caller)).await?;
     tx.commit().await?;
     state.changed_house(house).await;
@@ -747,6 +772,20 @@ pub struct Verification {
     pub lease_start: NaiveDate,
     pub lease_end: NaiveDate,
     pub intended_use: String,
+    /// Pledges (抵押) in force on the use right it states: the bank, the amount and until when. Nothing
+    /// of the borrower beyond what the certificate shows.
+    pub encumbrances: Vec<Encumbrance>,
+}
+
+/// A pledge in force, as a certificate's verification shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Encumbrance {
+    pub bank: String,
+    #[schema(value_type = f64)]
+    pub amount_yuan: Yuan,
+    pub loan_start: NaiveDate,
+    pub loan_end: NaiveDate,
+    pub registered_on: NaiveDate,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -780,6 +819,17 @@ pub const CODE_NEEDED: &str = "a verification code is needed: it is printed on t
 /// verification page), read over the reserved connections so a check answers while the service is busy.
 pub async fn verification(state: &AppState, peer: Option<IpAddr>, no: &str, code: &str) -> Result<Verification> {
     let r = checked_certificate(state, peer, no, code).await?;
+    let encumbrances = store::money::encumbrances(&state.reserved, r.id)
+        .await?
+        .into_iter()
+        .map(|p| Encumbrance {
+            bank: p.bank,
+            amount_yuan: Yuan::from_fen(p.amount_fen),
+            loan_start: p.loan_start,
+            loan_end: p.loan_end,
+            registered_on: p.registered_on,
+        })
+        .collect();
     let state = r.state(lifecycle::beijing_today());
     let f = r.facts.0;
     Ok(Verification {
@@ -796,6 +846,7 @@ pub async fn verification(state: &AppState, peer: Option<IpAddr>, no: &str, code
         lease_start: f.lease_start,
         lease_end: f.lease_end,
         intended_use: f.intended_use,
+        encumbrances,
     })
 }
 
@@ -850,7 +901,7 @@ pub fn routes() -> Vec<Endpoint> {
         route(routes!(transactions), Allow::STAFF),
         route(routes!(transaction), Allow::STAFF),
         route(routes!(certify), Allow::OFFICERS),
-        route(routes!(end_lease), Allow::OFFICERS),
+        route(routes!(end_lease), Allow::OFFICERS_AND_ADMINS),
         route(routes!(certifications), Allow::STAFF),
         route(routes!(certification), Allow::STAFF),
         route(routes!(revoke), Allow::OFFICERS_AND_ADMINS),

@@ -11,6 +11,7 @@ pub mod guard;
 mod health;
 pub mod history;
 pub mod json;
+pub mod money;
 pub mod openapi;
 pub mod parcels;
 pub mod parties;
@@ -171,6 +172,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         activation::routes(),
         certificates::routes(),
         deals::routes(),
+        money::routes(),
         parties::routes(),
         auth::routes(),
         features::routes(),

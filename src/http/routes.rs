@@ -33,7 +33,11 @@ impl Allow {
     pub const OFFICIALS: Allow = Allow::Roles(&[Role::Official, Role::Officer, Role::Admin]);
     pub const INVESTORS: Allow = Allow::Roles(&[Role::Investor]);
     pub const INVESTORS_AND_OFFICERS: Allow = Allow::Roles(&[Role::Investor, Role::Officer]);
-    pub const SIGNED_IN: Allow = Allow::Roles(&[Role::Investor, Role::Officer, Role::Official, Role::Admin]);
+    pub const SIGNED_IN: Allow =
+        Allow::Roles(&[Role::Investor, Role::Officer, Role::Official, Role::Admin, Role::Bank]);
+    pub const BANKS: Allow = Allow::Roles(&[Role::Bank]);
+    pub const BANKS_AND_ADMINS: Allow = Allow::Roles(&[Role::Bank, Role::Admin]);
+    pub const BANKS_AND_STAFF: Allow = Allow::Roles(&[Role::Bank, Role::Officer, Role::Official, Role::Admin]);
     pub const ADMINS: Allow = Allow::Roles(&[Role::Admin]);
 
     pub fn admits(self, role: Role) -> bool {

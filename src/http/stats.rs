@@ -8,13 +8,16 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
+use super::auth::Caller;
 use super::query::Query;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
 use crate::domain::money::Yuan;
+use crate::domain::roles::Audience;
 use crate::domain::township::TownshipCode;
 use crate::domain::{lifecycle, records};
 use crate::map;
+use crate::store::money;
 use utoipa_axum::routes;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -39,6 +42,22 @@ pub struct Summary {
     pub transaction_amount_yuan: Yuan,
     pub townships_count: i64,
     pub township: Option<String>,
+    /// Rent received by households (农户租金) up to the month of `on` (docs/DESIGN.md §2.6).
+    #[schema(value_type = f64)]
+    pub household_income_yuan: Yuan,
+    /// Rent received by village collectives (集体收益) up to the month of `on`.
+    #[schema(value_type = f64)]
+    pub collective_income_yuan: Yuan,
+    /// Staff: what was due before `on` and is not paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub overdue_yuan: Option<Yuan>,
+    /// Staff: pledges (抵押) in force on `on`, and the amount they secure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pledges_in_force: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub pledged_amount_yuan: Option<Yuan>,
     /// Houses by lifecycle status, today.
     pub houses: HouseCounts,
     pub by_township: Vec<TownshipFigures>,
@@ -68,6 +87,25 @@ pub struct TownshipFigures {
     pub registered: i64,
     pub listed: i64,
     pub contracted: i64,
+    #[serde(flatten)]
+    pub money: Option<MoneyDetails>,
+}
+
+/// The money figures of a township or a month, for staff (docs/DESIGN.md §2.6).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MoneyDetails {
+    #[schema(value_type = f64)]
+    pub household_income_yuan: Yuan,
+    #[schema(value_type = f64)]
+    pub collective_income_yuan: Yuan,
+    /// Of a township: due and not paid. Of a month: not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub overdue_yuan: Option<Yuan>,
+    /// Of a township: pledges in force and their amount; of a month: pledges registered in it.
+    pub pledges: i64,
+    #[schema(value_type = f64)]
+    pub pledged_amount_yuan: Yuan,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -82,12 +120,18 @@ pub struct MonthFigures {
     /// Total amount of those certified transactions.
     #[schema(value_type = f64)]
     pub amount_yuan: Yuan,
+    #[serde(flatten)]
+    pub money: Option<MoneyDetails>,
 }
 
 /// The activation figures: totals, by township and by month (public).
 #[utoipa::path(get, path = "/api/v1/stats/summary", tag = "stats", params(SummaryQuery),
     responses((status = 200, body = Summary)))]
-pub async fn summary(State(state): State<AppState>, Query(q): Query<SummaryQuery>) -> Result<Json<Summary>> {
+pub async fn summary(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<SummaryQuery>,
+) -> Result<Json<Summary>> {
     let township = TownshipCode::parse_optional(q.township.as_deref()).map_err(|e| Error::invalid("township", e))?;
     let on = match q.on {
         Some(d) => records::date(d).map_err(|e| Error::invalid("on", e))?,
@@ -97,10 +141,29 @@ pub async fn summary(State(state): State<AppState>, Query(q): Query<SummaryQuery
     let figures = map::stats::figures(&mut read.conn, township.as_ref(), on)
         .await?
         .ok_or_else(|| Error::NotFound(format!("township {}", township.as_ref().map_or("", TownshipCode::as_str))))?;
+    let code = township.as_ref().map(TownshipCode::as_str);
+    let money_townships = money::by_township(&mut *read.conn, code, on).await?;
+    let staff = caller.role.audience() == Audience::Staff;
+    // A limited account sees the details of its townships; the month rows, of the whole (or the chosen)
+    // township, only when it covers them all.
+    let months_seen = staff && code.map_or(caller.townships.is_empty(), |c| caller.covers(c));
+    let money_months = if months_seen { money::by_month(&mut *read.conn, code, on).await? } else { Vec::new() };
+    let details = |m: &money::MoneyFigures, township: bool| MoneyDetails {
+        household_income_yuan: Yuan::from_fen(m.household_fen),
+        collective_income_yuan: Yuan::from_fen(m.collective_fen),
+        overdue_yuan: township.then_some(Yuan::from_fen(m.overdue_fen)),
+        pledges: m.pledges_in_force,
+        pledged_amount_yuan: Yuan::from_fen(m.pledged_fen),
+    };
+    let total = |f: fn(&money::MoneyFigures) -> i64| Yuan::from_fen(money_townships.iter().map(f).sum());
     let by_township: Vec<TownshipFigures> = figures
         .by_township
         .into_iter()
         .map(|r| TownshipFigures {
+            money: money_townships
+                .iter()
+                .find(|m| m.key == r.code && staff && caller.covers(&r.code))
+                .map(|m| details(m, true)),
             code: r.code,
             name: r.name,
             certified_houses: r.certified,
@@ -128,20 +191,49 @@ pub async fn summary(State(state): State<AppState>, Query(q): Query<SummaryQuery
         transaction_amount_yuan: Yuan::from_fen(by_township.iter().map(|t| t.transaction_amount_yuan.fen()).sum()),
         townships_count: by_township.len() as i64,
         township: township.map(|t| t.to_string()),
+        household_income_yuan: total(|m| m.household_fen),
+        collective_income_yuan: total(|m| m.collective_fen),
+        overdue_yuan: months_seen.then(|| total(|m| m.overdue_fen)),
+        pledges_in_force: months_seen.then(|| money_townships.iter().map(|m| m.pledges_in_force).sum()),
+        pledged_amount_yuan: months_seen.then(|| total(|m| m.pledged_fen)),
         houses,
         by_township,
-        by_month: figures
-            .by_month
-            .into_iter()
-            .map(|m| MonthFigures {
-                month: m.month,
-                transactions: m.transactions,
-                certified: m.certified,
-                certified_floor_area_m2: round2(m.certified_floor_area_m2),
-                amount_yuan: Yuan::from_fen(m.certified_amount_fen),
-            })
-            .collect(),
+        by_month: months(figures.by_month, &money_months, details),
     }))
+}
+
+/// The activation figures by month, with the money figures of staff; a month with payments or pledges
+/// and no activation is listed too.
+fn months(
+    activation: Vec<map::stats::MonthRow>,
+    money_months: &[money::MoneyFigures],
+    details: impl Fn(&money::MoneyFigures, bool) -> MoneyDetails,
+) -> Vec<MonthFigures> {
+    let mut out: Vec<MonthFigures> = activation
+        .into_iter()
+        .map(|m| MonthFigures {
+            money: money_months.iter().find(|x| x.key == m.month).map(|x| details(x, false)),
+            month: m.month,
+            transactions: m.transactions,
+            certified: m.certified,
+            certified_floor_area_m2: round2(m.certified_floor_area_m2),
+            amount_yuan: Yuan::from_fen(m.certified_amount_fen),
+        })
+        .collect();
+    for x in money_months {
+        if !out.iter().any(|m| m.month == x.key) {
+            out.push(MonthFigures {
+                month: x.key.clone(),
+                transactions: 0,
+                certified: 0,
+                certified_floor_area_m2: 0.0,
+                amount_yuan: Yuan::default(),
+                money: Some(details(x, false)),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.month.cmp(&b.month));
+    out
 }
 
 /// Floor areas are kept to the hundredth of a square metre; sums of them read back as such.

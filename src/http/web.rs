@@ -283,7 +283,7 @@ fn verification_html(v: &activation::Verification, code: &str) -> String {
         rows.iter().map(|(k, val)| format!("<tr><th scope=\"row\">{k}</th><td>{}</td></tr>\n", escape(val))).collect();
     format!(
         "<h1>鉴证书核验 · Certificate check</h1>\n<p class=\"verdict {class}\" role=\"status\">{}</p>\n\
-         <p class=\"code valid\">核验码正确 · The verification code matches.</p>\n<table class=\"facts\">\n{table}</table>\n\
+         <p class=\"code valid\">核验码正确 · The verification code matches.</p>\n<table class=\"facts\">\n{table}</table>\n{encumbrances}\
          <p class=\"note\">本页只显示证书所载的公开信息，不含当事人信息。 This page shows the public facts the \
          certificate states, never who the parties are.</p>\n\
          <p class=\"documents\"><a id=\"document\" href=\"/api/v1/certifications/{no}/document?code={code}\">\
@@ -292,7 +292,32 @@ fn verification_html(v: &activation::Verification, code: &str) -> String {
         escape(&verdict),
         no = escape(&v.certificate_no),
         code = escape(code),
+        encumbrances = encumbrances_html(&v.encumbrances),
     )
+}
+
+/// The pledges in force on a certificate (docs/DESIGN.md §2.6): the bank, the amount, the loan's term.
+fn encumbrances_html(list: &[activation::Encumbrance]) -> String {
+    let items: String = list
+        .iter()
+        .map(|e| {
+            format!(
+                "<li class=\"encumbrance\"><span class=\"bank\">{}</span> · <span class=\"amount\">{} 元</span> · \
+                 {} – {}（登记于 · registered {}）</li>\n",
+                escape(&e.bank),
+                e.amount_yuan,
+                e.loan_start,
+                e.loan_end,
+                e.registered_on
+            )
+        })
+        .collect();
+    let body = if list.is_empty() {
+        "<p class=\"none\">无 · None: the use right is not pledged.</p>\n".to_string()
+    } else {
+        format!("<ul>\n{items}</ul>\n")
+    };
+    format!("<section id=\"encumbrances\"><h2>抵押登记 · Encumbrances</h2>\n{body}</section>\n")
 }
 
 fn not_found_html(no: &str) -> String {

@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use sqlx::PgConnection;
 
 use super::houses::{House, Party, Village};
 use crate::domain::records::PaperKind;
+use crate::domain::rent::{self, Contract, Plan, Schedule};
 use crate::store::copy::{CopyRows, polygon_ewkt};
 
 const STAGING: &str = "
@@ -40,6 +41,9 @@ const MOVE: &str = "
     insert into villages (township_code, name, location)
         select township_code, name, st_setsrid(st_makepoint(lon, lat), 4326) from seed_villages
         on conflict do nothing;
+    -- Each village's collective fee (土地所有权收益): 0, 2, 3 or 5 yuan per m² of the parcel a year.
+    update villages v set collective_fee_fen_per_m2_year = (array[0, 200, 300, 500])[1 + (hashtext(v.name) & 3)]
+        from seed_villages s where v.township_code = s.township_code and v.name = s.name;
     -- Each village's collective economic organisation (村集体经济组织).
     insert into parties (kind, name, credit_code, township_code, village)
         select 'collective', village || '股份经济合作社', credit_code, township_code, village from seed_collectives
@@ -100,6 +104,23 @@ const MOVE: &str = "
         from seed_papered d join seed_paper_files f on f.kind = 'safety_appraisal'
         where d.intended_use in ('民宿', '康养');
     drop table seed_papered;
+";
+
+/// After the schedules: rent paid on each instalment due by today, a few days after it fell due, except
+/// about one in twenty-five of the last eighteen months' (overdue) and as many paid in half; then the
+/// certificates, which state the split of the schedules.
+const PAY_AND_CERTIFY: &str = "
+    insert into payments (instalment_id, paid_on, amount_fen, payer, method, receipt_no)
+        select i.id, least(i.due_on + (hashtext(t.contract_no) & 15), china_today()),
+               case when i.due_on > china_today() - 540 and (hashtext(t.contract_no || i.seq) & 1023) % 25 = 1
+                    then i.amount_fen / 2 else i.amount_fen end,
+               l.name, (array['bank_transfer', 'bank_transfer', 'mobile', 'cash'])[1 + (hashtext(t.contract_no) >> 4 & 3)],
+               format('SYSK-%s-%s-%s', extract(year from i.due_on), t.id, i.seq)
+        from seed_transactions s join transactions t on t.contract_no = s.contract_no
+        join instalments i on i.transaction_id = t.id join parties l on l.id = t.lessee_party_id
+        where i.due_on <= china_today()
+          and not (i.due_on > china_today() - 540 and (hashtext(t.contract_no || i.seq) & 1023) % 25 = 0)
+        order by i.id;
     insert into certifications (certificate_no, transaction_id, issued_at, verification_code)
         select s.certificate_no, t.id, s.issued_at, s.verification_code
         from seed_certifications s join transactions t on t.contract_no = s.contract_no
@@ -318,5 +339,110 @@ pub async fn villages(
     transactions.send(conn, "copy seed_transactions from stdin").await?;
     certs.send(conn, "copy seed_certifications from stdin").await?;
     sqlx::raw_sql(MOVE).execute(&mut *conn).await.context("moving the staged rows into the registry")?;
+    schedules(conn).await.context("making the deals' rent schedules")?;
+    sqlx::raw_sql(PAY_AND_CERTIFY).execute(&mut *conn).await.context("paying rent and issuing certificates")?;
     Ok(())
 }
+
+/// The rent schedules of the staged deals, made by the registry's own rule ([`rent::instalments`]) from
+/// each contract and its village's collective fee: yearly for four deals in five, a lump sum for the rest.
+async fn schedules(conn: &mut PgConnection) -> Result<()> {
+    type Row = (i64, String, NaiveDate, NaiveDate, NaiveDate, i64, i64, i64, f64);
+    let deals: Vec<Row> = sqlx::query_as(
+        "select t.id, t.contract_no, t.signed_on, t.lease_start, t.lease_end, t.annual_rent_fen, t.total_amount_fen,
+                coalesce(v.collective_fee_fen_per_m2_year, 0), p.area_m2
+         from seed_transactions s join transactions t on t.contract_no = s.contract_no
+         join farmhouses f on f.id = t.farmhouse_id join parcels p on p.parcel_code = f.parcel_code
+         left join villages v on v.township_code = f.township_code and v.name = p.village
+         order by t.id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut rows = CopyRows::new();
+    let (mut ids, mut plans, mut fees, mut areas) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (id, contract_no, signed_on, lease_start, lease_end, annual_rent_fen, total_fen, fee, area_m2) in deals {
+        let plan = if contract_no.bytes().map(u32::from).sum::<u32>().is_multiple_of(5) {
+            Schedule::lump_sum()
+        } else {
+            Schedule { plan: Plan::Yearly, escalation: None, rent_free_months: 0, custom: Vec::new() }
+        };
+        let contract = Contract { signed_on, lease_start, lease_end, annual_rent_fen, total_fen };
+        let area_centi = (area_m2 * 100.0).round() as i64;
+        let dues = rent::instalments(&plan, &contract, rent::collective_annual_fen(fee, area_centi))
+            .map_err(|e| anyhow::anyhow!("deal {contract_no}: {e}"))?;
+        for (n, d) in dues.iter().enumerate() {
+            rows.value(id).value(n + 1).value(d.due_on).value(d.amount_fen).value(d.household_fen);
+            rows.value(d.collective_fen).end();
+        }
+        ids.push(id);
+        plans.push(plan.plan);
+        fees.push(fee);
+        areas.push(area_m2);
+    }
+    rows.send(
+        conn,
+        "copy instalments (transaction_id, seq, due_on, amount_fen, household_fen, collective_fen) from stdin",
+    )
+    .await?;
+    sqlx::query(
+        "update transactions t set payment_plan = d.plan, collective_fee_fen_per_m2_year = d.fee,
+                land_area_m2 = round(d.area::numeric, 2)
+         from unnest($1::bigint[], $2::text[], $3::bigint[], $4::float8[]) as d(id, plan, fee, area)
+         where t.id = d.id",
+    )
+    .bind(&ids)
+    .bind(plans.iter().map(|p| p.as_str()).collect::<Vec<_>>())
+    .bind(&fees)
+    .bind(&areas)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The demo's bank, 浙江上虞农村商业银行 (the district's rural commercial bank), and its loans on about one
+/// certificate in force in twenty: registered in the last one to thirty-two months (and a month after the
+/// certificate at the earliest), for one or three years, at about half the rent still to come; those whose
+/// loan has run its course are released on its last day.
+pub async fn pledges(conn: &mut PgConnection) -> Result<i64> {
+    let org = "14696237";
+    let org = format!("{org}{}", crate::domain::identity::organisation_code_check_char(org));
+    let first17 = format!("91330604{}", &org[..9]);
+    let credit_code = format!("{first17}{}", crate::domain::identity::credit_check_char(&first17));
+    let bank: i64 = sqlx::query_scalar(
+        "insert into parties (kind, name, credit_code, phone, address)
+         values ('organisation', $1, $2, '0575-82126000', '浙江省绍兴市上虞区曹娥街道市民大道618号')
+         on conflict (credit_code) do update set name = excluded.name returning id",
+    )
+    .bind(DEMO_BANK)
+    .bind(&credit_code)
+    .fetch_one(&mut *conn)
+    .await?;
+    let made = sqlx::query(
+        "insert into pledges (certification_id, bank_party_id, loan_contract_no, amount_fen, loan_start, loan_end,
+                              registered_on)
+         select c.id, $1, format('上虞农商借字〔%s〕第%s号', extract(year from d.start), c.id),
+                greatest(100000, (t.annual_rent_fen * greatest(1, (t.lease_end - d.start) / 365) / 2) / 100000 * 100000),
+                d.start, d.start + (365 * (1 + (hashtext(c.certificate_no) >> 8 & 1) * 2)), d.start
+         from certifications c join transactions t on t.id = c.transaction_id
+         cross join lateral (select greatest((c.issued_at at time zone 'Asia/Shanghai')::date + 30,
+                                              china_today() - 30 * (1 + (hashtext(c.certificate_no) >> 4 & 31))) as start) d
+         where c.revoked_at is null and t.status = 'signed' and t.lease_end > china_today()
+           and (hashtext(c.certificate_no) & 1023) % 20 = 0
+           and not exists (select 1 from pledges g where g.certification_id = c.id)
+         order by c.id",
+    )
+    .bind(bank)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "update pledges set released_on = loan_end, release_note = '贷款已结清'
+         where bank_party_id = $1 and released_on is null and loan_end <= china_today()",
+    )
+    .bind(bank)
+    .execute(&mut *conn)
+    .await?;
+    Ok(made.rows_affected() as i64)
+}
+
+/// The demo district's bank (a party of kind organisation).
+pub const DEMO_BANK: &str = "浙江上虞农村商业银行股份有限公司";

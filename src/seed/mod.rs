@@ -121,6 +121,12 @@ async fn run(pool: &PgPool, plan: Plan, progress: bool) -> Result<Report> {
         }
     }
     bar.finish_and_clear();
+    if targets.is_some() {
+        let mut tx = conn.begin().await?;
+        set_seed_session(&mut tx).await?;
+        load::pledges(&mut tx).await.context("registering the demo bank's pledges")?;
+        tx.commit().await?;
+    }
     sqlx::query("analyze").execute(&mut conn).await?;
     conn.close().await?;
     Ok(Report { houses: houses_made, villages: villages_made, townships_created, elapsed: started.elapsed() })

@@ -14,6 +14,7 @@ pub mod geometry;
 pub mod history;
 pub mod imports;
 pub mod legacy;
+pub mod money;
 pub mod parcels;
 pub mod parties;
 pub mod photos;
