@@ -66,10 +66,8 @@ call keep_history('instalments');
 
 -- The instalments of a deal add up to its total amount. Checked when the writing transaction commits, so a
 -- schedule is replaced by deleting and inserting its rows in one transaction.
-create function instalments_sum() returns trigger language plpgsql as $$
+create function check_instalments_sum(deal bigint) returns void language plpgsql as $$
 declare
-    deal bigint := case when tg_table_name = 'transactions' then new.id
-                        when tg_op = 'DELETE' then old.transaction_id else new.transaction_id end;
     total bigint;
     scheduled bigint;
     n integer;
@@ -80,12 +78,25 @@ begin
         raise exception 'the instalments of deal % add up to % fen, its total amount is % fen', deal, scheduled, total
             using errcode = 'check_violation', constraint = 'instalments_sum';
     end if;
+end $$;
+create function instalments_sum() returns trigger language plpgsql as $$
+begin
+    if tg_op = 'DELETE' then
+        perform check_instalments_sum(old.transaction_id);
+    else
+        perform check_instalments_sum(new.transaction_id);
+    end if;
+    return null;
+end $$;
+create function transactions_instalments_sum() returns trigger language plpgsql as $$
+begin
+    perform check_instalments_sum(new.id);
     return null;
 end $$;
 create constraint trigger instalments_sum after insert or update or delete on instalments
     deferrable initially deferred for each row execute function instalments_sum();
 create constraint trigger transactions_instalments_sum after update of total_amount_fen on transactions
-    deferrable initially deferred for each row execute function instalments_sum();
+    deferrable initially deferred for each row execute function transactions_instalments_sum();
 
 -- A certificate states the split (certificate_facts below): the schedule of a certified deal, and every
 -- instalment with a payment against it, is kept as it is.

@@ -88,24 +88,28 @@ pub struct TownshipFigures {
     pub listed: i64,
     pub contracted: i64,
     #[serde(flatten)]
-    pub money: Option<MoneyDetails>,
+    pub money: MoneyDetails,
 }
 
-/// The money figures of a township or a month, for staff (docs/DESIGN.md §2.6).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// The money figures of a township or a month, for staff (docs/DESIGN.md §2.6); left out for others.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct MoneyDetails {
-    #[schema(value_type = f64)]
-    pub household_income_yuan: Yuan,
-    #[schema(value_type = f64)]
-    pub collective_income_yuan: Yuan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub household_income_yuan: Option<Yuan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub collective_income_yuan: Option<Yuan>,
     /// Of a township: due and not paid. Of a month: not given.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub overdue_yuan: Option<Yuan>,
     /// Of a township: pledges in force and their amount; of a month: pledges registered in it.
-    pub pledges: i64,
-    #[schema(value_type = f64)]
-    pub pledged_amount_yuan: Yuan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pledges: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    pub pledged_amount_yuan: Option<Yuan>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -121,7 +125,7 @@ pub struct MonthFigures {
     #[schema(value_type = f64)]
     pub amount_yuan: Yuan,
     #[serde(flatten)]
-    pub money: Option<MoneyDetails>,
+    pub money: MoneyDetails,
 }
 
 /// The activation figures: totals, by township and by month (public).
@@ -149,11 +153,11 @@ pub async fn summary(
     let months_seen = staff && code.map_or(caller.townships.is_empty(), |c| caller.covers(c));
     let money_months = if months_seen { money::by_month(&mut *read.conn, code, on).await? } else { Vec::new() };
     let details = |m: &money::MoneyFigures, township: bool| MoneyDetails {
-        household_income_yuan: Yuan::from_fen(m.household_fen),
-        collective_income_yuan: Yuan::from_fen(m.collective_fen),
+        household_income_yuan: Some(Yuan::from_fen(m.household_fen)),
+        collective_income_yuan: Some(Yuan::from_fen(m.collective_fen)),
         overdue_yuan: township.then_some(Yuan::from_fen(m.overdue_fen)),
-        pledges: m.pledges_in_force,
-        pledged_amount_yuan: Yuan::from_fen(m.pledged_fen),
+        pledges: Some(m.pledges_in_force),
+        pledged_amount_yuan: Some(Yuan::from_fen(m.pledged_fen)),
     };
     let total = |f: fn(&money::MoneyFigures) -> i64| Yuan::from_fen(money_townships.iter().map(f).sum());
     let by_township: Vec<TownshipFigures> = figures
@@ -163,7 +167,8 @@ pub async fn summary(
             money: money_townships
                 .iter()
                 .find(|m| m.key == r.code && staff && caller.covers(&r.code))
-                .map(|m| details(m, true)),
+                .map(|m| details(m, true))
+                .unwrap_or_default(),
             code: r.code,
             name: r.name,
             certified_houses: r.certified,
@@ -212,7 +217,7 @@ fn months(
     let mut out: Vec<MonthFigures> = activation
         .into_iter()
         .map(|m| MonthFigures {
-            money: money_months.iter().find(|x| x.key == m.month).map(|x| details(x, false)),
+            money: money_months.iter().find(|x| x.key == m.month).map(|x| details(x, false)).unwrap_or_default(),
             month: m.month,
             transactions: m.transactions,
             certified: m.certified,
@@ -228,7 +233,7 @@ fn months(
                 certified: 0,
                 certified_floor_area_m2: 0.0,
                 amount_yuan: Yuan::default(),
-                money: Some(details(x, false)),
+                money: details(x, false),
             });
         }
     }

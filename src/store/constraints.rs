@@ -274,6 +274,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("instalments_transaction_id_seq_key", taken("schedule", "the deal already has this instalment")),
     ("instalments_split", bad("schedule", "the household's and the collective's parts make the instalment")),
     ("instalments_sum", bad("schedule", "the instalments add up to the deal's total amount")),
+    ("transactions_instalments_sum", bad("total_amount_yuan", "the deal's instalments add up to its total amount")),
     ("instalments_certified", taken("schedule", "the deal's certificate states its schedule")),
     ("instalments_paid", taken("schedule", "an instalment with payments is kept")),
     ("payments_instalment_id_fkey", bad("instalment_id", "no such instalment")),

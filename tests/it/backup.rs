@@ -42,7 +42,8 @@ async fn a_backup_restores_the_same_registry_and_history() {
         api.post(&format!("/api/v1/transactions/{}/certify", deal["id"]), &json!({})).await.expect(201);
     }
     let original = fingerprint(&db.pool).await;
-    let summary = api.get("/api/v1/stats/summary").await.expect(200).body;
+    let public = Api::new(common::spawn_app(db.pool.clone()).await);
+    let summary = public.get("/api/v1/stats/summary").await.expect(200).body;
     assert_eq!(summary["certified_houses"], 3538);
     assert!(original.2.len() > 10_000);
 

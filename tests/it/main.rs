@@ -19,6 +19,7 @@ mod health;
 mod import;
 mod layers;
 mod migrations;
+mod money;
 mod openapi;
 mod privacy;
 mod reliability;
