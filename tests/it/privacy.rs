@@ -150,7 +150,10 @@ async fn crawl(api: &Api, token: Option<&str>, start: Vec<String>, secrets: &Sec
         let bytes = res.bytes().await.unwrap();
         assert!(status < 500, "{path}: {status}");
         if let Some(found) = secrets.find_in(&bytes) {
-            panic!("{path} revealed {found:?} to {}", if token.is_some() { "an investor" } else { "the public" });
+            panic!(
+                "{path} revealed {found:?} to {}",
+                if token.is_some() { "an investor or a bank" } else { "the public" }
+            );
         }
         if let Ok(body) = serde_json::from_slice::<Value>(&bytes) {
             queue.extend(links(&body));
@@ -175,6 +178,19 @@ async fn no_public_or_investor_response_carries_private_data() {
     let public = crawl(&api, None, starting_points(Role::Public, &certificates), &secrets).await;
     let investors = crawl(&api, Some(&investor), starting_points(Role::Investor, &certificates), &secrets).await;
     assert!(public > 150 && investors > 150, "crawled {public} and {investors} responses");
+    // A bank sees what the public does, and its own pledges (docs/DESIGN.md §2.6).
+    let bank_party = officer.investor(99).await;
+    let bank: i64 = sqlx::query_scalar(
+        "insert into users (username, role, password_hash, party_id) values ('bank.crawl', 'bank', $1, $2) returning id",
+    )
+    .bind(farmhouse::domain::credentials::hash_password("a long bank password"))
+    .bind(bank_party)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let bank = farmhouse::store::access::issue_token(&db.pool, "test", bank, "test").await.unwrap().1;
+    let banks = crawl(&api, Some(&bank), starting_points(Role::Bank, &certificates), &secrets).await;
+    assert!(banks > 150, "crawled {banks} responses as a bank");
 }
 
 /// Log lines written while it is held, for tests that check what the service logs. `#[tokio::test]` runs

@@ -115,6 +115,60 @@ async fn house_statuses_agree_with_the_records() {
 }
 
 #[tokio::test]
+async fn the_demo_deals_have_schedules_payments_and_pledges_of_the_bank() {
+    let db = demo().await;
+    let pool = &db.pool;
+    // Every deal has its schedule, adding up to its total; the contracts' totals are unchanged.
+    let unscheduled: i64 = scalar(pool, "select count(*) from transactions where payment_plan is null").await;
+    assert_eq!(unscheduled, 0);
+    let off: i64 = scalar(
+        pool,
+        "select count(*) from transactions t
+         where total_amount_fen <> (select sum(amount_fen) from instalments where transaction_id = t.id)",
+    )
+    .await;
+    assert_eq!(off, 0);
+    // Every certificate states its split, and those splits add up to the certified amount.
+    let split: (i64, i64, i64) = sqlx::query_as(
+        "select count(*) filter (where facts -> 'split' is not null and facts -> 'split' <> 'null'::jsonb),
+                sum((facts -> 'split' ->> 'household_fen')::bigint + (facts -> 'split' ->> 'collective_fen')::bigint)::bigint,
+                sum((facts ->> 'total_amount_fen')::bigint)::bigint
+         from certifications where revoked_at is null",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(split, (3535, 26_657_910_000, 26_657_910_000));
+    // Rent reached households and collectives, some is overdue, and the villages' fees differ.
+    let (household, collective): (i64, i64) =
+        sqlx::query_as("select sum(household_fen)::bigint, sum(collective_fen)::bigint from payments")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert!(household > 3 * collective && collective > 0, "{household} {collective}");
+    let overdue: i64 =
+        scalar(pool, "select count(*) from instalments where paid_fen < amount_fen and due_on < china_today()").await;
+    assert!(overdue > 0);
+    let fees: i64 = scalar(pool, "select count(distinct collective_fee_fen_per_m2_year) from villages").await;
+    assert_eq!(fees, 4);
+    // The rural commercial bank holds pledges on certificates in force, each at most one in force.
+    let (in_force, banks): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where released_on is null), count(distinct bank_party_id) from pledges",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(in_force > 100 && banks == 1, "{in_force} pledges in force of {banks} banks");
+    let doubled: i64 = scalar(
+        pool,
+        "select count(*) from (select certification_id from pledges where released_on is null
+                               group by 1 having count(*) > 1) d",
+    )
+    .await;
+    assert_eq!(doubled, 0);
+}
+
+#[tokio::test]
 async fn the_showcases_certificates_and_parties_are_well_formed() {
     let db = demo().await;
     let pool = &db.pool;
