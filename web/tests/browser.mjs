@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { after, before } from 'node:test';
 import { chromium, request } from 'playwright-core';
 export { centre } from '../app/geometry.js';
 
@@ -29,6 +30,23 @@ export async function launch() {
     rmSync(profile, { recursive: true, force: true });
   };
   return { context: browser, close };
+}
+
+/**
+ * Chromium and an API client logged in as an officer, for a test file's tests: opened before them and
+ * closed after, read as `run.browser` and `run.officer` while the tests run.
+ */
+export function withOfficer() {
+  const run = {};
+  before(async () => {
+    run.browser = await launch();
+    run.officer = await apiAs('officer');
+  });
+  after(async () => {
+    await run.officer?.dispose();
+    await run.browser?.close();
+  });
+  return run;
 }
 
 /** Opens the map in a new page and waits until the app is ready and the map has drawn. */
@@ -76,6 +94,69 @@ export async function logIn(page, name) {
   await page.click('#login-form button[type=submit]');
   await page.waitForFunction((r) => document.body.dataset.role === r, role, { timeout: 30_000 });
   await mapIdle(page);
+}
+
+/** Logs out whoever is logged in (the browser keeps one session for all its pages), then in as `role`. */
+export async function switchUser(page, role) {
+  if (await page.evaluate(() => document.body.dataset.role !== 'public')) {
+    await page.click('#login-button');
+    await page.waitForFunction(() => document.body.dataset.role === 'public');
+  }
+  await logIn(page, role);
+}
+
+/** Opens house `unit` from the search box. */
+export async function openHouse(page, unit) {
+  await page.fill('#search-q', unit);
+  await page.press('#search-q', 'Enter');
+  await page.click('#search-results li button');
+  await page.waitForFunction((u) => document.querySelector('#house:not([hidden]) .facts')?.textContent.includes(u), unit);
+}
+
+/** The error line of the field named `name` in form `form`, once it shows. */
+export async function fieldError(page, form, name) {
+  const line = page.locator(`#${form} [data-field~="${name}"] .field-error`).first();
+  await line.waitFor({ state: 'visible' });
+  return line.textContent();
+}
+
+/** Opens the dialog of a workflow step from the house panel. */
+export async function step(page, button, form) {
+  await page.click(`#house ${button}`);
+  await page.waitForSelector(`#work-dialog[open] #${form}`);
+}
+
+/** Submits `form` in the dialog and waits until the dialog closed and the house shows `status`. */
+export async function save(page, form, status) {
+  await page.click(`#${form}-submit`);
+  await page.waitForSelector('#work-dialog', { state: 'hidden' });
+  if (status) await page.waitForSelector(`#house .status-chip[data-status="${status}"]`);
+}
+
+/**
+ * Fills the deal form open in the dialog: the second lessee offered, contract `contract`, signed today, a
+ * lease of five years from tomorrow (at `rent` a year, when given; else the listing's asking rent), the
+ * total left to follow. Answers the lease's end (the day after its last).
+ */
+export async function fillDeal(page, { contract, rent }) {
+  const d = '#deal-form';
+  await page.waitForSelector('#lessee-choice option:nth-child(2)', { state: 'attached' });
+  await page.selectOption('#lessee-choice', await page.getAttribute('#lessee-choice option:nth-child(2)', 'value'));
+  await page.fill(`${d} [name=contract_no]`, contract);
+  await page.fill(`${d} [name=signed_on]`, day(0));
+  await page.fill(`${d} [name=lease_start]`, day(1));
+  if (rent !== undefined) await page.fill(`${d} [name=annual_rent_yuan]`, String(rent));
+  const end = new Date(`${day(1)}T00:00:00Z`);
+  end.setUTCFullYear(end.getUTCFullYear() + 5);
+  await page.fill(`${d} [name=lease_end]`, end.toISOString().slice(0, 10));
+  await page.dispatchEvent(`${d} [name=lease_end]`, 'change');
+  return end.toISOString().slice(0, 10);
+}
+
+/** YYYY-MM-DD in Asia/Shanghai, `days` from today. */
+export function day(days = 0) {
+  const d = new Date(Date.now() + days * 86400000);
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
 }
 
 /** Where the screenshots of the three views are kept (committed under docs/). */

@@ -7,26 +7,13 @@
 // its progress shown, and the bad feature named in the error table; a zipped shapefile is imported.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { SCREENSHOTS, apiAs, launch, logIn, mapIdle, openMap, png } from './browser.mjs';
+import { test } from 'node:test';
+import {
+  SCREENSHOTS, apiAs, day, fieldError, fillDeal, mapIdle, openHouse, openMap, png, save, step, switchUser, withOfficer,
+} from './browser.mjs';
 import { housesShapefileZip } from './shapefile.mjs';
 
-let browser;
-let officer;
-before(async () => {
-  browser = await launch();
-  officer = await apiAs('officer');
-});
-after(async () => {
-  await officer?.dispose();
-  await browser?.close();
-});
-
-/** YYYY-MM-DD in Asia/Shanghai, `days` from today. */
-function day(days = 0) {
-  const d = new Date(Date.now() + days * 86400000);
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
-}
+const run = withOfficer();
 
 /** A valid ID-card number (GB 11643 check character) for a person born on `birth` (YYYYMMDD). */
 function idNumber(area, birth, seq) {
@@ -54,9 +41,9 @@ const metres = (a, b) => {
  * footprint's parallel edge lie in the parcel and outside the house.
  */
 async function freeSpot() {
-  const township = (await officer.get('/api/v1/townships'))[0].code;
-  const parcels = (await officer.get(`/api/v1/parcels?township=${township}&limit=300`)).features;
-  const houses = (await officer.get(`/api/v1/farmhouses?township=${township}&limit=1000`)).features;
+  const township = (await run.officer.get('/api/v1/townships'))[0].code;
+  const parcels = (await run.officer.get(`/api/v1/parcels?township=${township}&limit=300`)).features;
+  const houses = (await run.officer.get(`/api/v1/farmhouses?township=${township}&limit=1000`)).features;
   const byParcel = new Map(houses.map((h) => [h.properties.parcel_code, h]));
   let best = null;
   for (const p of parcels) {
@@ -84,48 +71,11 @@ async function clickMap(page, lngLat) {
   await page.mouse.click(box.x + point.x, box.y + point.y);
 }
 
-/** The error line of the field named `name` in form `form`, once it shows. */
-async function fieldError(page, form, name) {
-  const line = page.locator(`#${form} [data-field~="${name}"] .field-error`).first();
-  await line.waitFor({ state: 'visible' });
-  return line.textContent();
-}
-
-/** Opens the dialog of a workflow step from the house panel. */
-async function step(page, button, form) {
-  await page.click(`#house ${button}`);
-  await page.waitForSelector(`#work-dialog[open] #${form}`);
-}
-
-/** Submits `form` in the dialog and waits until the dialog closed and the house shows `status`. */
-async function save(page, form, status) {
-  await page.click(`#${form}-submit`);
-  await page.waitForSelector('#work-dialog', { state: 'hidden' });
-  if (status) await page.waitForSelector(`#house .status-chip[data-status="${status}"]`);
-}
-
-/** Logs out whoever is logged in (the browser keeps one session for all its pages), then in as `role`. */
-async function switchUser(page, role) {
-  if (await page.evaluate(() => document.body.dataset.role !== 'public')) {
-    await page.click('#login-button');
-    await page.waitForFunction(() => document.body.dataset.role === 'public');
-  }
-  await logIn(page, role);
-}
-
-/** Opens house `unit` from the search box. */
-async function openHouse(page, unit) {
-  await page.fill('#search-q', unit);
-  await page.press('#search-q', 'Enter');
-  await page.click('#search-results li button');
-  await page.waitForFunction((u) => document.querySelector('#house:not([hidden]) .facts')?.textContent.includes(u), unit);
-}
-
 test('one house from registration to certificate, entirely in the page, by two officers', async () => {
   const spot = await freeSpot();
   assert.ok(spot.width > 1.4, `a yard wide enough to draw in (${spot.width.toFixed(2)} m)`);
   const code = spot.parcel.properties.parcel_code;
-  const { page, problems } = await openMap(browser.context);
+  const { page, problems } = await openMap(run.browser.context);
   await switchUser(page, 'officer');
   assert.equal(await page.isVisible('#tab-button-work'), true, 'officers have a workbench');
   await page.click('#tab-button-work');
@@ -186,8 +136,8 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.click('#register-form-submit');
   await page.waitForSelector('#house .status-chip[data-status="registered"]');
   assert.ok((await page.textContent('#house .facts')).includes(unit));
-  const found = (await officer.get(`/api/v1/farmhouses?q=${unit}`)).features[0];
-  const house = await officer.get(`/api/v1/farmhouses/${found.id}`);
+  const found = (await run.officer.get(`/api/v1/farmhouses?q=${unit}`)).features[0];
+  const house = await run.officer.get(`/api/v1/farmhouses/${found.id}`);
   assert.equal(house.properties.owner.name, '浏览器测试户');
   assert.equal(house.properties.title.homestead_title, 'issued');
   assert.match(await page.textContent('#house #title-basis'), /已发证/);
@@ -206,7 +156,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   assert.match(await fieldError(page, 'appraisal-form', 'valid_until'), /after the valuation date/);
   await page.fill('#appraisal-form [name=valid_until]', day(365));
   await save(page, 'appraisal-form');
-  const appraisals = await officer.get(`/api/v1/appraisals?farmhouse=${house.id}`);
+  const appraisals = await run.officer.get(`/api/v1/appraisals?farmhouse=${house.id}`);
   assert.equal(appraisals.items[0].report_no, 'SYPG-2026-0999');
 
   // The house's safety appraisal (graded B, so it may be listed for 民宿), a paper of the house itself.
@@ -258,28 +208,19 @@ test('one house from registration to certificate, entirely in the page, by two o
   await step(page, '#work-deal', 'deal-form');
   const d = '#deal-form';
   assert.match(await page.textContent('#deal-lessor'), /浏览器测试户/, 'the lessor is the house’s owner');
-  await page.waitForSelector('#lessee-choice option:nth-child(2)', { state: 'attached' });
-  const lesseeId = await page.getAttribute('#lessee-choice option:nth-child(2)', 'value');
-  await page.selectOption('#lessee-choice', lesseeId);
+  const end = await fillDeal(page, { contract: '上虞农房〔2026〕第98号' });
   // The village's collective is found and chosen by itself (the demo has one in every village).
   await page.waitForFunction(() => document.getElementById('collective-choice').value !== '');
   assert.match(await page.textContent('#collective-choice option:checked'), /村集体经济组织/);
-  await page.fill(`${d} [name=contract_no]`, '上虞农房〔2026〕第98号');
-  await page.fill(`${d} [name=signed_on]`, day(0));
-  await page.fill(`${d} [name=lease_start]`, day(1));
-  const end = new Date(`${day(1)}T00:00:00Z`);
-  end.setUTCFullYear(end.getUTCFullYear() + 5);
-  await page.fill(`${d} [name=lease_end]`, end.toISOString().slice(0, 10));
-  await page.dispatchEvent(`${d} [name=lease_end]`, 'change');
   assert.equal(await page.inputValue(`${d} [name=total_amount_yuan]`), '45000', 'the total follows rent × term');
   // A lease that ends before it starts: refused next to its end.
   await page.fill(`${d} [name=lease_end]`, day(-30));
   await page.click('#deal-form-submit');
   assert.match(await fieldError(page, 'deal-form', 'lease_end'), /end after it starts/);
-  await page.fill(`${d} [name=lease_end]`, end.toISOString().slice(0, 10));
+  await page.fill(`${d} [name=lease_end]`, end);
   await save(page, 'deal-form', 'contracted');
-  const dealId = (await officer.get(`/api/v1/farmhouses/${house.id}`)).properties.transaction_id;
-  const deal = await officer.get(`/api/v1/transactions/${dealId}`);
+  const dealId = (await run.officer.get(`/api/v1/farmhouses/${house.id}`)).properties.transaction_id;
+  const deal = await run.officer.get(`/api/v1/transactions/${dealId}`);
   assert.equal(deal.lessor_party_id, house.properties.owner.id);
   assert.ok(deal.collective_party_id, 'the village collective is a party to the deal');
   assert.equal(deal.contract_no, '上虞农房〔2026〕第98号');
@@ -326,7 +267,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   for (const i of items) assert.equal(i.mark, i.satisfied ? '✓' : '✗', JSON.stringify(i));
   const unmet = items.filter((i) => !i.satisfied && i.item !== 'officers' && i.item !== 'consent.meeting');
   assert.deepEqual(unmet, [], 'everything an officer can bring is there');
-  const checklist = await officer.get(`/api/v1/transactions/${dealId}/checklist`);
+  const checklist = await run.officer.get(`/api/v1/transactions/${dealId}/checklist`);
   assert.equal(await page.getAttribute('#checklist-section', 'data-complete'), String(checklist.complete));
   const details = await page.$$eval('#checklist li', (lis) => lis.map((li) => [li.dataset.item, li.querySelector('.detail')?.textContent ?? '']));
   assert.deepEqual(details, checklist.items.map((i) => [i.item, i.detail]), 'each item with the detail the service gives');
@@ -338,7 +279,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   const refusal = await page.textContent('#alert');
   assert.match(refusal, /second officer/, refusal);
   assert.match(await page.textContent('#checklist-state'), /另一位鉴证员/);
-  assert.equal((await officer.get(`/api/v1/transactions/${dealId}`)).certificate_no, null);
+  assert.equal((await run.officer.get(`/api/v1/transactions/${dealId}`)).certificate_no, null);
 
   // Officer 2 certifies: the certificate number appears in the panel.
   await switchUser(page, 'officer2');
@@ -347,7 +288,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.click('#house #certify');
   await page.click('#confirm-ok');
   await page.waitForSelector('#house .status-chip[data-status="certified"]');
-  const certified = await officer.get(`/api/v1/transactions/${dealId}`);
+  const certified = await run.officer.get(`/api/v1/transactions/${dealId}`);
   assert.match(certified.certificate_no, /^SY-JZ-\d{4}-\d{6}$/);
   assert.ok((await page.textContent('#house .certificate')).includes(certified.certificate_no));
   assert.ok((await page.textContent('#alert')).includes(certified.certificate_no));
@@ -372,7 +313,7 @@ test('a survey file with one bad feature: progress, and the feature named in the
         properties: { unit_number: `${code.slice(0, 12)}JA${code.slice(14)}F00020078`, floor_area_m2: 30, floors: 1, year_built: 2001, structure: '砖木' } },
     ],
   };
-  const { page, problems } = await openMap(browser.context);
+  const { page, problems } = await openMap(run.browser.context);
   await switchUser(page, 'officer');
   await page.click('#tab-button-work');
   await page.selectOption('#import-form [name=kind]', 'farmhouses');
@@ -389,7 +330,7 @@ test('a survey file with one bad feature: progress, and the feature named in the
   assert.ok(rows[0].cells[0].includes(file.features[1].properties.unit_number), 'the row names the feature by its unit number');
   assert.match(rows.map((r) => r.cells[1]).join(' '), /unit_number/);
   assert.match(await page.textContent('#import-form .form-errors'), /1/);
-  const none = await officer.get(`/api/v1/farmhouses?q=${code}F00020077`);
+  const none = await run.officer.get(`/api/v1/farmhouses?q=${code}F00020077`);
   assert.equal(none.features.length, 0, 'nothing was imported');
 
   // Every control of the workbench has a label (a screen reader names it), in either language.
@@ -415,7 +356,7 @@ test('a zipped shapefile of a house is unzipped in the page, uploaded with its p
   const archive = housesShapefileZip([
     { ring: [...spot.strip, spot.strip[0]], unit_number: unit, floor_area_m2: 28.5, floors: 1, year_built: 1998, structure: '砖木' },
   ]);
-  const { page, problems } = await openMap(browser.context);
+  const { page, problems } = await openMap(run.browser.context);
   await switchUser(page, 'officer');
   await page.click('#tab-button-work');
   await page.selectOption('#import-form [name=kind]', 'farmhouses');
@@ -425,7 +366,7 @@ test('a zipped shapefile of a house is unzipped in the page, uploaded with its p
   assert.match(await page.textContent('#import-done'), /已导入 1 个要素（houses\.shp，EPSG:4326）/);
   assert.equal(await page.getAttribute('#import-progress', 'value'), '100');
   assert.ok(Number(await page.getAttribute('#import-progress', 'data-events')) >= 1, 'the upload reported its progress');
-  const imported = (await officer.get(`/api/v1/farmhouses?q=${unit}`)).features;
+  const imported = (await run.officer.get(`/api/v1/farmhouses?q=${unit}`)).features;
   assert.equal(imported.length, 1, 'the house is in the registry');
   assert.equal(imported[0].properties.structure, '砖木', 'the .dbf was read as UTF-8');
   assert.equal(imported[0].properties.floor_area_m2, 28.5);
@@ -436,7 +377,7 @@ test('a zipped shapefile of a house is unzipped in the page, uploaded with its p
 test('by keyboard alone an officer registers a house from pasted coordinates', async () => {
   const spot = await freeSpot();
   const code = spot.parcel.properties.parcel_code;
-  const { page, problems } = await openMap(browser.context);
+  const { page, problems } = await openMap(run.browser.context);
   await switchUser(page, 'officer');
   await page.focus('#tab-button-queue');
   await page.keyboard.press('ArrowRight');
@@ -465,7 +406,7 @@ test('by keyboard alone an officer registers a house from pasted coordinates', a
   await page.focus('#register-form [name="properties.year_built"]');
   await page.keyboard.press('Enter');
   await page.waitForSelector('#house .status-chip[data-status="registered"]');
-  const found = (await officer.get(`/api/v1/farmhouses?q=${unit}`)).features;
+  const found = (await run.officer.get(`/api/v1/farmhouses?q=${unit}`)).features;
   assert.equal(found.length, 1);
   assert.deepEqual(found[0].geometry.coordinates[0].slice(0, 4).map((p) => p.map((v) => v.toFixed(6))),
     spot.strip.map((p) => p.map((v) => v.toFixed(6))), 'the outline as pasted');
@@ -474,7 +415,7 @@ test('by keyboard alone an officer registers a house from pasted coordinates', a
 });
 
 test('an officer limited to one township sees it named, and a house elsewhere is refused in the form', async () => {
-  const townships = await officer.get('/api/v1/townships');
+  const townships = await run.officer.get('/api/v1/townships');
   const [elsewhere, own] = [townships[0], townships[1]];
   const admin = await apiAs('admin');
   try {
@@ -486,7 +427,7 @@ test('an officer limited to one township sees it named, and a house elsewhere is
   const spot = await freeSpot();
   assert.equal(spot.parcel.properties.township_code, elsewhere.code);
   const code = spot.parcel.properties.parcel_code;
-  const { page } = await openMap(browser.context);
+  const { page } = await openMap(run.browser.context);
   await switchUser(page, 'officer3');
   assert.match(await page.textContent('#who'), new RegExp(`browser\\.officer3 · 鉴证员 · ${own.name}`));
   await page.click('#tab-button-work');
@@ -504,7 +445,7 @@ test('an officer limited to one township sees it named, and a house elsewhere is
   await page.click('#register-form-submit');
   await page.waitForSelector(`${f} > .form-errors:not([hidden])`);
   assert.equal(await page.textContent(`${f} > .form-errors`), 'township_code: is outside the townships of this account');
-  assert.equal((await officer.get(`/api/v1/farmhouses?q=${code}`)).features.length, 1, 'no house was added');
+  assert.equal((await run.officer.get(`/api/v1/farmhouses?q=${code}`)).features.length, 1, 'no house was added');
 
   // A house elsewhere opens with its public facts only: no steps offered, nothing asked that is refused.
   const refused = [];
