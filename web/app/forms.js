@@ -175,6 +175,11 @@ export function workForm({ id, title, intro, fields, submit, onSubmit, extra }) 
   return form;
 }
 
+/** Tells the dialog a form's write succeeded, with the notice to show (the workbench's dialog listens). */
+export function done(form, notice) {
+  form.dispatchEvent(new CustomEvent('work-done', { detail: notice }));
+}
+
 /** Shows a failed write in `root` (a 422 by field, anything else as its detail), and on the alert line. */
 export function report(root, err, options) {
   if (err?.name === 'AbortError') return;

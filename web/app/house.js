@@ -1,10 +1,12 @@
 // The house panel: public facts and photos for everyone, the certificate's verification link,
-// interest registration for investors, and for staff the deal, the record's history, (officers)
-// certify / revoke with confirmation and the workflow's next steps (workbench.js). Staff-only routes are asked only when the role may call them.
+// interest registration for investors, and for staff the deal, its rent schedule with what is paid and
+// overdue (money.js), the record's history, (officers) payments, certify / revoke with confirmation and the
+// workflow's next steps (workbench.js). Staff-only routes are asked only when the role may call them.
 
 import { api, clearAlert, el, loading, showNotice } from './api.js';
 import { lang, number, onLangChange, t } from './i18n.js';
 import { STATUS_COLOURS } from './map.js';
+import { paymentForm, scheduleSection } from './money.js';
 
 const STAFF = ['officer', 'official', 'admin'];
 
@@ -54,7 +56,10 @@ export class HousePanel {
     if (!STAFF.includes(role)) return;
     const p = this.house.properties;
     const tasks = [api(`/api/v1/farmhouses/${this.house.id}/history`).then((h) => { this.extra.history = h; })];
-    if (p.transaction_id) tasks.push(api(`/api/v1/transactions/${p.transaction_id}`).then((x) => { this.extra.deal = x; }));
+    if (p.transaction_id) {
+      tasks.push(api(`/api/v1/transactions/${p.transaction_id}`).then((x) => { this.extra.deal = x; }));
+      tasks.push(api(`/api/v1/transactions/${p.transaction_id}/schedule`).then((x) => { this.extra.schedule = x; }));
+    }
     if (p.certificate_no) {
       tasks.push(api(`/api/v1/certifications?farmhouse=${this.house.id}&in_force=true`).then((c) => {
         this.extra.certification = c?.items?.[0] ?? null;
@@ -149,6 +154,13 @@ export class HousePanel {
           lessee: deal.lessee?.name ?? '—',
           by: deal.recorded_by ?? '—',
         }))));
+    }
+    if (deal && this.extra.schedule) {
+      // Officers record what the lessee paid against each instalment (in their townships).
+      const pays = role === 'officer' && this.app.workbench.inScope(this.house);
+      const onPay = (i) => this.app.workbench.openForm(paymentForm(i, { contract: deal.contract_no, payer: deal.lessee?.name }),
+        () => this.afterWrite());
+      out.push(scheduleSection(this.extra.schedule, { onPay: pays ? onPay : null }));
     }
     if (role === 'officer') {
       const actions = el('div', { class: 'actions' });

@@ -1,12 +1,13 @@
 // The page: one map for everyone, with what each role needs beside it — houses to lease (everyone;
-// interest for investors), activation figures (officials and officers), the certification queue and
-// the workbench (officers: registering houses, survey files). Logging in or out changes the page in place.
+// interest for investors), activation figures (officials and officers), the certification queue, the
+// workbench and overdue rent (officers). Logging in or out changes the page in place.
 
 import { api, clearAlert, el, loading, showError } from './api.js';
 import { apply, lang, number, onLangChange, setLang, t } from './i18n.js';
 import { CHOROPLETH, FarmMap, STATUS_COLOURS, STATUSES } from './map.js';
 import { HousePanel } from './house.js';
 import { Listings } from './listings.js';
+import { Overdue } from './overdue.js';
 import { Queue } from './queue.js';
 import { Search } from './search.js';
 import { Stats } from './stats.js';
@@ -18,7 +19,7 @@ const $ = (id) => document.getElementById(id);
 const TABS = {
   public: ['houses'],
   investor: ['houses'],
-  officer: ['queue', 'work', 'stats', 'houses'],
+  officer: ['queue', 'work', 'overdue', 'stats', 'houses'],
   official: ['stats', 'houses'],
   admin: ['stats', 'houses'],
 };
@@ -57,6 +58,7 @@ class App {
     this.queue = new Queue($('queue'), this);
     this.search = new Search($('search'), $('search-results'), this);
     this.workbench = new Workbench($('tab-work'), this);
+    this.overdue = new Overdue($('tab-overdue'), this);
 
     this.legend();
     onLangChange(() => this.legend());
@@ -101,6 +103,7 @@ class App {
     if (tabs.includes('queue')) work.push(this.queue.refresh());
     if (tabs.includes('work')) work.push(this.workbench.refresh());
     else this.workbench.reset();
+    if (tabs.includes('overdue')) work.push(this.overdue.refresh());
     if (this.houses.open && this.houses.house) work.push(this.houses.show(this.houses.house.id));
     await Promise.all(work);
     document.body.dataset.role = this.me.role;
@@ -130,6 +133,7 @@ class App {
     const tabs = TABS[this.me.role] ?? [];
     if (tabs.includes('stats')) this.stats.refresh();
     if (tabs.includes('queue')) this.queue.refresh();
+    if (tabs.includes('overdue')) this.overdue.refresh();
     this.listings.refresh();
   }
 

@@ -4,10 +4,11 @@
 // consent, the checklist — is offered in the house panel (houseSections) and done in a dialog.
 
 import { api, clearAlert, el, loading, query, showNotice, upload } from './api.js';
-import { checked, choices, clearErrors, field, input, num, report, select, showProblem, today, value, workForm } from './forms.js';
+import { checked, choices, clearErrors, done, field, input, num, report, select, showProblem, today, value, workForm } from './forms.js';
 import { number, onLangChange, t } from './i18n.js';
 import { bbox } from './geometry.js';
 import { USES } from './listings.js';
+import { scheduleFields, scheduleForm } from './money.js';
 import { readZip } from './zip.js';
 
 const STRUCTURES = ['砖混', '砖木', '钢混', '木'];
@@ -465,6 +466,10 @@ export class Workbench {
         if (!extra.deal.lessor_party_id) open('work-parties', t('work.parties'), () => this.partiesForm(house, extra.deal));
         open('work-paper', t('work.paper'), () => this.paperForm({ deal: extra.deal }));
         open('work-consent', t('work.consent'), () => this.consentForm(extra.deal));
+        // The schedule is recorded anew until a payment is made against it or a certificate states it.
+        if (extra.schedule && !(Number(extra.schedule.paid_yuan) > 0)) {
+          open('work-schedule', t('work.schedule'), () => scheduleForm(extra.deal, extra.schedule));
+        }
       }
     }
     if (role === 'admin' && p.status === 'registered') {
@@ -591,6 +596,8 @@ export class Workbench {
     const total = input('total_amount_yuan', { type: 'number', min: 0, step: '0.01', inputmode: 'decimal' });
     let totalEdited = false;
     total.addEventListener('input', () => { totalEdited = true; });
+    const leaseStart = input('lease_start', { type: 'date' });
+    const schedule = scheduleFields({ total: () => (total.value === '' ? null : Number(total.value)), start: () => leaseStart.value || null });
     const form = workForm({
       id: 'deal-form',
       title: t('work.deal.title', { unit: p.unit_number }),
@@ -607,11 +614,12 @@ export class Workbench {
           field('signed_on', t('deal.signed_on'), input('signed_on', { type: 'date', value: today() })),
           field('intended_use', t('deal.use'), select('intended_use', l.allowed_uses.map((u) => [u, t(`use.${u}`)])))),
         el('div', { class: 'pair' },
-          field('lease_start', t('deal.lease_start'), input('lease_start', { type: 'date' })),
+          field('lease_start', t('deal.lease_start'), leaseStart),
           field('lease_end', t('deal.lease_end'), input('lease_end', { type: 'date' }), { hint: t('deal.lease_end.hint') })),
         el('div', { class: 'pair' },
           field('annual_rent_yuan', t('deal.rent'), input('annual_rent_yuan', { type: 'number', min: 0, step: '0.01', inputmode: 'decimal', value: l.asking_rent_yuan })),
           field('total_amount_yuan', t('deal.total'), total)),
+        schedule.node,
       ],
       onSubmit: async (f) => {
         const body = {
@@ -624,6 +632,7 @@ export class Workbench {
           annual_rent_yuan: num(f, 'annual_rent_yuan'),
           total_amount_yuan: num(f, 'total_amount_yuan'),
           intended_use: value(f, 'intended_use') ?? '',
+          schedule: schedule.value(),
         };
         body.lessor_party_id = owner?.id ?? null;
         if (collective.value()) body.collective_party_id = collective.value();
@@ -639,8 +648,10 @@ export class Workbench {
       if (!rent || !s || !e) return;
       const months = monthsBetween(s, e);
       if (months > 0) total.value = String(Math.round(rent * months / 12 * 100) / 100);
+      schedule.update();
     };
     for (const n of ['annual_rent_yuan', 'lease_start', 'lease_end']) form.elements[n].addEventListener('change', fill);
+    total.addEventListener('input', schedule.update);
     return form;
   }
 
@@ -736,11 +747,6 @@ export class Workbench {
     show();
     return form;
   }
-}
-
-/** Tells the dialog a form's write succeeded, with the notice to show. */
-function done(form, notice) {
-  form.dispatchEvent(new CustomEvent('work-done', { detail: notice }));
 }
 
 /** Whole months from `start` to `end` (YYYY-MM-DD), rounded up as the service counts a lease's term. */
