@@ -1,6 +1,6 @@
 // The page: one map for everyone, with what each role needs beside it — houses to lease (everyone;
 // interest for investors), activation figures (officials and officers), the certification queue, the
-// workbench and overdue rent (officers). Logging in or out changes the page in place.
+// workbench and overdue rent (officers), pledges (banks). Logging in or out changes the page in place.
 
 import { api, clearAlert, el, loading, showError } from './api.js';
 import { apply, lang, number, onLangChange, setLang, t } from './i18n.js';
@@ -8,6 +8,7 @@ import { CHOROPLETH, FarmMap, STATUS_COLOURS, STATUSES } from './map.js';
 import { HousePanel } from './house.js';
 import { Listings } from './listings.js';
 import { Overdue } from './overdue.js';
+import { Pledges } from './pledges.js';
 import { Queue } from './queue.js';
 import { Search } from './search.js';
 import { Stats } from './stats.js';
@@ -22,6 +23,7 @@ const TABS = {
   officer: ['queue', 'work', 'overdue', 'stats', 'houses'],
   official: ['stats', 'houses'],
   admin: ['stats', 'houses'],
+  bank: ['pledges', 'houses'],
 };
 
 class App {
@@ -59,6 +61,7 @@ class App {
     this.search = new Search($('search'), $('search-results'), this);
     this.workbench = new Workbench($('tab-work'), this);
     this.overdue = new Overdue($('tab-overdue'), this);
+    this.pledges = new Pledges($('tab-pledges'), this);
 
     this.legend();
     onLangChange(() => this.legend());
@@ -104,6 +107,8 @@ class App {
     if (tabs.includes('work')) work.push(this.workbench.refresh());
     else this.workbench.reset();
     if (tabs.includes('overdue')) work.push(this.overdue.refresh());
+    if (tabs.includes('pledges')) work.push(this.pledges.refresh());
+    else this.pledges.reset();
     if (this.houses.open && this.houses.house) work.push(this.houses.show(this.houses.house.id));
     await Promise.all(work);
     document.body.dataset.role = this.me.role;
@@ -152,15 +157,17 @@ class App {
 
   /**
    * Asks for confirmation in a modal dialog; resolves true/false, or with { reason: true } the reason
-   * typed (empty: cancelled), starting from `value`.
+   * typed (empty: cancelled), starting from `value` and labelled `label`. With { optional: true } the
+   * text may be left empty: cancelling resolves null.
    */
-  confirm(message, { reason = false, value = '' } = {}) {
+  confirm(message, { reason = false, value = '', label = t('confirm.reason'), optional = false } = {}) {
     const dialog = $('confirm-dialog');
     $('confirm-message').textContent = message;
     const field = $('confirm-reason-field');
     const input = $('confirm-reason');
+    $('confirm-reason-label').textContent = label;
     field.hidden = !reason;
-    input.required = reason;
+    input.required = reason && !optional;
     input.value = value;
     dialog.returnValue = '';
     dialog.showModal();
@@ -168,7 +175,8 @@ class App {
     return new Promise((resolve) => {
       dialog.addEventListener('close', () => {
         const ok = dialog.returnValue === 'ok';
-        resolve(reason ? (ok ? input.value.trim() : '') : ok);
+        if (optional) resolve(ok ? input.value.trim() : null);
+        else resolve(reason ? (ok ? input.value.trim() : '') : ok);
       }, { once: true });
     });
   }
