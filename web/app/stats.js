@@ -1,7 +1,8 @@
 // Activation figures for officials (and officers): totals of the district and of the chosen township
-// (certified houses, certified floor area in 万 m², transaction amount in 万元), a monthly chart, a table
-// by township, and the table as CSV. All from GET /api/v1/stats/summary; the houses themselves as CSV
-// from the registry's export.
+// (certified houses, certified floor area in 万 m², transaction amount in 万元), money and credit (rent
+// received by the households and by the village collectives, rent overdue, pledges in force; in 万元), a
+// monthly chart, a table by township, and the table as CSV. All from GET /api/v1/stats/summary; the houses,
+// income, overdue rent and pledges as CSV from the service's own exports.
 
 import { api, el, loading, query } from './api.js';
 import { number, onLangChange, t, wan } from './i18n.js';
@@ -45,8 +46,12 @@ export class Stats {
   async choose(code) {
     this.township = code;
     this.select.value = code ?? '';
-    // The registry's own export (no owner data) of the houses of the district or of this township.
+    // The registry's own export (no owner data) of the houses of the district or of this township, and
+    // the service's reports of income, overdue rent and pledges.
     this.root.querySelector('#export-houses').href = `/api/v1/export/farmhouses.csv${query({ township: code })}`;
+    for (const report of ['income', 'overdue', 'pledges']) {
+      this.root.querySelector(`#export-${report}`).href = `/api/v1/stats/${report}.csv${query({ township: code })}`;
+    }
     this.app.map.selectTownship(code);
     await this.refresh();
   }
@@ -54,13 +59,13 @@ export class Stats {
   render() {
     if (!this.district) return;
     const d = this.district;
-    this.root.querySelector('#totals-district').replaceChildren(...totals(d, 'total'));
+    this.root.querySelector('#totals-district').replaceChildren(...totals(d, 'total'), ...money(d, 'total'));
     const tw = this.townshipFigures;
     const twBox = this.root.querySelector('#totals-township');
     twBox.hidden = !tw;
     if (tw) {
       const name = d.by_township.find((r) => r.code === tw.township)?.name ?? tw.township;
-      twBox.replaceChildren(el('h4', {}, name), ...totals(tw, 'township'));
+      twBox.replaceChildren(el('h4', {}, name), ...totals(tw, 'township'), ...money(tw, 'township'));
     }
     const months = (tw ?? d).by_month;
     this.root.querySelector('#monthly-chart').replaceChildren(chart(months));
@@ -105,16 +110,39 @@ function csvField(v) {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** Three figures: certified houses, floor area (万 m²), amount (万元); raw values in data-value. */
-function totals(s, prefix) {
-  const card = (id, label, shown, raw) => el('div', { class: 'figure' },
+/** One figure: its label, the value as shown (id `<prefix>-<id>`) and the raw value in data-value. */
+function card(prefix, id, label, shown, raw) {
+  return el('div', { class: 'figure' },
     el('span', { class: 'label' }, t(label)),
     el('span', { class: 'value', id: `${prefix}-${id}`, dataset: { value: raw } }, shown));
+}
+
+/** Three figures: certified houses, floor area (万 m²), amount (万元). */
+function totals(s, prefix) {
   return [
-    card('certified', 'stats.certified_houses', number(s.certified_houses), s.certified_houses),
-    card('area', 'stats.area', wan(s.certified_floor_area_m2), s.certified_floor_area_m2),
-    card('amount', 'stats.amount', wan(s.transaction_amount_yuan), s.transaction_amount_yuan),
+    card(prefix, 'certified', 'stats.certified_houses', number(s.certified_houses), s.certified_houses),
+    card(prefix, 'area', 'stats.area', wan(s.certified_floor_area_m2), s.certified_floor_area_m2),
+    card(prefix, 'amount', 'stats.amount', wan(s.transaction_amount_yuan), s.transaction_amount_yuan),
   ];
+}
+
+/**
+ * Money and credit: rent received by the households and by the village collectives (万元), and what the
+ * service tells staff only — rent overdue (万元), pledges in force (their number and amount, 万元).
+ */
+function money(s, prefix) {
+  if (s.household_income_yuan === undefined) return [];
+  const cards = [
+    card(prefix, 'household', 'stats.household_income', wan(s.household_income_yuan), s.household_income_yuan),
+    card(prefix, 'collective', 'stats.collective_income', wan(s.collective_income_yuan), s.collective_income_yuan),
+  ];
+  if (s.overdue_yuan !== undefined) cards.push(card(prefix, 'overdue', 'stats.overdue', wan(s.overdue_yuan), s.overdue_yuan));
+  if (s.pledges_in_force !== undefined) {
+    cards.push(card(prefix, 'pledges', 'stats.pledges', number(s.pledges_in_force), s.pledges_in_force),
+      card(prefix, 'pledged', 'stats.pledged', wan(s.pledged_amount_yuan), s.pledged_amount_yuan));
+  }
+  // A grid of their own, so that their larger amounts do not widen the columns above.
+  return [el('div', { class: 'figures money' }, el('h4', {}, t('stats.money')), cards)];
 }
 
 /** Bars of the certified amount per month (万元), as SVG with a title per bar. */
