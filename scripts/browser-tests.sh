@@ -4,6 +4,11 @@
 # starts one), the demo district seeded into it, one account per role, the debug binary serving it.
 # They save the screenshots under docs/screenshots/.
 #
+# The tests read the service's address and the accounts from the environment, so they also run against a
+# service of your own (`cd web && npm test`): FARMHOUSE_URL, and name:password in FARMHOUSE_INVESTOR,
+# FARMHOUSE_OFFICER, FARMHOUSE_OFFICER2 (a second officer), FARMHOUSE_OFFICIAL, FARMHOUSE_ADMIN and
+# FARMHOUSE_BANK (an account of role bank acting for the demo's 浙江上虞农村商业银行股份有限公司).
+#
 #   scripts/browser-tests.sh                                  (make test runs it after the Rust tests)
 #   scripts/browser-tests.sh web/tests/official.test.mjs      (one file)
 set -euo pipefail
@@ -44,6 +49,11 @@ for account in investor officer officer2:officer official admin; do
     echo "$user-password" | $bin user add "$user" --role "$role" --database-url "$url" >/dev/null
     accounts+=("FARMHOUSE_${name^^}=$user:$user-password")
 done
+# bank: registers and releases pledges for the demo's bank, the organisation it acts for.
+bank=$("${psql[@]}" -At "$url" -c "select id from parties where name = '浙江上虞农村商业银行股份有限公司'")
+[[ -n $bank ]] || { echo "the demo district has no bank party" >&2; exit 1; }
+echo "browser.bank-password" | $bin user add browser.bank --role bank --party "$bank" --database-url "$url" >/dev/null
+accounts+=("FARMHOUSE_BANK=browser.bank:browser.bank-password")
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 $bin serve --database-url "$url" --bind "127.0.0.1:$port" --web-dir web --signing-keys "$keys/keys" >"$log" 2>&1 &
