@@ -146,8 +146,8 @@ pub async fn summary(
         .await?
         .ok_or_else(|| Error::NotFound(format!("township {}", township.as_ref().map_or("", TownshipCode::as_str))))?;
     let code = township.as_ref().map(TownshipCode::as_str);
-    let money_townships = money::by_township(&mut *read.conn, code, on).await?;
     let staff = caller.role.audience() == Audience::Staff;
+    let money_townships = money::by_township(&mut *read.conn, code, on, staff).await?;
     // A limited account sees the details of its townships; the month rows, of the whole (or the chosen)
     // township, only when it covers them all.
     let months_seen = staff && code.map_or(caller.townships.is_empty(), |c| caller.covers(c));

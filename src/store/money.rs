@@ -434,12 +434,14 @@ pub struct MoneyFigures {
     pub pledged_fen: i64,
 }
 
-/// Rent received (to households and collectives) up to the month of `on`, overdue amounts and pledges in
-/// force on `on`, by township; of township `township` only when given.
+/// Rent received (to households and collectives) up to the month of `on`, by township; of township
+/// `township` only when given. With `details` (staff), also the overdue amounts and pledges in force on
+/// `on` (zero without: the public summary reads only the kept monthly income).
 pub async fn by_township(
     ex: impl PgExecutor<'_>,
     township: Option<&str>,
     on: NaiveDate,
+    details: bool,
 ) -> StoreResult<Vec<MoneyFigures>> {
     sqlx::query_as(
         "with income as (
@@ -450,14 +452,14 @@ pub async fn by_township(
              select f.township_code, sum(i.amount_fen - i.paid_fen)::bigint as overdue_fen
              from instalments i join transactions t on t.id = i.transaction_id
              join farmhouses f on f.id = t.farmhouse_id
-             where i.paid_fen < i.amount_fen and i.due_on < $2
+             where $3 and i.paid_fen < i.amount_fen and i.due_on < $2
                and (t.terminated_on is null or t.terminated_on > i.due_on)
              group by 1),
          pledged as (
              select c.facts ->> 'township_code' as township_code, count(*) as pledges_in_force,
                     sum(g.amount_fen)::bigint as pledged_fen
              from pledges g join certifications c on c.id = g.certification_id
-             where g.registered_on <= $2 and (g.released_on is null or g.released_on > $2)
+             where $3 and g.registered_on <= $2 and (g.released_on is null or g.released_on > $2)
                and g.override_reason is null and g.loan_end > $2
              group by 1)
          select tw.code::text as key, coalesce(i.household_fen, 0) as household_fen,
@@ -471,6 +473,7 @@ pub async fn by_township(
     )
     .bind(township)
     .bind(on)
+    .bind(details)
     .fetch_all(ex)
     .await
     .map_err(Into::into)
