@@ -109,7 +109,7 @@ async fn run(pool: &PgPool, plan: Plan, progress: bool) -> Result<Report> {
             load::parties(&mut tx, &generator.investors).await.context("writing the investors")?;
             first = false;
         }
-        load::villages(&mut tx, &chunk, &generator.investors, &mut numbers).await?;
+        load::villages(&mut tx, &chunk, &generator.investors, &mut numbers, targets.is_some()).await?;
         numbers.save(&mut tx).await?;
         tx.commit().await?;
         let houses: u64 = chunk.iter().map(|(_, h)| h.len() as u64).sum();
