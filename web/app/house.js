@@ -58,7 +58,10 @@ export class HousePanel {
     const tasks = [api(`/api/v1/farmhouses/${this.house.id}/history`).then((h) => { this.extra.history = h; })];
     if (p.transaction_id) {
       tasks.push(api(`/api/v1/transactions/${p.transaction_id}`).then((x) => { this.extra.deal = x; }));
-      tasks.push(api(`/api/v1/transactions/${p.transaction_id}/schedule`).then((x) => { this.extra.schedule = x; }));
+      // A deal's money is read only in the townships of an account limited to some (elsewhere: 403).
+      if (this.app.workbench.inScope(this.house)) {
+        tasks.push(api(`/api/v1/transactions/${p.transaction_id}/schedule`).then((x) => { this.extra.schedule = x; }));
+      }
     }
     if (p.certificate_no) {
       tasks.push(api(`/api/v1/certifications?farmhouse=${this.house.id}&in_force=true`).then((c) => {

@@ -452,6 +452,11 @@ test('an officer limited to one township sees it named, and a house elsewhere is
   page.on('response', (r) => { if (r.status() === 403) refused.push(r.url()); });
   await openHouse(page, spot.house.properties.unit_number);
   assert.equal(await page.locator('#house #work-actions').count(), 0, 'no steps offered outside the account’s townships');
+  // A certified house elsewhere: its certificate is shown, its deal's money (refused outside) not asked for.
+  const [leased] = (await run.officer.get(`/api/v1/farmhouses?township=${elsewhere.code}&status=certified&limit=1`)).features;
+  await openHouse(page, leased.properties.unit_number);
+  await page.waitForSelector('#house section.certificate');
+  assert.equal(await page.locator('#house #schedule-section').count(), 0);
   assert.deepEqual(refused, []);
   await page.close();
 });
