@@ -159,11 +159,10 @@ export class HousePanel {
         }))));
     }
     if (deal && this.extra.schedule) {
-      // Officers record what the lessee paid against each instalment (in their townships).
-      const pays = role === 'officer' && this.app.workbench.inScope(this.house);
+      // Officers record what the lessee paid against each instalment (the schedule is read in their townships only).
       const onPay = (i) => this.app.workbench.openForm(paymentForm(i, { contract: deal.contract_no, payer: deal.lessee?.name }),
         () => this.afterWrite());
-      out.push(scheduleSection(this.extra.schedule, { onPay: pays ? onPay : null }));
+      out.push(scheduleSection(this.extra.schedule, { onPay: role === 'officer' ? onPay : null }));
     }
     if (role === 'officer') {
       const actions = el('div', { class: 'actions' });
