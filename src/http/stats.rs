@@ -104,9 +104,13 @@ pub struct MoneyDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub overdue_yuan: Option<Yuan>,
-    /// Of a township: pledges in force and their amount; of a month: pledges registered in it.
+    /// Of a township: pledges in force on the day.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pledges: Option<i64>,
+    pub pledges_in_force: Option<i64>,
+    /// Of a month: pledges registered in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pledges_registered: Option<i64>,
+    /// The amount those pledges secure.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub pledged_amount_yuan: Option<Yuan>,
@@ -156,7 +160,8 @@ pub async fn summary(
         household_income_yuan: Some(Yuan::from_fen(m.household_fen)),
         collective_income_yuan: Some(Yuan::from_fen(m.collective_fen)),
         overdue_yuan: township.then_some(Yuan::from_fen(m.overdue_fen)),
-        pledges: Some(m.pledges_in_force),
+        pledges_in_force: township.then_some(m.pledges_in_force),
+        pledges_registered: (!township).then_some(m.pledges_in_force),
         pledged_amount_yuan: Some(Yuan::from_fen(m.pledged_fen)),
     };
     let total = |f: fn(&money::MoneyFigures) -> i64| Yuan::from_fen(money_townships.iter().map(f).sum());
