@@ -172,7 +172,8 @@ pub struct Due {
 
 /// The instalments of `schedule` for `contract`, each split so that the collective receives
 /// `collective_annual_fen` a year of the lease (pro rata by day, never more than the rent): the field that
-/// is wrong and why when the plan does not fit the contract.
+/// is wrong and why when the plan does not fit the contract, named within the schedule (`instalments[0].due_on`;
+/// empty: the plan as a whole).
 pub fn instalments(
     schedule: &Schedule,
     contract: &Contract,
@@ -238,7 +239,7 @@ fn yearly(s: &Schedule, c: &Contract) -> Result<Vec<(NaiveDate, i64)>, FieldErro
         return Ok(out);
     }
     Err(FieldError::new(
-        "schedule",
+        "",
         format!(
             "a yearly schedule of these terms adds up to {} yuan in {} instalment(s), the deal's total amount is {} yuan: \
              correct the total, the escalation or the rent-free months, or give the instalments (custom)",
@@ -253,7 +254,7 @@ fn custom(given: &[(NaiveDate, i64)], c: &Contract) -> Result<Vec<(NaiveDate, i6
     for (n, (due, _)) in given.iter().enumerate() {
         if *due < c.signed_on || *due >= c.lease_end {
             return Err(FieldError::new(
-                format!("schedule.instalments[{n}].due_on"),
+                format!("instalments[{n}].due_on"),
                 format!(
                     "{due} is not within the contract: from its signing ({}) to its end ({})",
                     c.signed_on, c.lease_end
@@ -264,7 +265,7 @@ fn custom(given: &[(NaiveDate, i64)], c: &Contract) -> Result<Vec<(NaiveDate, i6
     let sum: i64 = given.iter().map(|(_, a)| a).sum();
     if sum != c.total_fen {
         return Err(FieldError::new(
-            "schedule.instalments",
+            "instalments",
             format!(
                 "the instalments add up to {} yuan, the deal's total amount is {} yuan",
                 Yuan::from_fen(sum),
@@ -504,7 +505,7 @@ mod tests {
     fn a_yearly_plan_that_does_not_add_up_names_the_schedule() {
         let c = contract("2024-01-01", "2026-01-01", 1_000_000, 2_500_000);
         let e = instalments(&yearly_plan(None, 0), &c, 0).unwrap_err();
-        assert_eq!(e.field, "schedule");
+        assert_eq!(e.field, "");
         assert!(e.message.contains("20000.00 yuan in 2"), "{}", e.message);
     }
 
@@ -517,11 +518,8 @@ mod tests {
             rent_free_months: 0,
             custom: v.into_iter().map(|(x, a)| (d(x), a)).collect(),
         };
-        assert_eq!(instalments(&s(vec![("2024-01-01", 1_500_000)]), &c, 0).unwrap_err().field, "schedule.instalments");
-        assert_eq!(
-            instalments(&s(vec![("2026-01-01", 2_000_000)]), &c, 0).unwrap_err().field,
-            "schedule.instalments[0].due_on"
-        );
+        assert_eq!(instalments(&s(vec![("2024-01-01", 1_500_000)]), &c, 0).unwrap_err().field, "instalments");
+        assert_eq!(instalments(&s(vec![("2026-01-01", 2_000_000)]), &c, 0).unwrap_err().field, "instalments[0].due_on");
         let ok = instalments(&s(vec![("2025-01-01", 500_000), ("2024-01-01", 1_500_000)]), &c, 0).unwrap();
         assert_eq!(ok[0].due_on, d("2024-01-01"), "sorted by day");
     }

@@ -205,10 +205,10 @@ pub async fn set_schedule(
     Path(id): Path<i64>,
     Json(input): Json<ScheduleIn>,
 ) -> Result<axum::Json<ScheduleView>> {
-    let schedule = check_schedule(&input, "schedule")?;
+    let schedule = check_schedule(&input, "")?;
     deal_in_scope(&state, &caller, id).await?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
-    money::set_schedule(&mut tx, id, &schedule).await?;
+    money::set_schedule(&mut tx, id, &schedule, "").await?;
     tx.commit().await?;
     Ok(axum::Json(schedule_view(&state, id).await?))
 }

@@ -350,7 +350,7 @@ pub async fn sign(conn: &mut PgConnection, listing: i64, t: &NewTransaction) -> 
     .await?;
     sqlx::query("update listings set status = 'closed' where id = $1").bind(listing).execute(&mut *conn).await?;
     farmhouses::set_status(conn, l.farmhouse_id, next).await?;
-    super::money::set_schedule(conn, id, &t.schedule).await?;
+    super::money::set_schedule(conn, id, &t.schedule, "schedule").await?;
     Ok(id)
 }
 

@@ -14,7 +14,14 @@ use crate::domain::rent::{self, Contract, NewPayment, NewPledge, PaymentMethod, 
 
 /// Records the schedule of deal `transaction` (replacing one not yet paid nor stated by a certificate):
 /// the instalments of `schedule`, split by the collective fee of the house's village on its parcel's area.
-pub async fn set_schedule(conn: &mut PgConnection, transaction: i64, schedule: &Schedule) -> StoreResult<()> {
+/// A plan that does not fit the contract is refused naming the field under `prefix` (`schedule` in a
+/// deal's body; empty when the schedule is the body, where the plan as a whole is `plan`).
+pub async fn set_schedule(
+    conn: &mut PgConnection,
+    transaction: i64,
+    schedule: &Schedule,
+    prefix: &str,
+) -> StoreResult<()> {
     type Row = (NaiveDate, NaiveDate, NaiveDate, i64, i64, i64, f64);
     let row: Option<Row> = sqlx::query_as(
         "select t.signed_on, t.lease_start, t.lease_end, t.annual_rent_fen, t.total_amount_fen,
@@ -31,8 +38,16 @@ pub async fn set_schedule(conn: &mut PgConnection, transaction: i64, schedule: &
         row.ok_or_else(|| StoreError::NotFound(format!("transaction {transaction}")))?;
     let contract = Contract { signed_on, lease_start, lease_end, annual_rent_fen, total_fen };
     let area_centi = (area_m2 * 100.0).round() as i64;
-    let dues = rent::instalments(schedule, &contract, rent::collective_annual_fen(fee, area_centi))
-        .map_err(|e| StoreError::Invalid(vec![e]))?;
+    let dues =
+        rent::instalments(schedule, &contract, rent::collective_annual_fen(fee, area_centi)).map_err(|mut e| {
+            e.field = match (prefix, e.field.as_str()) {
+                ("", "") => "plan".into(),
+                (p, "") => p.into(),
+                ("", f) => f.into(),
+                (p, f) => format!("{p}.{f}"),
+            };
+            StoreError::Invalid(vec![e])
+        })?;
     sqlx::query("delete from instalments where transaction_id = $1").bind(transaction).execute(&mut *conn).await?;
     let (mut seq, mut due, mut amount, mut household, mut collective) = (vec![], vec![], vec![], vec![], vec![]);
     for (n, d) in dues.iter().enumerate() {

@@ -177,6 +177,12 @@ async fn a_custom_schedule_must_add_up_and_a_deal_without_one_is_not_certified()
     let s = api.get(&format!("/api/v1/transactions/{t}/schedule")).await.expect(200).body;
     assert_eq!(s["plan"], "custom");
     assert_eq!(s["instalments"].as_array().unwrap().len(), 2);
+    // The body of PUT is the schedule itself: its errors name its own fields.
+    let rising = json!({"plan": "yearly", "escalation_percent": 5, "escalation_every_years": 3});
+    let r = api.put(&format!("/api/v1/transactions/{t}/schedule"), &rising).await.expect(422).body;
+    assert_eq!(r["errors"][0]["field"], "plan", "{r}");
+    let r = api.put(&format!("/api/v1/transactions/{t}/schedule"), &json!({"plan": "weekly"})).await.expect(422).body;
+    assert_eq!(r["errors"][0]["field"], "plan", "{r}");
     // Replaced before any payment: a lump sum.
     let s = api.put(&format!("/api/v1/transactions/{t}/schedule"), &json!({"plan": "lump_sum"})).await.expect(200).body;
     assert_eq!(s["instalments"][0]["amount_yuan"], 240010.0);
