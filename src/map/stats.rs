@@ -85,17 +85,7 @@ pub async fn figures(
     if township.is_some() && by_township.is_empty() {
         return Ok(None);
     }
-    let by_month: Vec<MonthRow> = sqlx::query_as(
-        "select to_char(month, 'YYYY-MM') as month, sum(transactions)::bigint as transactions,
-                sum(certified)::bigint as certified, sum(certified_floor_area_m2)::float8 as certified_floor_area_m2,
-                sum(certified_amount_fen)::bigint as certified_amount_fen
-         from stats_monthly where ($1::text is null or township_code = $1) and month <= stats_month($2::date)
-         group by month having sum(transactions) <> 0 or sum(certified) <> 0 order by month",
-    )
-    .bind(code)
-    .bind(on)
-    .fetch_all(&mut *conn)
-    .await?;
+    let by_month = months(conn, township, None, on).await?;
     let status: StatusCounts = sqlx::query_as(
         "select coalesce(sum(registered), 0)::bigint as registered, coalesce(sum(listed), 0)::bigint as listed,
                 coalesce(sum(contracted), 0)::bigint as contracted, coalesce(sum(certified), 0)::bigint as certified
@@ -105,4 +95,30 @@ pub async fn figures(
     .fetch_one(&mut *conn)
     .await?;
     Ok(Some(Figures { by_township, by_month, status }))
+}
+
+/// The figures by month of every township, or of `township` alone, from the month of `from` (from the
+/// first when `None`) to the month of `to`, each month whole: the summary's months and the printed
+/// report's read this one query, so the two agree. Months with nothing signed or certified are left out.
+pub async fn months(
+    conn: &mut PgConnection,
+    township: Option<&TownshipCode>,
+    from: Option<NaiveDate>,
+    to: NaiveDate,
+) -> StoreResult<Vec<MonthRow>> {
+    let rows = sqlx::query_as(
+        "select to_char(month, 'YYYY-MM') as month, sum(transactions)::bigint as transactions,
+                sum(certified)::bigint as certified, sum(certified_floor_area_m2)::float8 as certified_floor_area_m2,
+                sum(certified_amount_fen)::bigint as certified_amount_fen
+         from stats_monthly
+         where ($1::text is null or township_code = $1)
+           and ($2::date is null or month >= stats_month($2::date)) and month <= stats_month($3::date)
+         group by month having sum(transactions) <> 0 or sum(certified) <> 0 order by month",
+    )
+    .bind(township.map(TownshipCode::as_str))
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows)
 }
