@@ -1,4 +1,5 @@
-//! The certificate document 农房使用权流转鉴证书 rendered as a one-page A4 PDF.
+//! The certificate document 农房使用权流转鉴证书 rendered as a one-page A4 PDF; the activation report
+//! for officials is [`report`], drawn with the same fonts, text runs and shapes.
 //!
 //! PDF writing (font subsetting, ToUnicode maps so the text extracts) is left to `krilla`, and the QR
 //! matrix to `qrcode`. Text layout is done here: every text run is mapped to glyphs with the font's own
@@ -24,6 +25,8 @@ use skrifa::metrics::GlyphMetrics;
 use skrifa::raw::FileRef;
 use skrifa::string::StringId;
 use skrifa::{FontRef, MetadataProvider};
+
+pub mod report;
 
 /// Which copy: the public one (names masked as given) or the officer's (full names as given).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,6 +262,7 @@ fn draw_line(surface: &mut Surface, from: (f32, f32), to: (f32, f32), line: Stro
 enum Align {
     Left,
     Centre,
+    Right,
 }
 
 /// A run of text in one face, size and colour.
@@ -287,6 +291,7 @@ impl Style<'_, '_> {
         let start = match align {
             Align::Left => x,
             Align::Centre => x - w / 2.0,
+            Align::Right => x - w,
         };
         let glyphs = self.face.glyphs(text, self.tracking / self.size);
         surface.set_fill(Some(fill(self.ink)));
@@ -393,10 +398,9 @@ fn fit<'m, 'a>(style: Style<'m, 'a>, text: &str, width: f32, max_lines: usize) -
     }
 }
 
-fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    let digits = (abs / 100).to_string();
+/// `n` with its thousands set apart by commas, as amounts are printed on Chinese forms and tables.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
     let mut grouped = String::new();
     for (i, ch) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -404,7 +408,18 @@ fn yuan(fen: i64) -> String {
         }
         grouped.push(ch);
     }
-    format!("{sign}{grouped}.{:02} 元", abs % 100)
+    grouped
+}
+
+/// A count of hundredths as a number with two decimals and thousands apart, e.g. 1234560 → "12,345.60".
+fn hundredths(n: i64) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    let abs = n.unsigned_abs();
+    format!("{sign}{}.{:02}", thousands(abs / 100), abs % 100)
+}
+
+fn yuan(fen: i64) -> String {
+    format!("{} 元", hundredths(fen))
 }
 
 fn ymd(date: NaiveDate) -> String {
@@ -471,14 +486,30 @@ fn pdf_date(at: chrono::DateTime<chrono::Utc>) -> PdfDateTime {
         .utc_offset_minute(0)
 }
 
-/// The A4 PDF (one page) of `sheet`.
-pub fn render(sheet: &Sheet, fonts: &Fonts) -> Result<Vec<u8>, DocumentError> {
+/// The regular face and the bold one (when given), ready for measuring.
+fn faces(fonts: &Fonts) -> Result<(Metrics<'_>, Option<Metrics<'_>>), DocumentError> {
     let unusable = || DocumentError::Render("font face cannot be measured".to_string());
     let regular = fonts.regular.metrics().ok_or_else(unusable)?;
     let bold = match &fonts.bold {
         Some(face) => Some(face.metrics().ok_or_else(unusable)?),
         None => None,
     };
+    Ok((regular, bold))
+}
+
+/// Body text, and the heavy text of titles: the bold face, or the regular one stroked when none was given.
+fn body_and_heavy<'m, 'a>(regular: &'m Metrics<'a>, bold: Option<&'m Metrics<'a>>) -> (Style<'m, 'a>, Style<'m, 'a>) {
+    let body = Style { face: regular, size: 12.0, ink: INK, tracking: 0.0, embolden: false };
+    (body, Style { face: bold.unwrap_or(regular), embolden: bold.is_none(), ..body })
+}
+
+fn a4() -> Result<PageSettings, DocumentError> {
+    PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| DocumentError::Render("page size".into()))
+}
+
+/// The A4 PDF (one page) of `sheet`.
+pub fn render(sheet: &Sheet, fonts: &Fonts) -> Result<Vec<u8>, DocumentError> {
+    let (regular, bold) = faces(fonts)?;
     let qr = qrcode::QrCode::with_error_correction_level(sheet.verify_url.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| DocumentError::Render(format!("QR code: {e}")))?;
 
@@ -490,8 +521,7 @@ pub fn render(sheet: &Sheet, fonts: &Fonts) -> Result<Vec<u8>, DocumentError> {
             .creator(sheet.office.clone())
             .creation_date(pdf_date(sheet.issued_at)),
     );
-    let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| DocumentError::Render("page size".into()))?;
-    let mut page = document.start_page_with(settings);
+    let mut page = document.start_page_with(a4()?);
     let mut surface = page.surface();
     draw_page(&mut surface, sheet, &regular, bold.as_ref(), &qr);
     surface.finish();
@@ -500,8 +530,7 @@ pub fn render(sheet: &Sheet, fonts: &Fonts) -> Result<Vec<u8>, DocumentError> {
 }
 
 fn draw_page(surface: &mut Surface, sheet: &Sheet, regular: &Metrics, bold: Option<&Metrics>, qr: &qrcode::QrCode) {
-    let body = Style { face: regular, size: 12.0, ink: INK, tracking: 0.0, embolden: false };
-    let heavy = Style { face: bold.unwrap_or(regular), embolden: bold.is_none(), ..body };
+    let (body, heavy) = body_and_heavy(regular, bold);
     let copy_label = match sheet.copy {
         Copy::Public => "公众副本",
         Copy::Officer => "经办人副本",
@@ -701,7 +730,7 @@ mod tests {
     const REGULAR: &str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc";
     const BOLD: &str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc";
 
-    fn fonts() -> Fonts {
+    pub(super) fn fonts() -> Fonts {
         assert!(Path::new(REGULAR).exists(), "{REGULAR} missing: apt-get install -y fonts-noto-cjk");
         Fonts::load(Path::new(REGULAR), Some(Path::new(BOLD))).expect("Noto CJK fonts load")
     }
@@ -735,7 +764,7 @@ mod tests {
     }
 
     /// Runs a poppler / zbar tool; they are required, so a missing one fails with the package to install.
-    fn tool(name: &str, package: &str, args: &[&str]) -> String {
+    pub(super) fn tool(name: &str, package: &str, args: &[&str]) -> String {
         let out = Command::new(name)
             .args(args)
             .output()
@@ -744,7 +773,7 @@ mod tests {
         String::from_utf8(out.stdout).expect("tool output is UTF-8")
     }
 
-    fn scratch(name: &str) -> PathBuf {
+    pub(super) fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("certificate-test-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
