@@ -5,7 +5,7 @@
 //! checks it.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -18,7 +18,7 @@ use super::features::BaseUrl;
 use super::query::Query;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
-use crate::document::{self, Copy, Fonts, Sheet};
+use crate::document::{self, Copy, DocumentError, Fonts, Sheet};
 use crate::domain::lifecycle::{self, CertificateState};
 use crate::domain::roles::Role;
 use crate::signing::Keyring;
@@ -61,8 +61,33 @@ impl Issuing {
         self.fonts
             .get_or_init(|| Fonts::load(&self.font, self.bold_font.as_deref()).map_err(|e| e.to_string()))
             .as_ref()
-            .map_err(|e| Error::Unavailable(format!("certificate documents cannot be printed: {e}")))
+            .map_err(|e| Error::Unavailable(format!("documents cannot be printed: {e}")))
     }
+
+    /// Renders a document with the fonts, off the async threads: a page's layout and font subsetting are
+    /// milliseconds of CPU that would otherwise hold up other requests.
+    pub(super) async fn print(
+        self: Arc<Self>,
+        render: impl FnOnce(&Fonts) -> std::result::Result<Vec<u8>, DocumentError> + Send + 'static,
+    ) -> Result<Vec<u8>> {
+        tokio::task::spawn_blocking(move || render(self.fonts()?).map_err(|e| Error::Internal(e.into())))
+            .await
+            .map_err(|e| Error::Internal(e.into()))?
+    }
+}
+
+/// A PDF answered to be shown in the browser under `filename` (ASCII), and not kept by caches: a
+/// document states the records as they stand when it is asked for.
+pub(super) fn pdf(bytes: Vec<u8>, filename: &str) -> Response {
+    let mut res = bytes.into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("inline; filename=\"{filename}\"")).expect("a document's file name is ASCII"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -113,22 +138,9 @@ pub async fn document(
     let verify_url = format!("{base}/verify/{}?code={}", r.certificate_no, r.verification_code);
     let filename = format!("{}.pdf", r.certificate_no);
     let sheet = sheet(&issuing, r, lessor, lessee, verify_url, copy);
-    let pdf = tokio::task::spawn_blocking(move || {
-        let fonts = issuing.fonts()?;
-        document::render(&sheet, fonts).map_err(|e| Error::Internal(e.into()))
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))??;
-    let mut res = pdf.into_response();
-    let headers = res.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("inline; filename=\"{filename}\"")).expect("a certificate number is ASCII"),
-    );
-    // The page states where the certificate stands today, and the officer's copy names the parties.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    let bytes = issuing.print(move |fonts| document::render(&sheet, fonts)).await?;
+    // Not cached: the page states where the certificate stands today, and the officer's copy names the parties.
+    Ok(pdf(bytes, &filename))
 }
 
 /// The certificate's frozen facts (as `facts` of a certification shows them), as a compact JWS signed

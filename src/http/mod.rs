@@ -18,6 +18,7 @@ pub mod parties;
 pub mod photos;
 pub mod problem;
 pub mod query;
+pub mod reports;
 pub mod routes;
 pub mod shapes;
 pub mod stats;
@@ -179,6 +180,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         web::routes(),
         tiles::routes(),
         stats::routes(),
+        reports::routes(),
         transfer::routes(),
     ]
     .into_iter()
