@@ -236,14 +236,15 @@ async fn the_facts_are_frozen_in_the_database_too() {
 }
 
 /// Runs `program` (from Debian package `package`, which `make test` installs), panicking if it is missing.
-fn run(program: &str, args: &[&str], package: &str) -> std::process::Output {
+pub(crate) fn run(program: &str, args: &[&str], package: &str) -> std::process::Output {
     std::process::Command::new(program)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{program} (Debian package {package}) cannot run: {e}"))
 }
 
-fn stdout(out: &std::process::Output) -> String {
+/// What `out` printed, panicking with its errors if it failed.
+pub(crate) fn stdout(out: &std::process::Output) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -268,7 +269,8 @@ async fn certified_to_a_person(officer: &Api) -> (Value, String) {
     (cert, name.to_string())
 }
 
-async fn bytes(api: &Api, path: &str) -> (u16, String, Vec<u8>) {
+/// A GET's status, content type and body as bytes.
+pub(crate) async fn bytes(api: &Api, path: &str) -> (u16, String, Vec<u8>) {
     let res = api.client.get(format!("{}{path}", api.base)).send().await.unwrap();
     let status = res.status().as_u16();
     let kind = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();

@@ -24,6 +24,7 @@ mod openapi;
 mod privacy;
 mod reliability;
 mod replicas;
+mod reports;
 mod roles;
 mod schema_rules;
 mod schemathesis;
