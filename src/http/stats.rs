@@ -6,7 +6,10 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
 use super::query::Query;
@@ -132,14 +135,29 @@ pub struct MonthFigures {
     pub money: MoneyDetails,
 }
 
-/// The activation figures: totals, by township and by month (public).
+/// The activation figures: totals, by township and by month (public). The answer carries an `ETag` of its
+/// content; a page that polls for changes sends it back as `If-None-Match` and gets 304 while nothing
+/// changed.
 #[utoipa::path(get, path = "/api/v1/stats/summary", tag = "stats", params(SummaryQuery),
-    responses((status = 200, body = Summary)))]
+    responses((status = 200, body = Summary), (status = 304, description = "unchanged since the ETag sent")))]
 pub async fn summary(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Query(q): Query<SummaryQuery>,
-) -> Result<Json<Summary>> {
+) -> Result<Response> {
+    let body = serde_json::to_vec(&figures_of(&state, &caller, q).await?.0).map_err(anyhow::Error::from)?;
+    let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
+    let tag = HeaderValue::from_str(&tag).expect("hex");
+    if headers.get(header::IF_NONE_MATCH).is_some_and(|sent| sent.as_bytes() == tag.as_bytes()) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(([(header::ETAG, tag), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+        .into_response())
+}
+
+/// The figures the summary answers with.
+async fn figures_of(state: &AppState, caller: &Caller, q: SummaryQuery) -> Result<Json<Summary>> {
     let township = TownshipCode::parse_optional(q.township.as_deref()).map_err(|e| Error::invalid("township", e))?;
     let on = match q.on {
         Some(d) => records::date(d).map_err(|e| Error::invalid("on", e))?,

@@ -248,3 +248,25 @@ async fn the_summary_reports_totals_by_township_and_by_month() {
     assert_eq!(res.status(), 422);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
 }
+
+#[tokio::test]
+async fn a_page_polling_the_summary_gets_304_until_a_certificate_changes_it() {
+    use crate::common::api::Api;
+    let db = TestDb::with_district().await;
+    let officer = Api::new(common::spawn_app_as(db.pool.clone(), Role::Officer).await);
+    let (_, t) = officer.contracted(1).await;
+    let public = Api::new(common::spawn_app(db.pool.clone()).await);
+    let first = public.get("/api/v1/stats/summary").await.expect(200);
+    let tag = first.header("etag").to_string();
+    assert!(tag.starts_with('"') && tag.len() > 10, "{tag}");
+    let poll = |tag: String| {
+        let req = public.client.get(format!("{}/api/v1/stats/summary", public.base)).header("if-none-match", tag);
+        public.send(req)
+    };
+    let unchanged = poll(tag.clone()).await.expect(304);
+    assert_eq!(unchanged.header("etag"), tag);
+    officer.post(&format!("/api/v1/transactions/{t}/certify"), &serde_json::json!({})).await.expect(201);
+    let changed = poll(tag.clone()).await.expect(200);
+    assert_ne!(changed.header("etag"), tag);
+    assert_eq!(changed.body["certified_houses"], first.body["certified_houses"].as_i64().unwrap() + 1);
+}
