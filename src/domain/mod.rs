@@ -9,6 +9,7 @@ pub mod identity;
 pub mod lifecycle;
 pub mod money;
 pub mod party;
+pub mod project;
 pub mod records;
 pub mod rent;
 pub mod roles;
