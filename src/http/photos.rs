@@ -18,7 +18,7 @@ use super::query::{NoQuery, Query};
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::text;
-use crate::store::photos::{self, NewPhoto, PhotoMeta};
+use crate::store::photos::{self, NewPhoto, PhotoMeta, Subject};
 use crate::store::{self};
 use utoipa_axum::routes;
 
@@ -70,26 +70,32 @@ pub async fn get(
     Path((house, photo)): Path<(i64, i64)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let (media_type, sha, content) = photos::content(&state.pool, house, photo)
+    let (media_type, sha, content) = photos::content(&state.pool, Subject::House(house), photo)
         .await?
         .ok_or_else(|| Error::NotFound(format!("photo {photo} of farmhouse {house}")))?;
-    let tag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&sha))).expect("hex");
+    Ok(answer(&headers, &media_type, &sha, content))
+}
+
+/// A stored picture's answer: its bytes with the SHA-256 as ETag, cacheable for a year, or 304 when the
+/// client has it (`If-None-Match`). Pictures of houses and of projects never change under their URL.
+pub fn answer(headers: &HeaderMap, media_type: &str, sha: &[u8], content: Vec<u8>) -> Response {
+    let tag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(sha))).expect("hex");
     let cache = HeaderValue::from_static("public, max-age=31536000, immutable");
     if headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes().split(|b| *b == b',').any(|t| t.trim_ascii() == tag.as_bytes()))
     {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag), (header::CACHE_CONTROL, cache)]).into_response());
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag), (header::CACHE_CONTROL, cache)]).into_response();
     }
-    Ok((
+    (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_str(&media_type).expect("a media type")),
+            (header::CONTENT_TYPE, HeaderValue::from_str(media_type).expect("a media type")),
             (header::ETAG, tag),
             (header::CACHE_CONTROL, cache),
         ],
         content,
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -112,25 +118,9 @@ pub async fn upload(
     Query(q): Query<UploadQuery>,
     body: Bytes,
 ) -> Result<Response> {
-    let caption = text(q.caption.as_deref().unwrap_or(""), 0, 200).map_err(|e| Error::invalid("caption", e))?;
-    let prepared = tokio::task::spawn_blocking(move || prepare(&body))
-        .await
-        .map_err(|e| Error::Internal(anyhow::anyhow!("photo task failed: {e}")))??;
-    let sha = Sha256::digest(&prepared.jpeg);
+    let received = receive(q, body).await?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
-    let id = photos::insert(
-        &mut tx,
-        house,
-        &NewPhoto {
-            media_type: "image/jpeg",
-            width: prepared.width,
-            height: prepared.height,
-            sha256: &sha,
-            content: &prepared.jpeg,
-            caption: &caption,
-        },
-    )
-    .await?;
+    let id = photos::insert(&mut tx, Subject::House(house), &received.photo()).await?;
     tx.commit().await?;
     state.changed_house(house).await;
     let meta = photos::list(&state.pool, house).await?.into_iter().find(|p| p.id == id).expect("just stored");
@@ -152,6 +142,38 @@ pub async fn delete(
     tx.commit().await?;
     state.changed_house(house).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An uploaded photo, checked and resized, with its caption and SHA-256.
+pub struct Received {
+    pub prepared: Prepared,
+    pub caption: String,
+    pub sha256: Vec<u8>,
+}
+
+impl Received {
+    /// The photo as the store keeps it.
+    pub fn photo(&self) -> NewPhoto<'_> {
+        NewPhoto {
+            media_type: "image/jpeg",
+            width: self.prepared.width,
+            height: self.prepared.height,
+            sha256: &self.sha256,
+            content: &self.prepared.jpeg,
+            caption: &self.caption,
+        }
+    }
+}
+
+/// Reads an upload of a house's or a project's photo: its caption, then the image (decoded and resized
+/// off the async threads).
+pub async fn receive(q: UploadQuery, body: Bytes) -> Result<Received> {
+    let caption = text(q.caption.as_deref().unwrap_or(""), 0, 200).map_err(|e| Error::invalid("caption", e))?;
+    let prepared = tokio::task::spawn_blocking(move || prepare(&body))
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("photo task failed: {e}")))??;
+    let sha256 = Sha256::digest(&prepared.jpeg).to_vec();
+    Ok(Received { prepared, caption, sha256 })
 }
 
 /// A photo ready to store.

@@ -16,8 +16,8 @@ use sqlx::PgPool;
 
 use crate::store::photos::{self, NewPhoto};
 
-const WIDTH: u32 = 800;
-const HEIGHT: u32 = 600;
+pub const WIDTH: u32 = 800;
+pub const HEIGHT: u32 = 600;
 
 /// What `add_to_listed_houses` did.
 #[derive(Debug, Clone, Copy)]
@@ -68,13 +68,16 @@ pub async fn add_to_listed_houses(pool: &PgPool) -> Result<Pictured> {
     for (house, caption, content) in &drawn {
         let sha = Sha256::digest(content);
         let photo = NewPhoto { media_type: "image/jpeg", width: WIDTH, height: HEIGHT, sha256: &sha, content, caption };
-        photos::insert(&mut tx, *house, &photo).await.map_err(|e| anyhow::anyhow!("storing a demo picture: {e}"))?;
+        photos::insert(&mut tx, photos::Subject::House(*house), &photo)
+            .await
+            .map_err(|e| anyhow::anyhow!("storing a demo picture: {e}"))?;
     }
     tx.commit().await?;
     Ok(Pictured { photos: drawn.len() as u64, elapsed: started.elapsed() })
 }
 
-fn jpeg(image: &RgbImage) -> Result<Vec<u8>> {
+/// `image` as a JPEG of the demo's quality.
+pub fn jpeg(image: &RgbImage) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82).encode(
         image.as_raw(),

@@ -18,6 +18,7 @@ pub mod money;
 pub mod parcels;
 pub mod parties;
 pub mod photos;
+pub mod projects;
 pub mod standbys;
 pub mod townships;
 
