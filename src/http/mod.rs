@@ -17,6 +17,7 @@ pub mod parcels;
 pub mod parties;
 pub mod photos;
 pub mod problem;
+pub mod projects;
 pub mod query;
 pub mod reports;
 pub mod routes;
@@ -181,6 +182,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         tiles::routes(),
         stats::routes(),
         reports::routes(),
+        projects::routes(),
         transfer::routes(),
     ]
     .into_iter()

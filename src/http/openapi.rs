@@ -25,8 +25,9 @@ use utoipa_axum::routes;
         (name = "ogc-features", description = "OGC API – Features Part 1 (core, GeoJSON)"),
         (name = "tiles", description = "Mapbox Vector Tiles and TileJSON"),
         (name = "stats", description = "activation figures"),
+        (name = "projects", description = "activation projects: houses under one operator and brand (public)"),
         (name = "import-export", description = "survey files in and out"),
-        (name = "web", description = "the web map, its files, and the public verification page"),
+        (name = "web", description = "the web map, its files, and the public verification and project pages"),
         (name = "access", description = "log in (cookie) or send `Authorization: Bearer <token>`"),
     )
 )]

@@ -139,13 +139,13 @@ pub async fn page(state: &AppState) -> Response {
     }
 }
 
-const HEAD_START: &str = "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+pub(super) const HEAD_START: &str = "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
     <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
     <link rel=\"stylesheet\" href=\"/assets/style.css\">";
 
 /// An HTML answer with the page's security headers: only this origin (and the basemap's, if one is
 /// configured) may be loaded from, nothing may frame it.
-fn html_response(status: StatusCode, html: String, basemap: Option<&str>) -> Response {
+pub(super) fn html_response(status: StatusCode, html: String, basemap: Option<&str>) -> Response {
     let extra = basemap.and_then(origin).map(|o| format!(" {o}")).unwrap_or_default();
     let csp = format!(
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:{extra}; \
