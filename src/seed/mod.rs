@@ -11,6 +11,7 @@ pub mod layout;
 pub mod load;
 pub mod people;
 pub mod pictures;
+pub mod projects;
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -53,6 +54,8 @@ pub async fn demo(pool: &PgPool, today: NaiveDate) -> Result<Report> {
     let report = run(pool, plan, false).await?;
     let pictured = pictures::add_to_listed_houses(pool).await?;
     tracing::info!(photos = pictured.photos, took = ?pictured.elapsed, "pictures of the houses on the exchange");
+    let projects = projects::add(pool).await.context("adding the demo's activation projects")?;
+    tracing::info!(projects, "the showcases' activation projects");
     Ok(report)
 }
 
