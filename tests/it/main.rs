@@ -22,6 +22,7 @@ mod migrations;
 mod money;
 mod openapi;
 mod privacy;
+mod projects;
 mod reliability;
 mod replicas;
 mod reports;
