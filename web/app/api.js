@@ -46,6 +46,26 @@ export async function api(path, { method = 'GET', body, signal, type } = {}) {
   return data;
 }
 
+/**
+ * GETs `path` as JSON unless it is unchanged since `etag` (sent as If-None-Match; the service answers
+ * 304). Answers { changed, etag, data }: data is the parsed body when changed, else null.
+ */
+export async function apiIfChanged(path, etag) {
+  let res;
+  try {
+    res = await fetch(path, {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', ...(etag ? { 'If-None-Match': etag } : {}) },
+    });
+  } catch {
+    throw new ApiError(0, t('error.network'));
+  }
+  if (res.status === 304) return { changed: false, etag, data: null };
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw problemError(res.status, data, res.statusText);
+  return { changed: true, etag: res.headers.get('ETag'), data };
+}
+
 /** The error of an answer that was not a success, from its problem+json body. */
 export function problemError(status, problem, statusText = '') {
   const detail = problem?.detail || problem?.title || statusText || String(status);

@@ -441,6 +441,15 @@ const zh = {
   'pledge.release.confirm': '确认解除 {no} 的抵押（借款合同 {contract}）？解押后不能恢复。',
   'pledge.release.note': '备注（可不填）',
   'pledge.release.done': '已解押 {no}（{on}）。',
+  'figures.title': '激活概况',
+  'figures.scope': '范围',
+  'figures.township': '选择乡镇街道查看其数字',
+  'figures.choose': '选择乡镇',
+  'figures.certified': '鉴证房屋（处）',
+  'figures.area.wan': '鉴证面积（万 m²）',
+  'figures.amount.wan': '成交金额（万元）',
+  'figures.rate': '激活率',
+  'map.tip.cluster': '{n} 处房屋：{parts}',
 };
 
 const en = {
@@ -883,6 +892,15 @@ const en = {
   'pledge.release.confirm': 'Release the pledge on {no} (loan contract {contract})? A release cannot be undone.',
   'pledge.release.note': 'Note (optional)',
   'pledge.release.done': 'Pledge on {no} released ({on}).',
+  'figures.title': 'Activation at a glance',
+  'figures.scope': 'Area',
+  'figures.township': 'Choose a township to see its figures',
+  'figures.choose': 'Choose a township',
+  'figures.certified': 'Certified houses',
+  'figures.area.unit': 'Certified floor area (m²)',
+  'figures.amount.unit': 'Transaction amount (yuan)',
+  'figures.rate': 'Activation rate',
+  'map.tip.cluster': '{n} houses: {parts}',
 };
 
 const dictionaries = { zh, en };

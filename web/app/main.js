@@ -1,8 +1,9 @@
-// The page: one map for everyone, with what each role needs beside it — houses to lease (everyone;
-// interest for investors), activation figures (officials and officers), the certification queue, the
+// The page: one map for everyone, with what each role needs beside it — the activation figures over the
+// map and houses to lease (everyone; interest for investors), activation figures (officials and officers), the certification queue, the
 // workbench and overdue rent (officers), pledges (banks). Logging in or out changes the page in place.
 
 import { api, clearAlert, el, loading, showError } from './api.js';
+import { Figures } from './figures.js';
 import { apply, lang, number, onLangChange, setLang, t } from './i18n.js';
 import { CHOROPLETH, FarmMap, STATUS_COLOURS, STATUSES } from './map.js';
 import { HousePanel } from './house.js';
@@ -54,6 +55,8 @@ class App {
       const msg = e?.error?.message ?? String(e?.error ?? e);
       if (!/aborted/i.test(msg)) showError(new Error(msg));
     });
+    this.figures = new Figures($('figures'), this);
+    this.figures.refresh({ quiet: true });
     this.houses = new HousePanel($('house'), this);
     this.listings = new Listings($('filter'), $('listing'), this);
     this.stats = new Stats($('tab-stats'), this);
@@ -68,6 +71,7 @@ class App {
     this.bindKeys();
     this.bindLogin();
     this.bindMapClicks();
+    this.bindMapHover();
     $('side-toggle').addEventListener('click', () => this.toggleSide());
     $('side-close').addEventListener('click', () => {
       this.toggleSide(false);
@@ -101,7 +105,9 @@ class App {
     const tabs = TABS[this.me.role] ?? TABS.public;
     for (const b of document.querySelectorAll('[role=tab]')) b.hidden = !tabs.includes(b.dataset.tab);
     this.showTab(tabs[0]);
-    const work = [this.listings.refresh()];
+    // Staff see more of the summary: its ETag is another one.
+    this.figures.etag = null;
+    const work = [this.listings.refresh(), this.figures.refresh({ quiet: true })];
     if (tabs.includes('stats')) work.push(this.stats.refresh());
     if (tabs.includes('queue')) work.push(this.queue.refresh());
     if (tabs.includes('work')) work.push(this.workbench.refresh());
@@ -140,6 +146,15 @@ class App {
     if (tabs.includes('queue')) this.queue.refresh();
     if (tabs.includes('overdue')) this.overdue.refresh();
     this.listings.refresh();
+    this.figures.refresh({ quiet: true });
+  }
+
+  /** The summary changed elsewhere (another officer's certification): the map and the staff's lists follow. */
+  summaryChanged() {
+    this.map.refresh();
+    const tabs = TABS[this.me.role] ?? [];
+    if (tabs.includes('stats')) this.stats.refresh();
+    if (tabs.includes('queue')) this.queue.refresh();
   }
 
   openHouse(id, options) {
@@ -254,8 +269,34 @@ class App {
     });
   }
 
+  /**
+   * The pointer over the map: the township under it shows its figures; a house or a cluster says its
+   * status in words beside the pointer (its colour is not the only cue).
+   */
+  bindMapHover() {
+    const map = this.map.map;
+    map.on('mousemove', (e) => {
+      const hits = map.queryRenderedFeatures(e.point, { layers: ['houses-fill', 'houses-cluster', 'townships-fill'] });
+      const township = hits.find((f) => f.layer.id === 'townships-fill');
+      this.figures.hover(township ? String(township.properties.code) : null);
+      const house = hits.find((f) => f.layer.id !== 'townships-fill');
+      if (!house) this.map.tip(null);
+      else if (house.layer.id === 'houses-fill') this.map.tip(e.lngLat, t(`status.${house.properties.status}`));
+      else {
+        const p = house.properties;
+        const parts = STATUSES.filter((s) => p[s]).map((s) => `${t(`status.${s}`)} ${number(p[s])}`).join(' · ');
+        this.map.tip(e.lngLat, t('map.tip.cluster', { n: number(p.houses), parts }));
+      }
+    });
+    map.getCanvas().addEventListener('mouseleave', () => {
+      this.figures.hover(null);
+      this.map.tip(null);
+    });
+  }
+
   townshipClicked(feature, lngLat) {
     const p = feature.properties;
+    this.figures.choose(String(p.code));
     if ((TABS[this.me.role] ?? []).includes('stats')) {
       this.showTab('stats');
       this.stats.choose(p.code);

@@ -6,11 +6,16 @@
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { centre } from './geometry.js';
 
-/** Status colours: distinguishable, also for red–green colour blindness (blue, orange, dark green, grey). */
+/**
+ * Status colours: distinguishable, also for red–green colour blindness (blue, orange, dark green, grey),
+ * and each at least 3:1 against the map's background (WCAG AA for graphics); the legend and the tip
+ * beside the pointer name them too.
+ */
+export const MAP_BACKGROUND = '#eef1e8';
 export const STATUS_COLOURS = {
-  registered: '#8a8a8a',
+  registered: '#767676',
   listed: '#1565c0',
-  contracted: '#ef6c00',
+  contracted: '#c25400',
   certified: '#1b7f3b',
 };
 export const STATUSES = Object.keys(STATUS_COLOURS);
@@ -57,7 +62,7 @@ function style(site, version) {
   for (const [layer, [minzoom, maxzoom]] of Object.entries(LAYER_ZOOMS)) {
     sources[layer] = { type: 'vector', tiles: [tileUrl(layer, version)], minzoom, maxzoom };
   }
-  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1e8' } }];
+  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': MAP_BACKGROUND } }];
   if (site.basemap_url) {
     sources.basemap = { type: 'raster', tiles: [site.basemap_url], tileSize: 256, maxzoom: 18 };
     layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
@@ -245,6 +250,24 @@ export class FarmMap {
     const content = document.createElement('p');
     content.textContent = text;
     this.currentPopup = new maplibregl.Popup({ closeButton: true, maxWidth: '260px' }).setLngLat(lngLat).setDOMContent(content).addTo(this.map);
+  }
+
+  /** A short text beside the pointer at `lngLat` (null: none), as a popup that takes no clicks. */
+  tip(lngLat, text) {
+    if (!lngLat) {
+      this.currentTip?.remove();
+      this.currentTip = null;
+      return;
+    }
+    if (!this.currentTip) {
+      this.currentTip = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: 'map-tip', offset: 12, maxWidth: '260px' });
+    }
+    if (this.currentTip.tipText !== text) {
+      this.currentTip.setText(text);
+      this.currentTip.tipText = text;
+    }
+    this.currentTip.setLngLat(lngLat);
+    if (!this.currentTip.isOpen()) this.currentTip.addTo(this.map);
   }
 
   /** Township names as HTML markers at the middle of each township (no glyph server needed). */
