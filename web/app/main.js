@@ -97,6 +97,9 @@ class App {
       this.townshipNames = new Map(list.map((tw) => [tw.code, tw.name]));
     }
     await this.roleChanged();
+    // A link to one house (`/?house=ID`, as a project's page gives for each of its houses) opens its panel.
+    const linked = Number(new URLSearchParams(window.location.search).get('house'));
+    if (Number.isInteger(linked) && linked > 0) await this.openHouse(linked, { fly: true });
   }
 
   /** Lays the page out for the caller's role: tabs, who is logged in, what the panels offer. */

@@ -91,6 +91,18 @@ test('a house panel shows the house\'s photos', async () => {
   await page.close();
 });
 
+test('a project\'s page links each of its houses to the map, which opens it', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${BASE}/projects/1`);
+  const link = page.locator('a[href^="/?house="]').first();
+  const unit = (await link.textContent()).match(/[0-9]{12}[A-Z]{2}[0-9]{5}F[0-9]{8}/)[0];
+  await link.click();
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+  await page.waitForSelector('#house:not([hidden]) .facts');
+  assert.match(await page.locator('#house .facts').first().textContent(), new RegExp(unit));
+  await page.close();
+});
+
 test('a village name finds its houses', async () => {
   const { page } = await openMap(browser.context);
   const { features: [house] } = await getJson(page, '/api/v1/farmhouses?limit=1');
