@@ -5,7 +5,7 @@
 import { api, clearAlert, el, loading, showError } from './api.js';
 import { Figures } from './figures.js';
 import { apply, lang, number, onLangChange, setLang, t } from './i18n.js';
-import { CHOROPLETH, FarmMap, STATUS_COLOURS, STATUSES } from './map.js';
+import { CHOROPLETH, FarmMap, PROJECT_COLOURS, STATUS_COLOURS, STATUSES } from './map.js';
 import { HousePanel } from './house.js';
 import { Listings } from './listings.js';
 import { Overdue } from './overdue.js';
@@ -87,6 +87,7 @@ class App {
     await this.map.loaded();
     mapStatus.textContent = '';
     mapStatus.hidden = true;
+    const projects = loading(() => api('/api/v1/projects?limit=1000'));
     const townships = await loading(() => api('/collections/townships/items?limit=200'));
     if (townships) {
       const list = townships.features.map((f) => ({ ...f.properties, geometry: f.geometry }));
@@ -96,6 +97,8 @@ class App {
       this.listings.setTownships(list);
       this.townshipNames = new Map(list.map((tw) => [tw.code, tw.name]));
     }
+    const shown = await projects;
+    if (shown) this.map.showProjects(shown.items);
     await this.roleChanged();
     // A link to one house (`/?house=ID`, as a project's page gives for each of its houses) opens its panel.
     const linked = Number(new URLSearchParams(window.location.search).get('house'));
@@ -263,10 +266,12 @@ class App {
     map.on('click', (e) => {
       // Picking a parcel or drawing a footprint takes the clicks.
       if (this.workbench.mapClick(e)) return;
-      const [hit] = map.queryRenderedFeatures(e.point, { layers: ['houses-fill', 'houses-cluster', 'townships-fill'] });
+      const [hit] = map.queryRenderedFeatures(e.point, { layers: ['houses-fill', 'houses-cluster', 'projects-fill', 'townships-fill'] });
       if (!hit) return;
       if (hit.layer.id === 'houses-fill') this.openHouse(hit.id);
       else if (hit.layer.id === 'houses-cluster') map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 16) });
+      // Inside a project's outline (beside its houses) is that project: its page.
+      else if (hit.layer.id === 'projects-fill') location.assign(hit.properties.page_url);
       // Close in, the townships are only a tint under the houses: a click beside a house is no choice.
       else if (hit.layer.id === 'townships-fill' && map.getZoom() < 12) this.townshipClicked(hit, e.lngLat);
     });
@@ -317,6 +322,10 @@ class App {
       el('h3', {}, t('legend.choropleth')),
       el('div', { class: 'ramp', 'aria-hidden': 'true', style: `background:linear-gradient(to right, ${CHOROPLETH.join(', ')})` }),
       el('div', { class: 'ramp-scale' }, ...(this.shareRange ?? [0, 1]).map((v) => el('span', {}, `${number(v * 100, 0)}%`))),
+      el('h3', {}, t('legend.projects')),
+      el('ul', {}, el('li', {},
+        el('span', { class: 'swatch', style: `background:${PROJECT_COLOURS.fill};border:2px dashed ${PROJECT_COLOURS.line}`, 'aria-hidden': 'true' }),
+        t('legend.project'))),
     );
   }
 }

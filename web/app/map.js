@@ -1,10 +1,11 @@
 // The map: MapLibre GL JS over the service's own vector tiles — township choropleth of activation at
 // low zooms, house clusters at 11–14, footprints coloured by status and parcels from 15, villages from
-// 10 — on a plain background, or on a raster basemap when the service names one. No glyphs are needed:
-// nothing is drawn as map text; township names are HTML markers.
+// 10, activation projects' outlines from 12 — on a plain background, or on a raster basemap when the
+// service names one. No glyphs are needed: nothing is drawn as map text; township and project names are
+// HTML markers.
 
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
-import { centre } from './geometry.js';
+import { bbox, centre } from './geometry.js';
 
 /**
  * Status colours: distinguishable, also for red–green colour blindness (blue, orange, dark green, grey),
@@ -22,6 +23,12 @@ export const STATUSES = Object.keys(STATUS_COLOURS);
 
 /** The township choropleth's ramp, light to dark, spread over the townships' range of activation. */
 export const CHOROPLETH = ['#f3eef8', '#cfc2e3', '#a08cc8', '#6e50a8', '#3f1f80'];
+
+/** Activation projects: a dashed dark outline over a light tint, apart from the status colours. */
+export const PROJECT_COLOURS = { line: '#3b2a14', fill: '#ffe9a8' };
+
+/** From this zoom the projects' outlines and names are drawn (the townships' names give way). */
+const PROJECT_ZOOM = 12;
 
 const statusColour = ['match', ['get', 'status'], ...STATUSES.flatMap((s) => [s, STATUS_COLOURS[s]]), '#555'];
 
@@ -62,6 +69,7 @@ function style(site, version) {
   for (const [layer, [minzoom, maxzoom]] of Object.entries(LAYER_ZOOMS)) {
     sources[layer] = { type: 'vector', tiles: [tileUrl(layer, version)], minzoom, maxzoom };
   }
+  sources.projects = { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'id' };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': MAP_BACKGROUND } }];
   if (site.basemap_url) {
     sources.basemap = { type: 'raster', tiles: [site.basemap_url], tileSize: 256, maxzoom: 18 };
@@ -113,6 +121,20 @@ function style(site, version) {
       paint: { 'circle-radius': 3, 'circle-color': '#4e4e4e', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
     },
     {
+      id: 'projects-fill',
+      type: 'fill',
+      source: 'projects',
+      minzoom: PROJECT_ZOOM,
+      paint: { 'fill-color': PROJECT_COLOURS.fill, 'fill-opacity': 0.35 },
+    },
+    {
+      id: 'projects-line',
+      type: 'line',
+      source: 'projects',
+      minzoom: PROJECT_ZOOM,
+      paint: { 'line-color': PROJECT_COLOURS.line, 'line-width': 2, 'line-dasharray': [3, 2] },
+    },
+    {
       id: 'houses-cluster',
       type: 'circle',
       source: 'farmhouses',
@@ -159,6 +181,7 @@ export class FarmMap {
     this.selected = null;
     this.selectedTownship = null;
     this.townshipMarkers = [];
+    this.projectMarkers = [];
     const bounds = site.bounds ?? [120.6, 29.75, 121.1, 30.3];
     this.map = new maplibregl.Map({
       container,
@@ -174,7 +197,7 @@ export class FarmMap {
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
     this.map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: '上虞区 · farmhouse' }));
     this.map.getCanvas().setAttribute('aria-label', container.getAttribute('aria-label') ?? 'map');
-    for (const layer of ['houses-fill', 'houses-cluster', 'townships-fill', 'villages']) {
+    for (const layer of ['houses-fill', 'houses-cluster', 'projects-fill', 'townships-fill', 'villages']) {
       this.map.on('mouseenter', layer, () => { this.map.getCanvas().style.cursor = 'pointer'; });
       this.map.on('mouseleave', layer, () => { this.map.getCanvas().style.cursor = ''; });
     }
@@ -288,5 +311,42 @@ export class FarmMap {
     };
     this.map.on('zoomend', toggle);
     toggle();
+  }
+
+  /**
+   * Activation projects: each outline drawn as one area, its name above it as a link to its page (so
+   * reached by Tab and opened with Enter), from zoom 12.
+   */
+  showProjects(projects) {
+    const withOutline = projects.filter((p) => p.outline);
+    this.map.getSource('projects').setData({
+      type: 'FeatureCollection',
+      features: withOutline.map((p) => ({
+        type: 'Feature',
+        geometry: p.outline,
+        properties: { id: p.id, name: p.name, page_url: p.page_url ?? `/projects/${p.id}` },
+      })),
+    });
+    for (const m of this.projectMarkers) m.remove();
+    this.projectMarkers = withOutline.map((p) => {
+      const label = document.createElement('a');
+      label.className = 'project-label';
+      label.href = p.page_url ?? `/projects/${p.id}`;
+      label.textContent = p.name;
+      const [minX, , maxX, maxY] = bbox(p.outline);
+      // Above the outline, not over the houses in it.
+      return new maplibregl.Marker({ element: label, anchor: 'bottom', offset: [0, -2] })
+        .setLngLat([(minX + maxX) / 2, maxY]).addTo(this.map);
+    });
+    if (!this.projectZoomBound) {
+      this.projectZoomBound = true;
+      this.map.on('zoomend', () => this.toggleProjectLabels());
+    }
+    this.toggleProjectLabels();
+  }
+
+  toggleProjectLabels() {
+    const hidden = this.map.getZoom() < PROJECT_ZOOM;
+    for (const m of this.projectMarkers) m.getElement().classList.toggle('hidden', hidden);
   }
 }
