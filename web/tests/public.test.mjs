@@ -1,6 +1,7 @@
 // What everyone sees: the map draws the townships and the houses coloured by status (read from the
-// rendered map), search, the house panel, the certificate's verification page, the English switch, and
-// a phone-sized screen worked with the keyboard.
+// rendered map) and the activation projects' outlines with links to their pages, search, the house
+// panel, the certificate's verification page, the English switch, and a phone-sized screen worked with
+// the keyboard.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -103,6 +104,39 @@ test('a project\'s page links each of its houses to the map, which opens it', as
   await page.close();
 });
 
+test('the activation projects are outlined on the map, named by links to their pages, and the header links to the showcase', async () => {
+  const { page, problems } = await openMap(browser.context);
+  const { items } = await getJson(page, '/api/v1/projects');
+  assert.deepEqual(items.map((p) => p.name).sort(), ['墨隐居', '沐格山居', '芋艿湾'].sort());
+  assert.equal(await page.locator('.project-label').count(), items.length);
+  assert.equal(await page.locator('.project-label').first().isHidden(), true, 'no project names over the district view');
+  for (const project of items) {
+    await page.evaluate((c) => window.farmhouse.map.jumpTo({ center: c, zoom: 14 }), centre(project.outline));
+    await mapIdle(page);
+    const drawn = await page.evaluate(() => window.farmhouse.map.queryRenderedFeatures({ layers: ['projects-line', 'projects-fill'] })
+      .map((f) => `${f.layer.id}:${f.properties.id}`));
+    assert.ok(drawn.includes(`projects-line:${project.id}`) && drawn.includes(`projects-fill:${project.id}`), `${project.name}: ${drawn}`);
+    const label = page.locator('.project-label', { hasText: project.name });
+    assert.equal(await label.isVisible(), true, `${project.name} is named on the map`);
+    assert.equal(await label.getAttribute('href'), `/projects/${project.id}`);
+  }
+  // The name of 芋艿湾 is a link: reached by keyboard, Enter opens its page.
+  const yunaiwan = items.find((p) => p.name === '芋艿湾');
+  await page.evaluate((c) => window.farmhouse.map.jumpTo({ center: c, zoom: 14 }), centre(yunaiwan.outline));
+  await mapIdle(page);
+  await page.locator('.project-label', { hasText: '芋艿湾' }).focus();
+  await Promise.all([page.waitForURL(`${BASE}/projects/${yunaiwan.id}`), page.keyboard.press('Enter')]);
+  assert.match(await page.textContent('main'), /芋艿湾/);
+  assert.deepEqual(problems, []);
+  await page.goto(`${BASE}/`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 60_000 });
+  assert.equal(await page.textContent('#projects-link'), '激活项目');
+  await Promise.all([page.waitForURL(`${BASE}/projects`), page.click('#projects-link')]);
+  const showcase = await page.textContent('main');
+  assert.ok(items.every((p) => showcase.includes(p.name)), showcase);
+  await page.close();
+});
+
 test('a village name finds its houses', async () => {
   const { page } = await openMap(browser.context);
   const { features: [house] } = await getJson(page, '/api/v1/farmhouses?limit=1');
@@ -124,6 +158,7 @@ test('the English switch relabels the page and back', async () => {
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   assert.equal(await page.textContent('h1'), 'Shangyu idle-farmhouse activation map');
   assert.match(await page.textContent('#legend'), /Certified \(activated\)/);
+  assert.equal(await page.textContent('#projects-link'), 'Projects');
   assert.match(await page.textContent('#listing'), /houses available/);
   assert.equal(await page.textContent('#lang'), '中文');
   await page.reload();
