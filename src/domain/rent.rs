@@ -324,9 +324,10 @@ fn add_months(d: NaiveDate, months: u32) -> NaiveDate {
     d.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
 }
 
-/// The collective's yearly fee for a parcel: `fee_fen_per_m2_year` × its area (in hundredths of a m²),
-/// rounded to the fen.
-pub fn collective_annual_fen(fee_fen_per_m2_year: i64, land_area_centi_m2: i64) -> i64 {
+/// The collective's yearly fee for a parcel: `fee_fen_per_m2_year` × its area (`land_area_m2`, as the
+/// survey computes it, taken to the hundredth of a m² as the deal records it), rounded to the fen.
+pub fn collective_annual_fen(fee_fen_per_m2_year: i64, land_area_m2: f64) -> i64 {
+    let land_area_centi_m2 = (land_area_m2 * 100.0).round() as i64;
     let fen = (i128::from(fee_fen_per_m2_year) * i128::from(land_area_centi_m2) + 50) / 100;
     i64::try_from(fen).unwrap_or(MAX_FEN).min(MAX_FEN)
 }
@@ -543,7 +544,7 @@ mod tests {
     #[test]
     fn a_fee_per_square_metre_makes_the_collectives_year() {
         // 2.50 yuan/m² on 180.25 m²: 450.63 yuan (450.625 rounded half up).
-        assert_eq!(collective_annual_fen(250, 18_025), 45_063);
+        assert_eq!(collective_annual_fen(250, 180.25), 45_063);
     }
 
     #[test]

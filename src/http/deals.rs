@@ -24,7 +24,7 @@ use crate::store::{self, farmhouses};
 use utoipa_axum::routes;
 
 /// The township of deal `id`, refusing a caller who may not see its private records (404 if no deal).
-async fn deal_in_scope(state: &AppState, caller: &Caller, id: i64) -> Result<String> {
+pub(super) async fn deal_in_scope(state: &AppState, caller: &Caller, id: i64) -> Result<String> {
     let township =
         deals::township_of(&state.pool, id).await?.ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
     caller.in_scope(&township)?;

@@ -24,15 +24,16 @@ use crate::domain::rent::{
 use crate::domain::roles::Role;
 use crate::domain::township::TownshipCode;
 use crate::export;
+use crate::store;
 use crate::store::money::{self, InstalmentRow, OverdueRow, PaymentRow, PledgeFilter, PledgeRow};
-use crate::store::{self, deals};
 use utoipa_axum::routes;
 
-/// The township of deal `id`, refusing a caller limited to others (404 if no deal).
-async fn deal_in_scope(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
-    let township =
-        deals::township_of(&state.pool, id).await?.ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
-    caller.in_scope(&township)
+/// A list's `limit`: 1–10000, 1000 when left out.
+fn list_limit(limit: Option<i64>) -> Result<i64> {
+    match limit.unwrap_or(1000) {
+        n @ 1..=10_000 => Ok(n),
+        n => Err(Error::invalid("limit", format!("{n} is not from 1 to 10000"))),
+    }
 }
 
 fn township_param(t: Option<&str>) -> Result<Option<String>> {
@@ -128,21 +129,13 @@ pub struct ScheduleView {
     pub instalments: Vec<InstalmentView>,
 }
 
-fn is_overdue(i: &InstalmentRow, terminated_on: Option<NaiveDate>, today: NaiveDate) -> bool {
-    i.paid_fen < i.amount_fen && i.due_on < today && terminated_on.is_none_or(|t| t > i.due_on)
-}
-
 async fn schedule_view(state: &AppState, id: i64) -> Result<ScheduleView> {
     let mut conn = state.pool.acquire().await.map_err(store::StoreError::from)?;
-    let (plan, instalments, payments) =
-        money::schedule(&mut conn, id).await?.ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
-    let today = lifecycle::beijing_today();
+    let (plan, instalments, payments) = money::schedule(&mut conn, id, lifecycle::beijing_today())
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
     let sum = |f: fn(&InstalmentRow) -> i64| Yuan::from_fen(instalments.iter().map(f).sum());
-    let overdue_fen = instalments
-        .iter()
-        .filter(|i| is_overdue(i, plan.terminated_on, today))
-        .map(|i| i.amount_fen - i.paid_fen)
-        .sum();
+    let overdue_fen = instalments.iter().filter(|i| i.overdue).map(|i| i.amount_fen - i.paid_fen).sum();
     let mut views: Vec<InstalmentView> = instalments
         .iter()
         .map(|i| InstalmentView {
@@ -153,7 +146,7 @@ async fn schedule_view(state: &AppState, id: i64) -> Result<ScheduleView> {
             household_yuan: Yuan::from_fen(i.household_fen),
             collective_yuan: Yuan::from_fen(i.collective_fen),
             paid_yuan: Yuan::from_fen(i.paid_fen),
-            overdue: is_overdue(i, plan.terminated_on, today),
+            overdue: i.overdue,
             payments: Vec::new(),
         })
         .collect();
@@ -189,7 +182,7 @@ pub async fn schedule(
     Path(id): Path<i64>,
     _: super::query::NoQuery,
 ) -> Result<axum::Json<ScheduleView>> {
-    deal_in_scope(&state, &caller, id).await?;
+    super::deals::deal_in_scope(&state, &caller, id).await?;
     Ok(axum::Json(schedule_view(&state, id).await?))
 }
 
@@ -206,7 +199,7 @@ pub async fn set_schedule(
     Json(input): Json<ScheduleIn>,
 ) -> Result<axum::Json<ScheduleView>> {
     let schedule = check_schedule(&input, "")?;
-    deal_in_scope(&state, &caller, id).await?;
+    super::deals::deal_in_scope(&state, &caller, id).await?;
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     money::set_schedule(&mut tx, id, &schedule, "").await?;
     tx.commit().await?;
@@ -304,10 +297,7 @@ pub async fn overdue(
     Query(q): Query<OverdueQuery>,
 ) -> Result<axum::Json<OverdueList>> {
     let township = township_param(q.township.as_deref())?;
-    let limit = q.limit.unwrap_or(1000);
-    if !(1..=10_000).contains(&limit) {
-        return Err(Error::invalid("limit", format!("{limit} is not from 1 to 10000")));
-    }
+    let limit = list_limit(q.limit)?;
     let today = lifecycle::beijing_today();
     let rows = overdue_rows(&state, &caller, township.as_deref(), today, limit).await?;
     let outstanding = rows.iter().map(|o| o.amount_fen - o.paid_fen).sum();
@@ -547,10 +537,7 @@ pub async fn pledges(
     Query(q): Query<PledgesQuery>,
 ) -> Result<axum::Json<PledgeList>> {
     let township = township_param(q.township.as_deref())?;
-    let limit = q.limit.unwrap_or(1000);
-    if !(1..=10_000).contains(&limit) {
-        return Err(Error::invalid("limit", format!("{limit} is not from 1 to 10000")));
-    }
+    let limit = list_limit(q.limit)?;
     let rows = pledge_rows(&state, &caller, q.active, township.as_deref(), q.certificate_no.as_deref(), limit).await?;
     Ok(axum::Json(PledgeList { items: rows.into_iter().map(Into::into).collect() }))
 }

@@ -370,8 +370,7 @@ async fn schedules(conn: &mut PgConnection, demo: bool) -> Result<()> {
             Schedule { plan: Plan::Yearly, escalation: None, rent_free_months: 0, custom: Vec::new() }
         };
         let contract = Contract { signed_on, lease_start, lease_end, annual_rent_fen, total_fen };
-        let area_centi = (area_m2 * 100.0).round() as i64;
-        let dues = rent::instalments(&plan, &contract, rent::collective_annual_fen(fee, area_centi))
+        let dues = rent::instalments(&plan, &contract, rent::collective_annual_fen(fee, area_m2))
             .map_err(|e| anyhow::anyhow!("deal {contract_no}: {e}"))?;
         for (n, d) in dues.iter().enumerate() {
             rows.value(id).value(n + 1).value(d.due_on).value(d.amount_fen).value(d.household_fen);

@@ -37,17 +37,15 @@ pub async fn set_schedule(
     let (signed_on, lease_start, lease_end, annual_rent_fen, total_fen, fee, area_m2) =
         row.ok_or_else(|| StoreError::NotFound(format!("transaction {transaction}")))?;
     let contract = Contract { signed_on, lease_start, lease_end, annual_rent_fen, total_fen };
-    let area_centi = (area_m2 * 100.0).round() as i64;
-    let dues =
-        rent::instalments(schedule, &contract, rent::collective_annual_fen(fee, area_centi)).map_err(|mut e| {
-            e.field = match (prefix, e.field.as_str()) {
-                ("", "") => "plan".into(),
-                (p, "") => p.into(),
-                ("", f) => f.into(),
-                (p, f) => format!("{p}.{f}"),
-            };
-            StoreError::Invalid(vec![e])
-        })?;
+    let dues = rent::instalments(schedule, &contract, rent::collective_annual_fen(fee, area_m2)).map_err(|mut e| {
+        e.field = match (prefix, e.field.as_str()) {
+            ("", "") => "plan".into(),
+            (p, "") => p.into(),
+            ("", f) => f.into(),
+            (p, f) => format!("{p}.{f}"),
+        };
+        StoreError::Invalid(vec![e])
+    })?;
     sqlx::query("delete from instalments where transaction_id = $1").bind(transaction).execute(&mut *conn).await?;
     let (mut seq, mut due, mut amount, mut household, mut collective) = (vec![], vec![], vec![], vec![], vec![]);
     for (n, d) in dues.iter().enumerate() {
@@ -98,7 +96,6 @@ pub struct PlanRow {
     pub collective_fee_fen_per_m2_year: Option<i64>,
     pub land_area_m2: Option<f64>,
     pub total_amount_fen: i64,
-    pub terminated_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -111,6 +108,17 @@ pub struct InstalmentRow {
     pub household_fen: i64,
     pub collective_fen: i64,
     pub paid_fen: i64,
+    /// Overdue on the day the schedule was read ([`overdue_on`]).
+    pub overdue: bool,
+}
+
+/// Whether instalment `i` of deal `t` is overdue on the day `day` (an SQL expression): due before it, not
+/// wholly paid, and the lease had not ended when it fell due. The one definition the schedule, the overdue
+/// list and the figures use.
+fn overdue_on(day: &str) -> String {
+    format!(
+        "(i.paid_fen < i.amount_fen and i.due_on < {day} and (t.terminated_on is null or t.terminated_on > i.due_on))"
+    )
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -133,26 +141,32 @@ const PAYMENTS: &str = "select p.id, p.instalment_id, p.paid_on, p.amount_fen, p
         p.payer, p.method, p.receipt_no, p.excess_reason, u.username as recorded_by, p.created_at
     from payments p left join users u on u.id = p.recorded_by_user_id";
 
-/// The plan, instalments and payments of deal `transaction` (`None`: no such deal).
+/// The plan, instalments (overdue or not on `today`) and payments of deal `transaction` (`None`: no such
+/// deal).
 pub async fn schedule(
     conn: &mut PgConnection,
     transaction: i64,
+    today: NaiveDate,
 ) -> StoreResult<Option<(PlanRow, Vec<InstalmentRow>, Vec<PaymentRow>)>> {
     let plan: Option<PlanRow> = sqlx::query_as(
         "select t.id as transaction_id, f.township_code::text, t.payment_plan, t.escalation_basis_points,
                 t.escalation_every_years, t.rent_free_months, t.collective_fee_fen_per_m2_year,
-                t.land_area_m2::float8 as land_area_m2, t.total_amount_fen, t.terminated_on
+                t.land_area_m2::float8 as land_area_m2, t.total_amount_fen
          from transactions t join farmhouses f on f.id = t.farmhouse_id where t.id = $1",
     )
     .bind(transaction)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(plan) = plan else { return Ok(None) };
-    let instalments: Vec<InstalmentRow> = sqlx::query_as(
-        "select id, transaction_id, seq, due_on, amount_fen, household_fen, collective_fen, paid_fen
-         from instalments where transaction_id = $1 order by seq",
-    )
+    let instalments: Vec<InstalmentRow> = sqlx::query_as(&format!(
+        "select i.id, i.transaction_id, i.seq, i.due_on, i.amount_fen, i.household_fen, i.collective_fen, i.paid_fen,
+                {} as overdue
+         from instalments i join transactions t on t.id = i.transaction_id
+         where i.transaction_id = $1 order by i.seq",
+        overdue_on("$2")
+    ))
     .bind(transaction)
+    .bind(today)
     .fetch_all(&mut *conn)
     .await?;
     let payments: Vec<PaymentRow> = sqlx::query_as(&format!(
@@ -223,18 +237,17 @@ pub async fn overdue(
     today: NaiveDate,
     limit: i64,
 ) -> StoreResult<Vec<OverdueRow>> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "select i.id as instalment_id, t.id as transaction_id, t.contract_no, f.id as farmhouse_id,
                 f.unit_number::text, f.township_code::text, tw.name as township_name, p.village, i.seq, i.due_on,
                 i.amount_fen, i.paid_fen
          from instalments i join transactions t on t.id = i.transaction_id
          join farmhouses f on f.id = t.farmhouse_id join parcels p on p.parcel_code = f.parcel_code
          join townships tw on tw.code = f.township_code
-         where i.paid_fen < i.amount_fen and i.due_on < $2
-           and (t.terminated_on is null or t.terminated_on > i.due_on)
-           and ($1::text is null or f.township_code = $1)
+         where {} and ($1::text is null or f.township_code = $1)
          order by i.due_on, i.id limit $3",
-    )
+        overdue_on("$2")
+    ))
     .bind(township)
     .bind(today)
     .bind(limit)
@@ -458,7 +471,7 @@ pub async fn by_township(
     on: NaiveDate,
     details: bool,
 ) -> StoreResult<Vec<MoneyFigures>> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "with income as (
              select township_code, sum(household_fen)::bigint as household_fen,
                     sum(collective_fen)::bigint as collective_fen, sum(payments)::bigint as payments
@@ -467,8 +480,7 @@ pub async fn by_township(
              select f.township_code, sum(i.amount_fen - i.paid_fen)::bigint as overdue_fen
              from instalments i join transactions t on t.id = i.transaction_id
              join farmhouses f on f.id = t.farmhouse_id
-             where $3 and i.paid_fen < i.amount_fen and i.due_on < $2
-               and (t.terminated_on is null or t.terminated_on > i.due_on)
+             where $3 and {overdue}
              group by 1),
          pledged as (
              select c.facts ->> 'township_code' as township_code, count(*) as pledges_in_force,
@@ -485,7 +497,8 @@ pub async fn by_township(
          left join overdue o on o.township_code = tw.code left join pledged p on p.township_code = tw.code
          where $1::text is null or tw.code = $1
          order by tw.code",
-    )
+        overdue = overdue_on("$2")
+    ))
     .bind(township)
     .bind(on)
     .bind(details)

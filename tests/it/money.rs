@@ -5,7 +5,7 @@
 
 use crate::common::api::{Api, Reply, transaction_body};
 use crate::common::fixtures::{broken_constraint, credit_code};
-use crate::common::{TestDb, spawn_app, spawn_app_as};
+use crate::common::{TestDb, account_for, spawn_app, spawn_app_as};
 use farmhouse::domain::roles::Role;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -215,16 +215,7 @@ async fn bank(db: &TestDb, officer: &Api, name: &str, n: u32) -> Api {
         .body["id"]
         .as_i64()
         .unwrap();
-    let user: i64 = sqlx::query_scalar(
-        "insert into users (username, role, password_hash, party_id) values ($1, 'bank', $2, $3) returning id",
-    )
-    .bind(format!("bank.{n}"))
-    .bind(farmhouse::domain::credentials::hash_password("a long bank password"))
-    .bind(party)
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    let token = farmhouse::store::access::issue_token(&db.pool, "test", user, "test").await.unwrap().1;
+    let token = account_for(&db.pool, &format!("bank.{n}"), Role::Bank, Some(party)).await;
     Api::with_token(spawn_app(db.pool.clone()).await, &token)
 }
 

@@ -180,15 +180,7 @@ async fn no_public_or_investor_response_carries_private_data() {
     assert!(public > 150 && investors > 150, "crawled {public} and {investors} responses");
     // A bank sees what the public does, and its own pledges (docs/DESIGN.md §2.6).
     let bank_party = officer.investor(99).await;
-    let bank: i64 = sqlx::query_scalar(
-        "insert into users (username, role, password_hash, party_id) values ('bank.crawl', 'bank', $1, $2) returning id",
-    )
-    .bind(farmhouse::domain::credentials::hash_password("a long bank password"))
-    .bind(bank_party)
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    let bank = farmhouse::store::access::issue_token(&db.pool, "test", bank, "test").await.unwrap().1;
+    let bank = common::account_for(&db.pool, "bank.crawl", Role::Bank, Some(bank_party)).await;
     let banks = crawl(&api, Some(&bank), starting_points(Role::Bank, &certificates), &secrets).await;
     assert!(banks > 150, "crawled {banks} responses as a bank");
 }

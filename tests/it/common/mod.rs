@@ -236,13 +236,20 @@ pub async fn spawn_app_as(pool: PgPool, role: Role) -> SocketAddr {
 
 /// An account of `role` named `name` with password `name-password`, and a bearer token for it.
 pub async fn account(pool: &PgPool, name: &str, role: Role) -> String {
+    account_for(pool, name, role, None).await
+}
+
+/// As [`account`], acting for party `party` (an investor's, or a bank's organisation).
+pub async fn account_for(pool: &PgPool, name: &str, role: Role, party: Option<i64>) -> String {
     use farmhouse::domain::credentials::hash_password;
     let user: i64 = sqlx::query_scalar(
-        "insert into users (username, role, password_hash, display_name) values ($1, $2, $3, $1) returning id",
+        "insert into users (username, role, password_hash, display_name, party_id)
+         values ($1, $2, $3, $1, $4) returning id",
     )
     .bind(name)
     .bind(role.as_str())
     .bind(hash_password(&format!("{name}-password")))
+    .bind(party)
     .fetch_one(pool)
     .await
     .expect("add account");
