@@ -4,7 +4,6 @@
 //! The figures come from [`crate::map::stats`]; they are read from a standby when the service has any
 //! ([`crate::store::standbys`]).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -146,7 +145,7 @@ pub async fn summary(
     headers: HeaderMap,
     Query(q): Query<SummaryQuery>,
 ) -> Result<Response> {
-    let body = serde_json::to_vec(&figures_of(&state, &caller, q).await?.0).map_err(anyhow::Error::from)?;
+    let body = serde_json::to_vec(&figures_of(&state, &caller, q).await?).map_err(anyhow::Error::from)?;
     let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
     let tag = HeaderValue::from_str(&tag).expect("hex");
     if headers.get(header::IF_NONE_MATCH).is_some_and(|sent| sent.as_bytes() == tag.as_bytes()) {
@@ -157,7 +156,7 @@ pub async fn summary(
 }
 
 /// The figures the summary answers with.
-async fn figures_of(state: &AppState, caller: &Caller, q: SummaryQuery) -> Result<Json<Summary>> {
+async fn figures_of(state: &AppState, caller: &Caller, q: SummaryQuery) -> Result<Summary> {
     let township = TownshipCode::parse_optional(q.township.as_deref()).map_err(|e| Error::invalid("township", e))?;
     let on = match q.on {
         Some(d) => records::date(d).map_err(|e| Error::invalid("on", e))?,
@@ -178,8 +177,8 @@ async fn figures_of(state: &AppState, caller: &Caller, q: SummaryQuery) -> Resul
         household_income_yuan: Some(Yuan::from_fen(m.household_fen)),
         collective_income_yuan: Some(Yuan::from_fen(m.collective_fen)),
         overdue_yuan: township.then_some(Yuan::from_fen(m.overdue_fen)),
-        pledges_in_force: township.then_some(m.pledges_in_force),
-        pledges_registered: (!township).then_some(m.pledges_in_force),
+        pledges_in_force: township.then_some(m.pledges),
+        pledges_registered: (!township).then_some(m.pledges),
         pledged_amount_yuan: Some(Yuan::from_fen(m.pledged_fen)),
     };
     let total = |f: fn(&money::MoneyFigures) -> i64| Yuan::from_fen(money_townships.iter().map(f).sum());
@@ -212,7 +211,7 @@ async fn figures_of(state: &AppState, caller: &Caller, q: SummaryQuery) -> Resul
         contracted: s.contracted,
         certified: s.certified,
     };
-    Ok(Json(Summary {
+    Ok(Summary {
         on,
         certified_houses: by_township.iter().map(|t| t.certified_houses).sum(),
         certified_floor_area_m2: round2(by_township.iter().map(|t| t.certified_floor_area_m2).sum()),
@@ -222,12 +221,12 @@ async fn figures_of(state: &AppState, caller: &Caller, q: SummaryQuery) -> Resul
         household_income_yuan: total(|m| m.household_fen),
         collective_income_yuan: total(|m| m.collective_fen),
         overdue_yuan: months_seen.then(|| total(|m| m.overdue_fen)),
-        pledges_in_force: months_seen.then(|| money_townships.iter().map(|m| m.pledges_in_force).sum()),
+        pledges_in_force: months_seen.then(|| money_townships.iter().map(|m| m.pledges).sum()),
         pledged_amount_yuan: months_seen.then(|| total(|m| m.pledged_fen)),
         houses,
         by_township,
         by_month: months(figures.by_month, &money_months, details),
-    }))
+    })
 }
 
 /// The activation figures by month, with the money figures of staff; a month with payments or pledges

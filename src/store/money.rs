@@ -458,7 +458,8 @@ pub struct MoneyFigures {
     pub collective_fen: i64,
     pub payments: i64,
     pub overdue_fen: i64,
-    pub pledges_in_force: i64,
+    /// Of a township: pledges in force on the day; of a month: pledges registered in it.
+    pub pledges: i64,
     pub pledged_fen: i64,
 }
 
@@ -483,7 +484,7 @@ pub async fn by_township(
              where $3 and {overdue}
              group by 1),
          pledged as (
-             select c.facts ->> 'township_code' as township_code, count(*) as pledges_in_force,
+             select c.facts ->> 'township_code' as township_code, count(*) as pledges,
                     sum(g.amount_fen)::bigint as pledged_fen
              from pledges g join certifications c on c.id = g.certification_id
              where $3 and g.registered_on <= $2 and (g.released_on is null or g.released_on > $2)
@@ -491,7 +492,7 @@ pub async fn by_township(
              group by 1)
          select tw.code::text as key, coalesce(i.household_fen, 0) as household_fen,
                 coalesce(i.collective_fen, 0) as collective_fen, coalesce(i.payments, 0) as payments,
-                coalesce(o.overdue_fen, 0) as overdue_fen, coalesce(p.pledges_in_force, 0) as pledges_in_force,
+                coalesce(o.overdue_fen, 0) as overdue_fen, coalesce(p.pledges, 0) as pledges,
                 coalesce(p.pledged_fen, 0) as pledged_fen
          from townships tw left join income i on i.township_code = tw.code
          left join overdue o on o.township_code = tw.code left join pledged p on p.township_code = tw.code
@@ -519,14 +520,14 @@ pub async fn by_month(
                     sum(payments)::bigint as payments
              from income_monthly where month <= $2 and ($1::text is null or township_code = $1) group by 1),
          pledged as (
-             select date_trunc('month', g.registered_on)::date as month, count(*) as pledges_in_force,
+             select date_trunc('month', g.registered_on)::date as month, count(*) as pledges,
                     sum(g.amount_fen)::bigint as pledged_fen
              from pledges g join certifications c on c.id = g.certification_id
              where g.registered_on <= $2 and ($1::text is null or c.facts ->> 'township_code' = $1)
              group by 1)
          select to_char(coalesce(i.month, p.month), 'YYYY-MM') as key, coalesce(i.household_fen, 0) as household_fen,
                 coalesce(i.collective_fen, 0) as collective_fen, coalesce(i.payments, 0) as payments,
-                0::bigint as overdue_fen, coalesce(p.pledges_in_force, 0) as pledges_in_force,
+                0::bigint as overdue_fen, coalesce(p.pledges, 0) as pledges,
                 coalesce(p.pledged_fen, 0) as pledged_fen
          from income i full join pledged p on p.month = i.month
          order by 1",
