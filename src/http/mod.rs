@@ -1,6 +1,7 @@
 //! The HTTP edge: one route table, the middleware every request passes, and graceful shutdown.
 
 pub mod activation;
+pub mod analysis;
 pub mod auth;
 pub mod capacity;
 pub mod certificates;
@@ -182,6 +183,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         tiles::routes(),
         stats::routes(),
         reports::routes(),
+        analysis::routes(),
         projects::routes(),
         transfer::routes(),
     ]

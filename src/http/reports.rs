@@ -100,24 +100,38 @@ pub async fn activation(State(state): State<AppState>, Query(q): Query<ReportQue
 /// The period asked for, its defaults filled in: `to` today, `from` the first of the month twelve months
 /// before `to`'s, so a year of whole months and the current one are shown.
 fn period(from: Option<NaiveDate>, to: Option<NaiveDate>, today: NaiveDate) -> Result<(NaiveDate, NaiveDate)> {
+    period_of(from, to, today, MAX_YEARS, |to| month_start(to) - Months::new(12))
+}
+
+/// A period of days from `from` to `to` (Beijing) asked for by `?from=&to=`: `to` is today when not given,
+/// `from` what `default_from` makes of `to` (kept within the longest period). `from` after `to`, a period
+/// longer than `max_years` or a day outside the records' range is 422 naming the parameter.
+pub(super) fn period_of(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+    max_years: u32,
+    default_from: impl FnOnce(NaiveDate) -> NaiveDate,
+) -> Result<(NaiveDate, NaiveDate)> {
     let to = match to {
         Some(d) => records::date(d).map_err(|e| Error::invalid("to", e))?,
         None => today,
     };
+    let earliest = to - Months::new(12 * max_years);
     let from = match from {
         Some(d) => records::date(d).map_err(|e| Error::invalid("from", e))?,
-        None => month_start(to) - Months::new(12),
+        None => default_from(to).clamp(earliest, to),
     };
     if from > to {
         return Err(Error::invalid("from", format!("must not be after to ({to})")));
     }
-    if from < to - Months::new(12 * MAX_YEARS) {
-        return Err(Error::invalid("from", format!("the period may be at most {MAX_YEARS} years (from {to} back)")));
+    if from < earliest {
+        return Err(Error::invalid("from", format!("the period may be at most {max_years} years (from {to} back)")));
     }
     Ok((from, to))
 }
 
-fn month_start(d: NaiveDate) -> NaiveDate {
+pub(super) fn month_start(d: NaiveDate) -> NaiveDate {
     d.with_day(1).expect("every month has a first day")
 }
 

@@ -264,7 +264,7 @@ fn months(
 }
 
 /// Floor areas are kept to the hundredth of a square metre; sums of them read back as such.
-fn round2(x: f64) -> f64 {
+pub(super) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

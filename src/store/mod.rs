@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod activation;
+pub mod analysis;
 pub mod audit;
 pub mod backup;
 pub mod cluster;
