@@ -1,7 +1,7 @@
 //! The web map and the public pages: the page at `/` (for browsers; GIS clients get the OGC landing
-//! JSON from [`super::features::landing`]), its files under `/assets/…`, MapLibre GL JS from the npm
-//! package under `/vendor/maplibre-gl/…`, the map's settings at `/api/v1/site`, and the certificate
-//! verification page `/verify/{certificate_no}`.
+//! JSON from [`super::features::landing`]), its files under `/assets/…`, the npm packages it loads
+//! (MapLibre GL JS under `/vendor/maplibre-gl/…`, uPlot under `/vendor/uplot/…`), the map's settings at
+//! `/api/v1/site`, and the certificate verification page `/verify/{certificate_no}`.
 //!
 //! Files come from the web folder (`serve --web-dir`, default `web`); nothing is fetched from elsewhere.
 //! A request path is checked component by component before it touches the file system: no `..`, no
@@ -43,19 +43,38 @@ impl Default for WebConfig {
     }
 }
 
-/// The folder of MapLibre's ESM build inside the web folder.
-const MAPLIBRE_DIST: &str = "node_modules/maplibre-gl/dist";
+/// An npm package the page loads, served from its build folder under `/vendor/{name}/…`.
+struct Vendored {
+    /// The package's name, the path segment after `/vendor/`.
+    name: &'static str,
+    /// Its build inside the web folder (`npm ci` installs it as `web/package.json` pins it).
+    dist: &'static str,
+    /// What is served of the build, by extension.
+    kinds: &'static [&'static str],
+    /// What it is, for the message when it is not installed.
+    title: &'static str,
+}
+
+/// The packages the page loads: MapLibre GL JS (its modules, worker, style sheet and their source maps)
+/// and uPlot, the charts of the officials' analysis (its ES module and style sheet).
+const VENDORED: &[Vendored] = &[
+    Vendored {
+        name: "maplibre-gl",
+        dist: "node_modules/maplibre-gl/dist",
+        kinds: &["mjs", "css", "map"],
+        title: "MapLibre GL JS",
+    },
+    Vendored { name: "uplot", dist: "node_modules/uplot/dist", kinds: &["js", "css"], title: "uPlot" },
+];
 
 /// What the page is allowed to load from the web folder, by extension.
 const ASSET_KINDS: &[&str] = &["js", "mjs", "css", "svg", "png", "ico", "webmanifest"];
-/// What is served of MapLibre's build: its modules, worker, style sheet and their source maps.
-const VENDOR_KINDS: &[&str] = &["mjs", "css", "map"];
 /// Folders of the web folder that are never served.
 const PRIVATE_DIRS: &[&str] = &["node_modules", "tests"];
 
 /// The page's own files change with the checkout: browsers revalidate them (304 when unchanged).
 const ASSET_CACHE: &str = "no-cache";
-/// MapLibre's build changes only when `web/package.json` pins another version.
+/// A vendored build changes only when `web/package.json` pins another version.
 const VENDOR_CACHE: &str = "public, max-age=86400";
 
 /// The relative file a request path names, if it is one the page may load.
@@ -101,19 +120,26 @@ pub async fn assets(State(state): State<AppState>, Path(path): Path<String>, req
     send_file(file, ASSET_CACHE, req).await
 }
 
-/// MapLibre GL JS, from the npm package pinned in `web/package.json` (`npm ci` installs it).
-#[utoipa::path(get, path = "/vendor/maplibre-gl/{path}", tag = "web",
-    params(("path" = String, Path, description = "a file of MapLibre's build, e.g. maplibre-gl.mjs")),
+/// A file of an npm package the page loads (MapLibre GL JS, uPlot), from the versions pinned in
+/// `web/package.json` (`npm ci` installs them).
+#[utoipa::path(get, path = "/vendor/{package}/{path}", tag = "web",
+    params(("package" = String, Path, description = "the package: maplibre-gl or uplot"),
+           ("path" = String, Path, description = "a file of its build, e.g. maplibre-gl.mjs or uPlot.esm.js")),
     responses((status = 200, description = "the file", content_type = "text/javascript", body = String),
               (status = 304, description = "not modified"), (status = 404, body = Problem)))]
-pub async fn vendor(State(state): State<AppState>, Path(path): Path<String>, req: Request) -> Result<Response> {
-    let relative = safe_relative(&path, VENDOR_KINDS, &[]).ok_or_else(|| no_such_file("path", &path))?;
-    let dist = state.web.dir.join(MAPLIBRE_DIST);
+pub async fn vendor(
+    State(state): State<AppState>,
+    Path((package, path)): Path<(String, String)>,
+    req: Request,
+) -> Result<Response> {
+    let vendored = VENDORED.iter().find(|v| v.name == package).ok_or_else(|| no_such_file("package", &package))?;
+    let relative = safe_relative(&path, vendored.kinds, &[]).ok_or_else(|| no_such_file("path", &path))?;
+    let dist = state.web.dir.join(vendored.dist);
     let file = dist.join(relative);
     if !tokio::fs::metadata(&file).await.is_ok_and(|m| m.is_file()) {
         if !dist.is_dir() {
             let missing =
-                format!("MapLibre GL JS is not installed in {}: run `npm ci` in the web folder", dist.display());
+                format!("{} is not installed in {}: run `npm ci` in the web folder", vendored.title, dist.display());
             return Err(Error::NoSuch(FieldError::new("path", missing)));
         }
         return Err(no_such_file("path", &path));

@@ -96,6 +96,38 @@ async fn maplibre_comes_from_the_pinned_npm_package() {
 }
 
 #[tokio::test]
+async fn uplot_comes_from_the_pinned_npm_package_and_nothing_else_of_node_modules() {
+    let db = TestDb::new().await;
+    let api = Api::new(common::spawn_app(db.pool.clone()).await);
+    let pinned: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("web/package.json").unwrap()).unwrap();
+    let version = pinned["dependencies"]["uplot"].as_str().unwrap();
+    assert!(version.starts_with("1.6.") && version.chars().all(|c| c.is_ascii_digit() || c == '.'), "{version}");
+
+    let module = get(&api, "/vendor/uplot/uPlot.esm.js", "*/*").await;
+    assert_eq!(module.status(), 200, "web/node_modules is missing: run `npm ci` in web/ (make test does)");
+    assert!(module.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    assert!(module.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(module.text().await.unwrap().contains("export"), "an ES module");
+    let css = get(&api, "/vendor/uplot/uPlot.min.css", "*/*").await;
+    assert_eq!(css.status(), 200);
+    assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+
+    for bad in [
+        "/vendor/uplot/../package.json",
+        "/vendor/uplot/%2e%2e/package.json",
+        "/vendor/uplot/uPlot.d.ts",
+        "/vendor/uplot/missing.js",
+        "/vendor/playwright-core/index.js",
+        "/vendor/..%2fuplot/uPlot.esm.js",
+    ] {
+        let res = api.client.get(format!("{}{bad}", api.base)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{bad}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json", "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn the_site_settings_name_the_district_and_the_optional_basemap() {
     let db = TestDb::with_district().await;
     let api = Api::new(common::spawn_app(db.pool.clone()).await);
