@@ -156,6 +156,26 @@ export function clearAlert() {
   alert.hidden = true;
 }
 
+/** A CSV cell; text a spreadsheet would run as a formula (= + - @ tab CR) gets a leading ' (as the
+ * service's own CSV exports do); numbers, negative ones too, stay numbers. */
+export function csvField(v) {
+  let s = String(v ?? '');
+  if (/^[=+\-@\t\r]/.test(s) && !Number.isFinite(Number(s))) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Downloads `rows` (arrays of cells, the first the header) as `filename`: CSV in UTF-8 with a BOM, so
+ * spreadsheet programs read the Chinese, lines ended by CRLF. */
+export function downloadCsv(filename, rows) {
+  const csv = rows.map((r) => r.map(csvField).join(',')).join('\r\n');
+  const url = URL.createObjectURL(new Blob(['\ufeff', csv, '\r\n'], { type: 'text/csv;charset=utf-8' }));
+  const a = el('a', { href: url, download: filename, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 /**
  * Builds an element: el('li', { class: 'x', onclick: f }, 'text', child). Text is always set as text,
  * never parsed as HTML.

@@ -2,6 +2,7 @@
 // map and houses to lease (everyone; interest for investors), activation figures (officials and officers), the certification queue, the
 // workbench and overdue rent (officers), pledges (banks). Logging in or out changes the page in place.
 
+import { Analysis } from './analysis.js';
 import { api, clearAlert, el, loading, showError } from './api.js';
 import { Figures } from './figures.js';
 import { apply, lang, number, onLangChange, setLang, t } from './i18n.js';
@@ -21,9 +22,9 @@ const $ = (id) => document.getElementById(id);
 const TABS = {
   public: ['houses'],
   investor: ['houses'],
-  officer: ['queue', 'work', 'overdue', 'stats', 'houses'],
-  official: ['stats', 'houses'],
-  admin: ['stats', 'houses'],
+  officer: ['queue', 'work', 'overdue', 'stats', 'analysis', 'houses'],
+  official: ['stats', 'analysis', 'houses'],
+  admin: ['stats', 'analysis', 'houses'],
   bank: ['pledges', 'houses'],
 };
 
@@ -60,6 +61,7 @@ class App {
     this.houses = new HousePanel($('house'), this);
     this.listings = new Listings($('filter'), $('listing'), this);
     this.stats = new Stats($('tab-stats'), this);
+    this.analysis = new Analysis($('tab-analysis'), this);
     this.queue = new Queue($('queue'), this);
     this.search = new Search($('search'), $('search-results'), this);
     this.workbench = new Workbench($('tab-work'), this);
@@ -115,6 +117,8 @@ class App {
     this.figures.etag = null;
     const work = [this.listings.refresh(), this.figures.refresh({ quiet: true })];
     if (tabs.includes('stats')) work.push(this.stats.refresh());
+    // The analysis loads when its tab is first opened.
+    this.analysis.reset();
     if (tabs.includes('queue')) work.push(this.queue.refresh());
     if (tabs.includes('work')) work.push(this.workbench.refresh());
     else this.workbench.reset();
@@ -142,6 +146,9 @@ class App {
       b.tabIndex = on ? 0 : -1;
       $(b.getAttribute('aria-controls')).hidden = !on;
     }
+    // The analysis takes a wider panel (style.css).
+    document.body.dataset.tab = name;
+    if (name === 'analysis') this.analysis.show();
   }
 
   /** After a write: fresh tiles (the house's new colour), figures, queue and list, without a reload. */
@@ -149,6 +156,7 @@ class App {
     this.map.refresh();
     const tabs = TABS[this.me.role] ?? [];
     if (tabs.includes('stats')) this.stats.refresh();
+    if (tabs.includes('analysis')) this.analysis.changed();
     if (tabs.includes('queue')) this.queue.refresh();
     if (tabs.includes('overdue')) this.overdue.refresh();
     this.listings.refresh();

@@ -4,7 +4,7 @@
 // monthly chart, a table by township, and the table as CSV. All from GET /api/v1/stats/summary; the houses,
 // income, overdue rent and pledges as CSV from the service's own exports.
 
-import { api, el, loading, query } from './api.js';
+import { api, downloadCsv, el, loading, query } from './api.js';
 import { number, onLangChange, t, wan } from './i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -92,22 +92,8 @@ export class Stats {
     const d = this.district;
     rows.push(['330604', t('stats.district'), d.houses?.total ?? '', d.certified_houses,
       (d.certified_floor_area_m2 / 10000).toFixed(2), (Number(d.transaction_amount_yuan) / 10000).toFixed(2)]);
-    const csv = [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n');
-    const url = URL.createObjectURL(new Blob(['\ufeff', csv, '\r\n'], { type: 'text/csv;charset=utf-8' }));
-    const a = el('a', { href: url, download: 'shangyu-activation-by-township.csv', hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    downloadCsv('shangyu-activation-by-township.csv', [head, ...rows]);
   }
-}
-
-/** A CSV cell; text a spreadsheet would run as a formula (= + - @ tab CR) gets a leading ' (as the
- * service's own CSV exports do); numbers, negative ones too, stay numbers. */
-function csvField(v) {
-  let s = String(v ?? '');
-  if (/^[=+\-@\t\r]/.test(s) && !Number.isFinite(Number(s))) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** One figure: its label, the value as shown (id `<prefix>-<id>`) and the raw value in data-value. */
