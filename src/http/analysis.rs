@@ -21,6 +21,8 @@ use utoipa_axum::routes;
 
 /// The longest period analysed: a bar per month on one axis.
 const MAX_YEARS: u32 = 30;
+/// What a period's figures are set beside.
+const YEAR: chrono::Months = chrono::Months::new(12);
 /// The villages ranked in `top_villages`.
 const TOP_VILLAGES: usize = 10;
 /// The deal modes and the lessee kinds, every one listed even when nothing is of it.
@@ -143,11 +145,12 @@ pub async fn analysis(State(state): State<AppState>, Query(q): Query<AnalysisQue
     let first = analysis::first_month(&mut read.conn, code).await?;
     let (from, to) =
         period_of(q.from, q.to, lifecycle::beijing_today(), MAX_YEARS, |to| first.unwrap_or(month_start(to)))?;
-    let months = analysis::months(&mut read.conn, code, from, 12, to).await?;
+    let months = analysis::months(&mut read.conn, code, from, to).await?;
+    let year_before = analysis::months(&mut read.conn, code, from - YEAR, to - YEAR).await?;
     let groups = analysis::groups(&mut read.conn, code, from, to).await?;
     drop(read);
 
-    let (monthly, yearly) = series(&months, 12);
+    let (monthly, yearly) = series(&months, &year_before);
     let by_area = areas(&places, &groups, code.is_some());
     let mut top_villages = areas(&places, &groups, true);
     top_villages.retain(|a| a.figures.certified > 0);
@@ -204,14 +207,13 @@ fn change(now: i64, before: i64) -> Option<f64> {
     (before != 0).then(|| ((now - before) as f64 / before as f64 * 10_000.0).round() / 10_000.0)
 }
 
-/// The months after the first `back` (which are only the year before of the first ones), each with the
-/// month twelve before; and the same summed per year.
-fn series(months: &[MonthRow], back: usize) -> (Vec<Period>, Vec<Period>) {
+/// The months of the period, each beside the same month of the period a year before (as an analysis of
+/// that period counts it: in force on its last day); and the same summed per year.
+fn series(months: &[MonthRow], year_before: &[MonthRow]) -> (Vec<Period>, Vec<Period>) {
     let with_before: Vec<(&MonthRow, Figures)> = months
         .iter()
         .enumerate()
-        .skip(back)
-        .map(|(i, m)| (m, months.get(i.wrapping_sub(12)).map(|b| b.figures.clone()).unwrap_or_default()))
+        .map(|(i, m)| (m, year_before.get(i).map(|b| b.figures.clone()).unwrap_or_default()))
         .collect();
     let period = |key: String, now: &Figures, before: &Figures| Period {
         period: key,
@@ -309,12 +311,14 @@ mod tests {
 
     #[test]
     fn each_month_and_year_is_set_beside_the_year_before() {
-        // Twelve months of the year before, then 2026-01 … 2027-02.
+        // 2026-01 … 2027-02, and the period a year before.
         let mut rows: Vec<MonthRow> =
-            (1..=12).map(|m| month(&format!("2025-{m:02}"), if m == 3 { 4 } else { 0 })).collect();
-        rows.extend((1..=12).map(|m| month(&format!("2026-{m:02}"), if m == 3 { 6 } else { 1 })));
+            (1..=12).map(|m| month(&format!("2026-{m:02}"), if m == 3 { 6 } else { 1 })).collect();
         rows.extend([month("2027-01", 0), month("2027-02", 2)]);
-        let (monthly, yearly) = series(&rows, 12);
+        let mut before: Vec<MonthRow> =
+            (1..=12).map(|m| month(&format!("2025-{m:02}"), if m == 3 { 4 } else { 0 })).collect();
+        before.extend([month("2026-01", 1), month("2026-02", 2)]);
+        let (monthly, yearly) = series(&rows, &before);
         assert_eq!(monthly.len(), 14);
         assert_eq!(monthly[0].period, "2026-01");
         assert_eq!(monthly[0].certified_yoy, None, "nothing a year before");
@@ -323,8 +327,8 @@ mod tests {
         assert_eq!(monthly[12].certified_yoy, Some(-1.0));
         let years: Vec<(&str, i64, i64)> =
             yearly.iter().map(|y| (y.period.as_str(), y.figures.certified, y.certified_prev_year)).collect();
-        assert_eq!(years, [("2026", 17, 4), ("2027", 2, 2)]);
-        assert_eq!(yearly[1].certified_yoy, Some(0.0));
+        assert_eq!(years, [("2026", 17, 4), ("2027", 2, 3)]);
+        assert_eq!(yearly[1].certified_yoy, Some(-0.3333));
         assert_eq!(sum(monthly.iter().map(|m| &m.figures)).certified, 19);
     }
 

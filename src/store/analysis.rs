@@ -57,14 +57,13 @@ pub struct MonthRow {
     pub figures: Figures,
 }
 
-/// Every month from the month of `from` (less `back` months) to the month of `to`, empty ones with
-/// zeros, of township `township` (all when `None`). The certificates counted are those issued in the
-/// month and in force on `to`.
+/// Every month from the month of `from` to the month of `to`, empty ones with zeros, of township
+/// `township` (all when `None`): the certificates issued in it from `from` to `to` and in force on `to`,
+/// and the deals signed in it from `from` to `to`.
 pub async fn months(
     conn: &mut PgConnection,
     township: Option<&str>,
     from: NaiveDate,
-    back: u32,
     to: NaiveDate,
 ) -> StoreResult<Vec<MonthRow>> {
     let sql = format!(
@@ -82,7 +81,6 @@ pub async fn months(
          left join per_month p on p.month = m.month
          order by m.month"
     );
-    let from = from - chrono::Months::new(back);
     Ok(sqlx::query_as(&sql).bind(township).bind(from).bind(to).fetch_all(conn).await?)
 }
 
