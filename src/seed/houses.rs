@@ -292,12 +292,18 @@ impl Generator {
             .map(|i| {
                 counters.parties += 1;
                 let c = counters.parties;
+                // Of five investors two are companies, one a farmers' cooperative, two persons.
                 if i % 5 < 3 {
+                    let cooperative = i % 5 == 2;
                     Party {
                         kind: PartyKind::Organisation,
-                        name: people::company_name(rng, c),
+                        name: if cooperative { people::cooperative_name(rng, c) } else { people::company_name(rng, c) },
                         id_number: None,
-                        credit_code: Some(people::credit_code(c)),
+                        credit_code: Some(if cooperative {
+                            people::cooperative_credit_code(c)
+                        } else {
+                            people::credit_code(c)
+                        }),
                         phone: people::phone(rng),
                         address: format!("浙江省绍兴市上虞区{}号", rng.gen_range(1..800)),
                     }

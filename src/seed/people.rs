@@ -30,6 +30,17 @@ const COMPANY_TRADES: &[&str] = &[
     "工艺品加工厂",
 ];
 
+/// As many as [`COMPANY_TRADES`], so that choosing one draws the same.
+const COOPERATIVE_TRADES: &[&str] = &[
+    "民宿专业合作社",
+    "茶叶专业合作社",
+    "果蔬专业合作社",
+    "竹笋专业合作社",
+    "休闲农业专业合作社",
+    "花木专业合作社",
+    "农产品专业合作社",
+];
+
 /// Birth places of ID-card numbers: Shangyu's codes before (330682) and after (330604) it became a
 /// district, and Shaoxing's other counties for investors from elsewhere.
 const ID_REGIONS: &[&str] = &["330682", "330604", "330621", "330681", "330683", "330624"];
@@ -54,10 +65,19 @@ pub fn id_number(n: u64) -> String {
 /// market regulator (9) as an enterprise (1) in Shangyu, with a GB 11714 organisation code and the GB 32100
 /// check character.
 pub fn credit_code(n: u64) -> String {
+    credit_code_of('1', n)
+}
+
+/// The same for a farmers' specialised cooperative (农民专业合作社: 9 and 3).
+pub fn cooperative_credit_code(n: u64) -> String {
+    credit_code_of('3', n)
+}
+
+fn credit_code_of(body_kind: char, n: u64) -> String {
     let body = (n % 100_000_000).wrapping_mul(SCATTER) % 100_000_000;
     let org = format!("{body:08}");
     let org = format!("{org}{}", organisation_code_check_char(&org));
-    let code17 = format!("91330604{org}");
+    let code17 = format!("9{body_kind}330604{org}");
     format!("{code17}{}", credit_check_char(&code17))
 }
 
@@ -73,6 +93,18 @@ pub fn company_name(rng: &mut impl Rng, n: u64) -> String {
         // Keeps names of one run apart without looking like a counter.
         ["", "一品", "和美", "德馨", "乡约", "同心", "远山", "一禾"][(n % 8) as usize],
         COMPANY_TRADES.choose(rng).expect("names")
+    )
+}
+
+/// A farmers' specialised cooperative's name; it draws as many random numbers as [`company_name`], so a
+/// run's other draws do not move.
+pub fn cooperative_name(rng: &mut impl Rng, n: u64) -> String {
+    format!(
+        "{}{}{}{}",
+        COMPANY_PLACES.choose(rng).expect("names"),
+        COMPANY_WORDS.choose(rng).expect("names"),
+        ["", "一品", "和美", "德馨", "乡约", "同心", "远山", "一禾"][(n % 8) as usize],
+        COOPERATIVE_TRADES.choose(rng).expect("names")
     )
 }
 
@@ -111,5 +143,10 @@ mod tests {
         assert_eq!(code.len(), 18);
         assert!(code.starts_with("91330604"));
         assert_eq!(code.chars().last(), Some(credit_check_char(&code[..17])));
+        let cooperative = cooperative_credit_code(42);
+        assert!(cooperative.starts_with("93330604"));
+        assert_eq!(cooperative[8..17], code[8..17]);
+        assert_eq!(cooperative.chars().last(), Some(credit_check_char(&cooperative[..17])));
+        assert_eq!(COOPERATIVE_TRADES.len(), COMPANY_TRADES.len());
     }
 }
