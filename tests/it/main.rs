@@ -3,6 +3,7 @@
 
 mod common;
 
+mod analysis;
 mod api_rejections;
 mod api_workflow;
 mod backup;
