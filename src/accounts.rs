@@ -60,6 +60,14 @@ pub async fn run(pool: &PgPool, action: UserAction) -> Result<()> {
             eprintln!("token {token_id} for {name} (shown only now; send it as `Authorization: Bearer <token>`):");
             say(&token);
         }
+        UserAction::Reset2fa { name } => {
+            let id = user_id(pool, &name).await?;
+            let mut tx = store::begin_as(pool, ACTOR).await?;
+            let had = store::two_factor::reset(&mut tx, id).await?;
+            tx.commit().await?;
+            let what = if had { "second factor removed" } else { "had no second factor" };
+            say(&format!("{name}: {what}; its sessions and tokens have ended"));
+        }
         UserAction::RevokeToken { id } => {
             let mut tx = store::begin_as(pool, ACTOR).await?;
             access::revoke_token(&mut tx, id, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;

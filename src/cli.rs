@@ -14,7 +14,7 @@ use crate::telemetry::say;
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(db) => {
             let database = Database::open(&db, &PoolConfig::default()).await?;
             database.close().await
@@ -201,12 +201,26 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     let mut state = crate::http::AppState::with_reads(reads);
     state.session_lifetime = std::time::Duration::from_secs(args.session_hours.clamp(1, 24 * 30) * 3600);
-    state.secure_cookies = args.secure_cookies;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::http::tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    state.secure_cookies = args.secure_cookies
+        || tls.is_some()
+        || args.public_url.as_deref().is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"));
     state.public_url = std::sync::Arc::new(public_url);
     state.limits = args.capacity.limits();
     state.reserved = store::reserve(&database.pool, args.capacity.reserved_connections);
     let keys_dir = crate::config::keys_dir(args.certificates.signing_keys.as_deref(), &args.db.data_dir);
     let keys = crate::signing::Keyring::open_or_create(&keys_dir)?;
+    let required = crate::http::two_factor::parse_required(&args.require_2fa)
+        .map_err(|e| anyhow::anyhow!("--require-2fa: {e}"))?;
+    let totp_key = args.totp_key.clone().unwrap_or_else(|| keys_dir.join("totp.key"));
+    state.second_factor = std::sync::Arc::new(crate::http::two_factor::SecondFactor {
+        required,
+        key: sealing_key(&totp_key)?,
+        issuer: crate::http::two_factor::DEFAULT_ISSUER.into(),
+    });
     tracing::info!(dir = %keys_dir.display(), kid = keys.active_kid(), "certificates are signed with this key");
     let bold = &args.certificates.certificate_bold_font;
     state.issuing = std::sync::Arc::new(crate::http::certificates::Issuing::new(
@@ -229,12 +243,40 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let upkeep = tokio::spawn(end_expired_leases(state.clone()));
     let reads = state.reads.clone();
     let reserved = state.reserved.clone();
-    crate::http::serve(listener, state, crate::http::shutdown_signal()).await?;
+    if tls.is_some() {
+        tracing::info!(addr = %bound, "serving HTTPS");
+    }
+    crate::http::serve_with(listener, state, crate::http::shutdown_signal(), tls).await?;
     upkeep.abort();
     tracing::info!("stopped serving");
     reads.close().await;
     reserved.close().await;
     database.close().await
+}
+
+/// The key sealing TOTP secrets, from `path`; a new one is written there (owner-only) when there is none.
+fn sealing_key(path: &std::path::Path) -> Result<crate::domain::totp::SealingKey> {
+    use crate::domain::totp::SealingKey;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::read_to_string(path) {
+        Ok(text) => SealingKey::from_base64(&text).map_err(|e| anyhow::anyhow!("--totp-key {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let key = SealingKey::random();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("cannot write the TOTP key {}: {e}", path.display()))?;
+            writeln!(file, "{}", key.to_base64())?;
+            tracing::info!(file = %path.display(), "made the key that seals second-factor secrets: back it up with the signing keys");
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot read the TOTP key {}: {e}", path.display())),
+    }
 }
 
 /// Every hour (and at start): returns the houses whose lease term is over to registered, and forgets

@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the registry: JSON API, OGC API – Features, vector tiles and the web map.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Bring the database schema up to date, then exit.
     Migrate(DbArgs),
     /// Print every HTTP route with the roles allowed to call it (Markdown).
@@ -147,6 +147,10 @@ pub enum UserAction {
     },
     /// Revoke an API token by its id.
     RevokeToken { id: i64 },
+    /// Remove the account's second factor and recovery codes (a lost phone) and end its sessions and
+    /// tokens: its next sign-in enrols a new one where its role requires it.
+    #[command(name = "reset-2fa")]
+    Reset2fa { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,9 +208,26 @@ pub struct ServeArgs {
     /// How long a login session lasts, in hours.
     #[arg(long, env = "FARMHOUSE_SESSION_HOURS", default_value_t = 12)]
     pub session_hours: u64,
-    /// Mark session cookies Secure (when the service is reached over HTTPS).
+    /// Mark session cookies Secure and send Strict-Transport-Security (when the service is reached over
+    /// HTTPS). Implied by --tls-cert and by an https:// --public-url.
     #[arg(long, env = "FARMHOUSE_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key. Without it the service speaks plain
+    /// HTTP, for a reverse proxy in front that terminates TLS (see --public-url).
+    #[arg(long, env = "FARMHOUSE_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "FARMHOUSE_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The roles that must sign in with a second factor (TOTP), comma-separated, or `none`. Accounts that
+    /// enrolled one always must.
+    #[arg(long = "require-2fa", env = "FARMHOUSE_REQUIRE_2FA", value_name = "ROLES",
+          default_value = crate::http::two_factor::DEFAULT_REQUIRED)]
+    pub require_2fa: String,
+    /// The file of the key that seals users' TOTP secrets in the database (created on the first start,
+    /// owner-only). Default: totp.key in the folder of the signing keys.
+    #[arg(long, env = "FARMHOUSE_TOTP_KEY", value_name = "FILE")]
+    pub totp_key: Option<PathBuf>,
     /// Folder of the web map: index.html, style.css, app/, and node_modules/ after `npm ci`.
     #[arg(long, env = "FARMHOUSE_WEB_DIR", default_value = "web")]
     pub web_dir: PathBuf,

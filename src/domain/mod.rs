@@ -14,6 +14,7 @@ pub mod records;
 pub mod rent;
 pub mod roles;
 pub mod sets;
+pub mod totp;
 pub mod township;
 pub mod unit_number;
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -23,13 +23,14 @@ use utoipa::ToSchema;
 use super::json::Json;
 use super::query::{NoQuery, Query};
 use super::routes::{Allow, Endpoint, route};
+use super::two_factor::Pending;
 use super::{AppState, Error, Problem, Result};
 use crate::domain::accounts::{UserIn, check_user};
 use crate::domain::checks::{Checks, paragraphs, text};
 use crate::domain::credentials::{self, check_password, decoy_hash, hash_password, new_secret, secret_digest};
 use crate::domain::identity::check_phone;
 use crate::domain::roles::Role;
-use crate::store::access::{self, Holder, UserChanges, UserRow};
+use crate::store::access::{self, Holder, TokenScope, UserChanges, UserRow};
 use crate::store::{self};
 use utoipa_axum::routes;
 
@@ -109,19 +110,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 /// An entry lives [`Callers::TTL`]; logging out, revoking and account changes drop entries at once.
 #[derive(Default)]
 pub struct Callers {
-    entries: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+    entries: Mutex<HashMap<[u8; 32], (Seen, Instant)>>,
+}
+
+/// What a secret stands for: its caller, a sign-in still pending its second factor (the caller is then the
+/// public), and whether it is a read-only token.
+#[derive(Debug, Clone)]
+struct Seen {
+    caller: Caller,
+    pending: Option<Pending>,
+    read_only: bool,
 }
 
 impl Callers {
     const TTL: Duration = Duration::from_secs(10);
     const MAX_ENTRIES: usize = 10_000;
 
-    fn get(&self, digest: &[u8; 32]) -> Option<Caller> {
+    fn get(&self, digest: &[u8; 32]) -> Option<Seen> {
         let entries = self.entries.lock().expect("callers lock");
         entries.get(digest).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(c, _)| c.clone())
     }
 
-    fn put(&self, digest: [u8; 32], caller: Caller) {
+    fn put(&self, digest: [u8; 32], caller: Seen) {
         let mut entries = self.entries.lock().expect("callers lock");
         if entries.len() >= Self::MAX_ENTRIES {
             entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
@@ -141,14 +151,17 @@ impl Callers {
         self.get(&secret_digest(&secret)).is_some()
     }
 
-    fn forget(&self, digest: &[u8]) {
+    pub(crate) fn forget(&self, digest: &[u8]) {
         if let Ok(d) = <[u8; 32]>::try_from(digest) {
             self.entries.lock().expect("callers lock").remove(&d);
         }
     }
 
     fn forget_user(&self, user: i64) {
-        self.entries.lock().expect("callers lock").retain(|_, (c, _)| c.user_id != Some(user));
+        self.entries
+            .lock()
+            .expect("callers lock")
+            .retain(|_, (c, _)| c.caller.user_id != Some(user) && c.pending.as_ref().is_none_or(|p| p.user_id != user));
     }
 }
 
@@ -203,23 +216,37 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 .into_response();
         }
     };
-    let caller = match credential {
-        None => Caller::default(),
+    let seen = match credential {
+        None => None,
         Some(Credential::Bearer(secret)) => match caller_for(&state, &secret, true).await {
-            Ok(Some(c)) => c,
+            Ok(Some(c)) => Some(c),
             Ok(None) => return Error::Unauthorized("the bearer token is unknown or revoked".into()).into_response(),
             Err(e) => return e.into_response(),
         },
         Some(Credential::Cookie(secret)) => match caller_for(&state, &secret, false).await {
-            Ok(c) => c.unwrap_or_default(),
+            Ok(c) => c,
             Err(e) => return e.into_response(),
         },
     };
-    req.extensions_mut().insert(caller);
+    let Some(seen) = seen else {
+        req.extensions_mut().insert(Caller::default());
+        return next.run(req).await;
+    };
+    if seen.read_only && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        let message = "this token is read-only (scope read): it may only GET";
+        return Problem::new(StatusCode::FORBIDDEN, message)
+            .with_errors(vec![crate::domain::FieldError::new("Authorization", message)])
+            .with_code("read_only_token")
+            .into_response();
+    }
+    if let Some(p) = seen.pending {
+        req.extensions_mut().insert(p);
+    }
+    req.extensions_mut().insert(seen.caller);
     next.run(req).await
 }
 
-async fn caller_for(state: &AppState, secret: &str, token: bool) -> Result<Option<Caller>> {
+async fn caller_for(state: &AppState, secret: &str, token: bool) -> Result<Option<Seen>> {
     let digest = secret_digest(secret);
     if let Some(c) = state.callers.get(&digest) {
         return Ok(Some(c));
@@ -229,11 +256,19 @@ async fn caller_for(state: &AppState, secret: &str, token: bool) -> Result<Optio
     } else {
         access::session_holder(&state.pool, &digest).await?
     };
-    let caller = holder.map(Caller::of);
-    if let Some(c) = &caller {
+    let seen = holder.map(|h| seen_of(state, h));
+    if let Some(c) = &seen {
         state.callers.put(digest, c.clone());
     }
-    Ok(caller)
+    Ok(seen)
+}
+
+/// The caller of a valid secret: a session pending its second factor acts as the public.
+fn seen_of(state: &AppState, holder: Holder) -> Seen {
+    let pending = super::two_factor::pending(state, &holder);
+    let read_only = holder.scope == TokenScope::Read;
+    let caller = if pending.is_some() { Caller::default() } else { Caller::of(holder) };
+    Seen { caller, pending, read_only }
 }
 
 /// The address a request came from, when the server knows it.
@@ -267,6 +302,10 @@ pub struct Me {
     pub expires_at: Option<DateTime<Utc>>,
     /// The townships the account is limited to; empty: the whole district.
     pub townships: Vec<String>,
+    /// Set while the sign-in waits for its second factor (the role is then `public`): `required` (send
+    /// the code to `POST /api/v1/auth/totp`) or `enrol` (enrol one first, `POST /api/v1/auth/totp/enrol`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_factor: Option<String>,
 }
 
 /// Logs in: answers with an HttpOnly, SameSite=Strict session cookie. After repeated failures the next
@@ -310,31 +349,40 @@ pub async fn login(
     let address = peer.map(|p| p.to_string()).unwrap_or_default();
     let expires_at = access::start_session(&state.pool, user, &secret_digest(&secret), lifetime, &address).await?;
     let holder = access::session_holder(&state.pool, &secret_digest(&secret)).await?;
-    let caller = holder.map(Caller::of).ok_or_else(|| Error::Unauthorized("the account is disabled".into()))?;
+    let seen =
+        holder.map(|h| seen_of(&state, h)).ok_or_else(|| Error::Unauthorized("the account is disabled".into()))?;
     let cookie = format!(
         "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         state.session_lifetime.as_secs(),
         if state.secure_cookies { "; Secure" } else { "" }
     );
-    let me = Me {
-        role: caller.role,
-        username: caller.username,
-        user_id: caller.user_id,
+    let mut me = Me {
+        role: seen.caller.role,
+        username: seen.caller.username,
+        user_id: seen.caller.user_id,
         expires_at: Some(expires_at),
-        townships: caller.townships,
+        townships: seen.caller.townships,
+        second_factor: None,
     };
+    if let Some(p) = seen.pending {
+        me.username = Some(p.username.clone());
+        me.user_id = Some(p.user_id);
+        me.second_factor = Some(p.step().to_string());
+    }
     Ok(([(header::SET_COOKIE, cookie)], axum::Json(me)).into_response())
 }
 
-/// Who the caller is (`public` when not logged in).
+/// Who the caller is (`public` when not logged in; a sign-in waiting for its second factor says so).
 #[utoipa::path(get, path = "/api/v1/session", tag = "access", responses((status = 200, body = Me)))]
-pub async fn me(caller: Caller) -> axum::Json<Me> {
+pub async fn me(caller: Caller, pending: Option<axum::Extension<Pending>>) -> axum::Json<Me> {
+    let pending = pending.map(|axum::Extension(p)| p);
     axum::Json(Me {
         role: caller.role,
-        username: caller.username,
-        user_id: caller.user_id,
+        username: caller.username.or_else(|| pending.as_ref().map(|p| p.username.clone())),
+        user_id: caller.user_id.or_else(|| pending.as_ref().map(|p| p.user_id)),
         expires_at: None,
         townships: caller.townships,
+        second_factor: pending.map(|p| p.step().to_string()),
     })
 }
 
@@ -346,7 +394,10 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
         access::end_session(&state.pool, &digest).await?;
         state.callers.forget(&digest);
     }
-    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let clear = format!(
+        "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        if state.secure_cookies { "; Secure" } else { "" }
+    );
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
 }
 
@@ -360,6 +411,8 @@ pub struct TokenView {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// `full`, or `read` (GET only).
+    pub scope: TokenScope,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -375,19 +428,27 @@ pub struct TokenIn {
     /// What the token is for.
     #[serde(default)]
     pub label: String,
+    /// `full` (the default: anything the account may do) or `read` (GET only).
+    pub scope: Option<String>,
 }
 
 fn user_of(caller: &Caller) -> Result<i64> {
     caller.user_id.ok_or_else(|| Error::Unauthorized("log in first".into()))
 }
 
-/// Makes a token to call the API as oneself.
+/// Makes a token to call the API as oneself (`scope: "read"`: GET only). A sign-in that needs a second
+/// factor makes tokens only after passing it.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "access", request_body = TokenIn,
     responses((status = 201, body = NewToken), (status = 401, body = Problem)))]
 pub async fn make_token(State(state): State<AppState>, caller: Caller, Json(input): Json<TokenIn>) -> Result<Response> {
     let user = user_of(&caller)?;
     let label = text(&input.label, 0, 100).map_err(|e| Error::invalid("label", e))?;
-    let (id, token) = access::issue_token(&state.pool, &caller.actor(), user, &label).await?;
+    let scope = match input.scope.as_deref() {
+        None | Some("full") => TokenScope::Full,
+        Some("read") => TokenScope::Read,
+        Some(other) => return Err(Error::invalid("scope", format!("must be full or read, not {other:?}"))),
+    };
+    let (id, token) = access::issue_scoped_token(&state.pool, &caller.actor(), user, &label, scope).await?;
     Ok((StatusCode::CREATED, axum::Json(NewToken { id, token })).into_response())
 }
 
@@ -403,6 +464,7 @@ pub async fn tokens(State(state): State<AppState>, caller: Caller, _: NoQuery) -
                 created_at: t.created_at,
                 last_used_at: t.last_used_at,
                 revoked_at: t.revoked_at,
+                scope: t.scope,
             })
             .collect(),
     ))

@@ -25,7 +25,9 @@ pub mod routes;
 pub mod shapes;
 pub mod stats;
 pub mod tiles;
+pub mod tls;
 pub mod transfer;
+pub mod two_factor;
 pub mod web;
 
 use std::future::Future;
@@ -77,6 +79,8 @@ pub struct AppState {
     pub limits: capacity::Limits,
     /// The keys certificates are signed with and the fonts and office they are printed with.
     pub issuing: Arc<certificates::Issuing>,
+    /// Which roles must pass a second factor, and the key users' TOTP secrets are sealed with.
+    pub second_factor: Arc<two_factor::SecondFactor>,
 }
 
 impl AppState {
@@ -109,6 +113,7 @@ impl AppState {
             reserved,
             limits: capacity::Limits::default(),
             issuing: Arc::new(certificates::Issuing::ephemeral()),
+            second_factor: Arc::default(),
         }
     }
 
@@ -178,6 +183,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         money::routes(),
         parties::routes(),
         auth::routes(),
+        two_factor::routes(),
         features::routes(),
         web::routes(),
         tiles::routes(),
@@ -196,6 +202,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 pub fn app(state: AppState) -> Router {
     let throttle = Arc::new(capacity::Throttle::new(&state.limits, state.callers.clone()));
     let busy_or_down = Arc::new(capacity::BusyOrDown::new(state.pool.clone()));
+    let https = state.secure_cookies;
     routes::router(endpoints())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
@@ -206,6 +213,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(problem_for_every_error))
+        .layer(middleware::from_fn(move |req: Request, next: Next| tls::strict_transport(https, req, next)))
         // Maps and GIS clients on other origins read tiles and features; nothing else is offered to them.
         .layer(
             CorsLayer::new()
@@ -253,6 +261,17 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, shutdown, None).await
+}
+
+/// [`serve`] over TLS when `tls` is given (`serve --tls-cert/--tls-key`): each connection's handshake must
+/// finish within the header-read timeout.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt;
 
@@ -287,10 +306,26 @@ pub async fn serve(
             req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             app.clone().oneshot(req)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(Box::pin(io)), service));
+        let Some(tls) = tls.clone() else {
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(Box::pin(io)), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, error = %e, "connection closed");
+                }
+                drop(slot);
+            });
+            continue;
+        };
+        let (http, watcher, handshake_timeout) = (http.clone(), graceful.watcher(), limits.header_read_timeout);
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "connection closed");
+            match tokio::time::timeout(handshake_timeout, tls.accept(Box::pin(io))).await {
+                Ok(Ok(stream)) => {
+                    if let Err(e) = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await {
+                        tracing::debug!(%peer, error = %e, "connection closed");
+                    }
+                }
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
             drop(slot);
         });

@@ -97,6 +97,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub current: Option<Value>,
+    /// A stable name of the refusal for clients to act on (`second_factor_required`, `read_only_token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl Problem {
@@ -109,7 +112,13 @@ impl Problem {
             field: None,
             errors: Vec::new(),
             current: None,
+            code: None,
         }
+    }
+
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = Some(code.to_string());
+        self
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {

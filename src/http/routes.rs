@@ -24,6 +24,9 @@ pub enum Allow {
     Everyone,
     /// Only callers logged in with one of these roles.
     Roles(&'static [Role]),
+    /// Callers logged in with any role, and sign-ins still waiting for their second factor (the routes
+    /// that pass or enrol it: see `two_factor`).
+    SigningIn,
 }
 
 impl Allow {
@@ -44,6 +47,7 @@ impl Allow {
         match self {
             Allow::Everyone => true,
             Allow::Roles(roles) => roles.contains(&role),
+            Allow::SigningIn => role != Role::Public,
         }
     }
 
@@ -52,6 +56,7 @@ impl Allow {
         match self {
             Allow::Everyone => "everyone".into(),
             Allow::Roles(roles) => roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+            Allow::SigningIn => "signed in (also before the second factor)".into(),
         }
     }
 }
@@ -139,6 +144,12 @@ async fn permit(allow: Allow, req: Request, next: Next) -> Response {
     let caller = req.extensions().get::<Caller>().cloned().unwrap_or_default();
     if allow.admits(caller.role) {
         return next.run(req).await;
+    }
+    if let Some(pending) = req.extensions().get::<super::two_factor::Pending>() {
+        if allow == Allow::SigningIn {
+            return next.run(req).await;
+        }
+        return pending.refusal();
     }
     let error = if caller.role == Role::Public {
         Error::Unauthorized(format!("log in as {} to do this", allow.describe()))

@@ -42,9 +42,39 @@ pub async fn user_by_name(ex: impl PgExecutor<'_>, name: &str) -> StoreResult<Op
 
 /// Issues a new API token for `user`; returns its id and the secret (shown once, kept only as its digest).
 pub async fn issue_token(pool: &PgPool, actor: &str, user: i64, label: &str) -> StoreResult<(i64, String)> {
+    issue_scoped_token(pool, actor, user, label, TokenScope::Full).await
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum TokenScope {
+    /// Anything its account may do.
+    Full,
+    /// Reading only: GET and HEAD.
+    Read,
+}
+
+/// [`issue_token`] limited to `scope`.
+pub async fn issue_scoped_token(
+    pool: &PgPool,
+    actor: &str,
+    user: i64,
+    label: &str,
+    scope: TokenScope,
+) -> StoreResult<(i64, String)> {
     let token = new_secret("fh_");
     let mut tx = super::begin_as(pool, actor).await?;
-    let id = add_token(&mut tx, user, &secret_digest(&token), label).await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into api_tokens (secret_sha256, user_id, label, scope) values ($1, $2, $3, $4) returning id",
+    )
+    .bind(secret_digest(&token).as_slice())
+    .bind(user)
+    .bind(label)
+    .bind(scope)
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok((id, token))
 }
@@ -135,13 +165,23 @@ pub struct Holder {
     pub party_id: Option<i64>,
     /// The townships the account is limited to; empty: the whole district.
     pub townships: Vec<String>,
+    /// Whether the session passed the second factor (a token: always, it was made by such a session).
+    pub second_factor: bool,
+    /// Whether the account has a second factor enrolled.
+    pub enrolled: bool,
+    /// What the secret may do (a session: everything).
+    pub scope: TokenScope,
 }
+
+const ENROLLED_U: &str =
+    "exists (select 1 from user_totp t2 where t2.user_id = u.id and t2.enrolled_at is not null) as enrolled";
 
 const TOWNSHIPS_OF_U: &str = "array(select township_code::text from user_townships where user_id = u.id order by 1)";
 
 pub async fn session_holder(ex: impl PgExecutor<'_>, digest: &[u8]) -> StoreResult<Option<Holder>> {
     sqlx::query_as(&format!(
-        "select u.id as user_id, u.username, u.role, u.party_id, {TOWNSHIPS_OF_U} as townships
+        "select u.id as user_id, u.username, u.role, u.party_id, {TOWNSHIPS_OF_U} as townships,
+                s.second_factor, {ENROLLED_U}, 'full' as scope
          from sessions s join users u on u.id = s.user_id
          where s.secret_sha256 = $1 and s.expires_at > now() and u.disabled_at is null"
     ))
@@ -155,7 +195,8 @@ pub async fn token_holder(pool: &PgPool, digest: &[u8]) -> StoreResult<Option<Ho
     sqlx::query_as(&format!(
         "update api_tokens t set last_used_at = now() from users u
          where t.secret_sha256 = $1 and t.revoked_at is null and u.id = t.user_id and u.disabled_at is null
-         returning u.id as user_id, u.username, u.role, u.party_id, {TOWNSHIPS_OF_U} as townships"
+         returning u.id as user_id, u.username, u.role, u.party_id, {TOWNSHIPS_OF_U} as townships,
+                   true as second_factor, {ENROLLED_U}, t.scope"
     ))
     .bind(digest)
     .fetch_optional(pool)
@@ -201,6 +242,7 @@ pub struct TokenRow {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub scope: TokenScope,
 }
 
 pub async fn add_token(conn: &mut PgConnection, user: i64, digest: &[u8], label: &str) -> StoreResult<i64> {
@@ -215,7 +257,7 @@ pub async fn add_token(conn: &mut PgConnection, user: i64, digest: &[u8], label:
 
 pub async fn tokens(ex: impl PgExecutor<'_>, user: i64) -> StoreResult<Vec<TokenRow>> {
     sqlx::query_as(
-        "select id, user_id, label, created_at, last_used_at, revoked_at from api_tokens where user_id = $1
+        "select id, user_id, label, created_at, last_used_at, revoked_at, scope from api_tokens where user_id = $1
          order by id",
     )
     .bind(user)

@@ -22,6 +22,7 @@ pub mod photos;
 pub mod projects;
 pub mod standbys;
 pub mod townships;
+pub mod two_factor;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -33,4 +33,5 @@ mod schemathesis;
 mod seed_demo;
 mod stats;
 mod tiles;
+mod two_factor;
 mod web;
