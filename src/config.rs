@@ -13,6 +13,18 @@ use crate::http::capacity;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines are written on standard error: text for people, or json, one object a line
+    /// (timestamp, level, message and fields, and the request's span: method, uri, route, id) for
+    /// journald and log collectors.
+    #[arg(long, env = "FARMHOUSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// The format of log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

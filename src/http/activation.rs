@@ -658,6 +658,7 @@ pub async fn certify(State(state): State<AppState>, caller: Caller, Path(transac
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     let id = records::certify(&mut tx, transaction, caller.user_id).await?;
     tx.commit().await?;
+    super::metrics::certificate_issued("certify");
     let view = fetch_certification(&state, id).await?;
     state.changed_house(view.farmhouse_id).await;
     Ok(created(format!("/api/v1/certifications/{id}"), view))
@@ -748,6 +749,7 @@ pub async fn correct(
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     let (new, house) = records::correct(&mut tx, id, &reason.unwrap_or_default(), &changes, revoker(&caller)).await?;
     tx.commit().await?;
+    super::metrics::certificate_issued("correction");
     state.changed_house(house).await;
     Ok(created(format!("/api/v1/certifications/{new}"), fetch_certification(&state, new).await?))
 }

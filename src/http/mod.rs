@@ -12,6 +12,7 @@ pub mod guard;
 mod health;
 pub mod history;
 pub mod json;
+pub mod metrics;
 pub mod money;
 pub mod openapi;
 pub mod parcels;
@@ -172,6 +173,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn endpoints() -> Vec<Endpoint> {
     [
         health::routes(),
+        metrics::routes(),
         openapi::routes(),
         parcels::routes(),
         history::routes(),
@@ -200,6 +202,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// The whole service as a router, for `serve` and for tests that call it directly.
 pub fn app(state: AppState) -> Router {
+    metrics::install();
     let throttle = Arc::new(capacity::Throttle::new(&state.limits, state.callers.clone()));
     let busy_or_down = Arc::new(capacity::BusyOrDown::new(state.pool.clone()));
     let https = state.secure_cookies;
@@ -226,6 +229,8 @@ pub fn app(state: AppState) -> Router {
                 .into_response()
         }))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        // Outside the timeout and the error pages, so every answer is counted with the status it went out with.
+        .layer(middleware::from_fn(metrics::record))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let path = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str);
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");

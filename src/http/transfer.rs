@@ -104,7 +104,10 @@ async fn upload(
     }
     let source = source_of(files)?;
     match import::load::import(&state.pool, kind, source, crs, &caller.actor(), import::quietly()).await {
-        Ok(report) => Ok(axum::Json(report).into_response()),
+        Ok(report) => {
+            super::metrics::imported(kind.as_str(), report.imported);
+            Ok(axum::Json(report).into_response())
+        }
         Err(Failure::Invalid(errors)) => Err(Error::Invalid(errors)),
         Err(Failure::Refused(r)) => Err(Error::invalid(r.field, r.message)),
         Err(Failure::AlreadyImported(m)) => Err(Error::conflict(m, None)),

@@ -125,8 +125,15 @@ impl TileCache {
         Ticket(self.lock().generation)
     }
 
+    /// The cached tile of `key`, counted as a hit or a miss for `/metrics`.
     pub fn get(&self, key: &TileKey) -> Option<Arc<Tile>> {
-        self.tiles.get(key)
+        let tile = self.tiles.get(key);
+        if tile.is_some() {
+            metrics::counter!("farmhouse_tile_cache_hits_total").increment(1);
+        } else {
+            metrics::counter!("farmhouse_tile_cache_misses_total").increment(1);
+        }
+        tile
     }
 
     /// Keeps `tile`, read from the primary, unless a change recorded since `ticket` may have altered it.

@@ -19,6 +19,7 @@ mod guard;
 mod health;
 mod import;
 mod layers;
+mod metrics;
 mod migrations;
 mod money;
 mod openapi;
