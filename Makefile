@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test deps test-deps build clean fuzz bench bench-import bench-documents load measure-scale
+.PHONY: run test deps test-deps build deb clean fuzz bench bench-import bench-documents load measure-scale
 
 run: deps build
 	./target/release/farmhouse serve
@@ -44,6 +44,14 @@ measure-scale:
 
 build:
 	$(CARGO) build --release --locked
+
+# The Debian package, target/debian/farmhouse_<version>-1_<arch>.deb: the release binary, the web map, the
+# systemd unit and /etc/farmhouse/farmhouse.env (see "Install as a package" in README.md). Then checks it
+# as installed in an empty root (scripts/test-deb.sh; `make test` checks one made from the test build).
+deb:
+	scripts/install-deps.sh deb
+	$(CARGO) deb --locked
+	scripts/test-deb.sh target/debian/farmhouse_*.deb
 
 clean:
 	$(CARGO) clean

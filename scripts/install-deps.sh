@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh          what building and running need (and the web map's npm packages)
 #   scripts/install-deps.sh test     and what the tests need (GDAL, Chromium, OWSLib, Playwright)
 #   scripts/install-deps.sh bench    and what the benchmark needs (wrk, GDAL's ogr2ogr)
+#   scripts/install-deps.sh deb      and what `make deb` needs (cargo-deb, dpkg-dev, systemd-analyze)
 set -euo pipefail
 
 # fonts-noto-cjk: the Chinese font certificate documents (PDF) are printed with.
@@ -15,6 +16,11 @@ if [[ "${1:-}" == "test" ]]; then
 fi
 if [[ "${1:-}" == "bench" ]]; then
     packages+=(wrk curl gdal-bin python3)
+fi
+# The Debian package (`make deb`, and its test in `make test`): dpkg-shlibdeps finds the libraries it depends
+# on, systemd-analyze checks its unit.
+if [[ "${1:-}" == "test" || "${1:-}" == "deb" ]]; then
+    packages+=(dpkg-dev systemd)
 fi
 
 # The web map's packages come from npm: Node.js and npm themselves, if the machine has none.
@@ -37,6 +43,11 @@ fi
 if ! command -v cargo >/dev/null; then
     echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2
     exit 1
+fi
+
+# cargo-deb makes the Debian package (`make deb`, and the package test of `make test`), at a pinned version.
+if [[ "${1:-}" == "test" || "${1:-}" == "deb" ]] && [[ "$(cargo deb --version 2>/dev/null)" != "cargo-deb 3.8.0" ]]; then
+    cargo install cargo-deb --locked --version 3.8.0
 fi
 
 # The web map's packages, exactly as web/package-lock.json pins them: MapLibre GL JS (served by the

@@ -20,5 +20,8 @@ echo "cluster on port $CLUSTER_PORT in $CLUSTER_DIR"
 step "tests"
 cargo test --locked --all-targets
 
+step "Debian package"
+scripts/test-deb.sh
+
 step "browser tests"
 scripts/browser-tests.sh
