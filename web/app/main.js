@@ -14,6 +14,7 @@ import { Pledges } from './pledges.js';
 import { Queue } from './queue.js';
 import { Search } from './search.js';
 import { Stats } from './stats.js';
+import { secondStep } from './totp.js';
 import { Workbench } from './workbench.js';
 
 const $ = (id) => document.getElementById(id);
@@ -264,6 +265,7 @@ class App {
         return;
       }
       dialog.close();
+      if (this.me.second_factor) this.me = (await secondStep(this.me)) ?? { role: 'public' };
       await this.roleChanged();
       $('login-button').focus();
     });
