@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use sqlx::PgPool;
 
 use crate::config::{
-    AuditAction, CertificateCommand, Cli, Command, DbArgs, ExportArgs, ImportArgs, ScaleArgs, SeedCommand, ServeArgs,
+    AuditAction, CertificateCommand, Cli, Command, DbArgs, ExportArgs, ImportArgs, PitrArgs, ScaleArgs, SeedCommand, ServeArgs,
 };
 use crate::geo::crs::Crs;
 use crate::store::{self, Cluster, PoolConfig};
@@ -47,7 +47,20 @@ pub async fn run(cli: Cli) -> Result<()> {
             database.close().await?;
             result
         }
-        Command::Backup { output, db } => {
+        Command::Backup { output: None, pitr, db, .. } => {
+            let database = Database::open(&db, &PoolConfig::default()).await?;
+            let result = store::pitr::base_backup(&database.url, &pitr.dir(&db)).await;
+            database.close().await?;
+            let backup = result?;
+            say(&format!(
+                "base backup in {} (taken {} to {}); `farmhouse restore --until` can recover to any moment after it",
+                backup.dir.display(),
+                backup.started_at,
+                backup.finished_at
+            ));
+            Ok(())
+        }
+        Command::Backup { output: Some(output), db, .. } => {
             let database = Database::open(&db, &PoolConfig::default()).await?;
             let result = store::backup::backup(&database.url, &output).await;
             database.close().await?;
@@ -56,7 +69,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             say(&format!("wrote {} ({size} bytes)", output.display()));
             Ok(())
         }
-        Command::Restore { file, db } => {
+        Command::Restore { until: Some(until), pitr, db, .. } => restore_until(&db, &pitr, until).await,
+        Command::Restore { file: None, until: None, .. } => unreachable!("clap requires a file or --until"),
+        Command::Restore { file: Some(file), db, .. } => {
             let (url, embedded) = Database::locate(&db).await?;
             let admin = store::pool(&url, &PoolConfig { max_connections: 1, ..PoolConfig::admin() })?;
             let result = store::backup::restore(&url, &admin, &file).await;
@@ -86,6 +101,44 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `farmhouse restore --until`: the embedded cluster rebuilt as it was at `until`, its history checked.
+async fn restore_until(db: &DbArgs, pitr: &PitrArgs, until: chrono::DateTime<chrono::FixedOffset>) -> Result<()> {
+    if db.database_url.is_some() {
+        anyhow::bail!(
+            "restore --until rebuilds the embedded cluster; for a database of your own, recover it with \
+             PostgreSQL's tools or pgBackRest (README, \"Recovery to a point in time\")"
+        );
+    }
+    let cluster = store::embedded_cluster(&db.data_dir, db.pg_port, db.wal_archive.as_deref())?;
+    let archive = cluster.archive().expect("the embedded cluster archives").to_path_buf();
+    say(&format!("recovering to {until} from the base backups in {} and the WAL in {}", pitr.dir(db).display(), archive.display()));
+    let (cluster, restored) = store::pitr::restore_until(cluster, &pitr.dir(db), &archive, until).await?;
+    let url = cluster.url("farmhouse");
+    let checked = async {
+        let pool = store::pool(&url, &PoolConfig { max_connections: 1, ..PoolConfig::admin() })?;
+        let result = store::audit::verify(&pool).await;
+        pool.close().await;
+        anyhow::Ok(result?)
+    }
+    .await;
+    cluster.stop().await?;
+    say(&format!("restored to {until} from the base backup taken at {}", restored.from.started_at));
+    if let Some(kept) = &restored.kept {
+        say(&format!(
+            "the cluster that was there is kept at {} ({} WAL segments of it not yet archived were replayed too)",
+            kept.display(),
+            restored.unarchived_segments
+        ));
+    }
+    match checked? {
+        Ok(n) => {
+            say(&format!("the history is intact: {n} entries, each linked to the one before"));
+            Ok(())
+        }
+        Err(b) => anyhow::bail!("the restored history is broken at entry {}: {}", b.seq, b.reason),
+    }
+}
+
 /// The database a command works on: the configured URL, or the embedded cluster (started if needed,
 /// and stopped again on [`Database::close`] if this command started it). Migrated on open.
 pub struct Database {
@@ -108,7 +161,8 @@ impl Database {
         Ok(if let Some(url) = &args.database_url {
             (url.clone(), None)
         } else {
-            let (cluster, url, started) = store::embedded(&args.data_dir, args.pg_port).await?;
+            let (cluster, url, started) =
+                store::embedded(&args.data_dir, args.pg_port, args.wal_archive.as_deref()).await?;
             (url, Some((cluster, started)))
         })
     }

@@ -42,18 +42,34 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Write the whole registry (schema, records, history, photos) to a file, with pg_dump.
+    /// Write the whole registry (schema, records, history, photos) to a file, with pg_dump; or, with
+    /// --base, take a base backup of the cluster with pg_basebackup, the start of recovery to a point in
+    /// time (see `restore --until`).
     Backup {
         /// The file to write (PostgreSQL custom format).
-        #[arg(long, short)]
-        output: PathBuf,
+        #[arg(long, short, required_unless_present = "base", conflicts_with = "base")]
+        output: Option<PathBuf>,
+        /// Take a base backup (gzipped tar files and the WAL written meanwhile) into a new folder under
+        /// --base-backups.
+        #[arg(long)]
+        base: bool,
+        #[command(flatten)]
+        pitr: PitrArgs,
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Load a backup into an empty database, with pg_restore; refuses a database that has records.
+    /// Load a backup into an empty database, with pg_restore (refuses a database that has records); or,
+    /// with --until, rebuild the embedded cluster as it was at that moment from a base backup and the WAL
+    /// archive (the cluster that was there is kept aside).
     Restore {
         /// A file written by `farmhouse backup`.
-        file: PathBuf,
+        #[arg(required_unless_present = "until", conflicts_with = "until")]
+        file: Option<PathBuf>,
+        /// The moment to recover to, with its offset: `2026-12-01 15:59:00+08` (or RFC 3339).
+        #[arg(long, value_parser = parse_moment)]
+        until: Option<chrono::DateTime<chrono::FixedOffset>>,
+        #[command(flatten)]
+        pitr: PitrArgs,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -191,6 +207,30 @@ pub struct ScaleArgs {
     pub db: DbArgs,
 }
 
+/// Where base backups are kept (docs/DESIGN.md §6.1).
+#[derive(Debug, Clone, Args)]
+pub struct PitrArgs {
+    /// Folder of the base backups; put it on another disk than --data-dir. Default: DATA_DIR/base-backups.
+    #[arg(long, env = "FARMHOUSE_BASE_BACKUPS", value_name = "DIR")]
+    pub base_backups: Option<PathBuf>,
+}
+
+impl PitrArgs {
+    pub fn dir(&self, db: &DbArgs) -> PathBuf {
+        self.base_backups.clone().unwrap_or_else(|| db.data_dir.join("base-backups"))
+    }
+}
+
+/// A moment with its offset, as an office writes it (`2026-12-01 15:59:00+08`, seconds optional) or
+/// as RFC 3339.
+pub fn parse_moment(text: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    let text = text.trim();
+    chrono::DateTime::parse_from_rfc3339(text)
+        .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z"))
+        .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%d %H:%M%#z"))
+        .map_err(|_| format!("{text:?} is not a moment with its offset, e.g. \"2026-12-01 15:59:00+08\""))
+}
+
 /// Where the database is.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
@@ -203,6 +243,11 @@ pub struct DbArgs {
     /// Port of the embedded cluster (127.0.0.1 only).
     #[arg(long, env = "FARMHOUSE_PG_PORT", default_value_t = 54329, global = true)]
     pub pg_port: u16,
+    /// Where the embedded cluster archives each completed WAL segment (continuous archiving, for
+    /// `restore --until`); put it on another disk or a mounted share. Default: `wal-archive` beside the
+    /// cluster's folder (DATA_DIR/wal-archive).
+    #[arg(long, env = "FARMHOUSE_WAL_ARCHIVE", value_name = "DIR", global = true)]
+    pub wal_archive: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -15,6 +15,14 @@ use tokio::process::Command;
 pub const INSTALL_HINT: &str = "install PostgreSQL 15 with PostGIS 3: \
     `apt-get install -y postgresql-15 postgresql-15-postgis-3` (or run `make run`, which does)";
 
+/// How long a quiet cluster may hold committed work in an unarchived WAL segment: PostgreSQL switches to
+/// a new segment (and archives the old) after this many seconds with any change (docs/DESIGN.md §6.1).
+pub const ARCHIVE_TIMEOUT_SECONDS: u32 = 30;
+
+/// The settings file this project writes into a cluster's folder on every start, included from its
+/// `postgresql.conf`: WAL archiving, and the recovery target while a restore runs.
+const SETTINGS_FILE: &str = "farmhouse.conf";
+
 /// A PostgreSQL cluster in a folder of its own, listening on 127.0.0.1 only.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -23,6 +31,18 @@ pub struct Cluster {
     port: u16,
     bin: PathBuf,
     as_postgres: bool,
+    /// Where completed WAL segments are copied (continuous archiving), if anywhere.
+    archive: Option<PathBuf>,
+    /// A recovery to a point in time this start performs (`farmhouse restore --until`).
+    recovery: Option<Recovery>,
+}
+
+/// Recovery from the WAL archive up to a moment, then promotion to a primary of its own.
+#[derive(Debug, Clone)]
+pub struct Recovery {
+    pub archive: PathBuf,
+    /// The moment, as PostgreSQL reads it (`2026-12-01 15:59:00+08:00`).
+    pub until: String,
 }
 
 impl Cluster {
@@ -32,7 +52,29 @@ impl Cluster {
         let as_postgres = running_as_root();
         let dir = absolute(dir)?;
         let log = dir.with_extension("log");
-        Ok(Self { dir, log, port, bin, as_postgres })
+        Ok(Self { dir, log, port, bin, as_postgres, archive: None, recovery: None })
+    }
+
+    /// The same cluster archiving each completed WAL segment into `dir` (created if missing; it must be
+    /// reachable by the server's user).
+    pub fn archiving_to(mut self, dir: &Path) -> Result<Self> {
+        let dir = absolute(dir)?;
+        if dir.to_string_lossy().contains(['\'', '"', '%', '\n']) {
+            bail!("the WAL archive folder {} may not contain quotes, % or line breaks", dir.display());
+        }
+        self.archive = Some(dir);
+        Ok(self)
+    }
+
+    /// The WAL archive of this cluster, if it archives.
+    pub fn archive(&self) -> Option<&Path> {
+        self.archive.as_deref()
+    }
+
+    /// The next start recovers up to `recovery.until` from the archive and then runs as a primary.
+    pub fn recovering(mut self, recovery: Recovery) -> Self {
+        self.recovery = Some(recovery);
+        self
     }
 
     /// The folder that holds the cluster's files.
@@ -93,16 +135,113 @@ impl Cluster {
             std::fs::write(&self.log, b"")?;
             chown_to_postgres(&self.log)?;
         }
+        self.write_settings()?;
         let dir = self.dir.to_string_lossy().into_owned();
         let log = self.log.to_string_lossy().into_owned();
         // No Unix socket: socket paths are limited to about 100 bytes and the folder may be deeper.
         let options =
             format!("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=on", self.port);
-        self.run("pg_ctl", &["-D", &dir, "-l", &log, "-w", "-t", "60", "-o", &options, "start"])
+        // A recovery replays the archive before it accepts connections: give it an hour.
+        let wait = if self.recovery.is_some() { "3600" } else { "60" };
+        self.run("pg_ctl", &["-D", &dir, "-l", &log, "-w", "-t", wait, "-o", &options, "start"])
             .await
             .with_context(|| format!("PostgreSQL did not start; its log is {}", self.log.display()))?;
         tracing::info!(port = self.port, dir = %self.dir.display(), "PostgreSQL started");
         Ok(true)
+    }
+
+    /// Writes [`SETTINGS_FILE`] (and includes it from `postgresql.conf` once): archiving of each
+    /// completed WAL segment with `cp` into the archive (a `.part` file renamed when whole, never
+    /// overwriting a segment already there, as PostgreSQL's documentation advises), and the recovery
+    /// target when a restore is under way (with `recovery.signal`).
+    fn write_settings(&self) -> Result<()> {
+        let conf = self.dir.join("postgresql.conf");
+        let text = std::fs::read_to_string(&conf).with_context(|| format!("cannot read {}", conf.display()))?;
+        let include = format!("include_if_exists = '{SETTINGS_FILE}'");
+        if !text.lines().any(|l| l.trim() == include) {
+            std::fs::write(&conf, format!("{text}\n# Written by farmhouse: archiving and recovery.\n{include}\n"))?;
+        }
+        let mut settings = String::from("# Written by farmhouse on every start of the cluster; changes here are lost.\n");
+        if let Some(archive) = &self.archive {
+            std::fs::create_dir_all(archive)
+                .with_context(|| format!("cannot create the WAL archive folder {}", archive.display()))?;
+            if self.as_postgres {
+                chown_to_postgres(archive)?;
+            }
+            let a = archive.display();
+            settings.push_str(&format!(
+                "archive_mode = on\n\
+                 archive_command = 'test ! -f \"{a}/%f\" && cp \"%p\" \"{a}/%f.part\" && mv \"{a}/%f.part\" \"{a}/%f\"'\n\
+                 archive_timeout = {ARCHIVE_TIMEOUT_SECONDS}\n"
+            ));
+        }
+        if let Some(r) = &self.recovery {
+            let a = r.archive.display();
+            settings.push_str(&format!(
+                "restore_command = 'cp \"{a}/%f\" \"%p\"'\n\
+                 recovery_target_time = '{}'\n\
+                 recovery_target_action = 'promote'\n",
+                r.until
+            ));
+            std::fs::write(self.dir.join("recovery.signal"), b"")?;
+        }
+        let file = self.dir.join(SETTINGS_FILE);
+        std::fs::write(&file, settings)?;
+        if self.as_postgres {
+            chown_to_postgres(&file)?;
+            if self.recovery.is_some() {
+                chown_to_postgres(&self.dir.join("recovery.signal"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until a recovering server has reached its target and runs as a primary.
+    pub async fn wait_promoted(&self, within: std::time::Duration) -> Result<()> {
+        use sqlx::Connection;
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let state = async {
+                let mut conn = sqlx::PgConnection::connect(&self.url("postgres")).await?;
+                sqlx::query_scalar::<_, bool>("select pg_is_in_recovery()").fetch_one(&mut conn).await
+            }
+            .await;
+            match state {
+                Ok(false) => return Ok(()),
+                Ok(true) => {}
+                Err(e) if !self.is_running().await? => {
+                    bail!("the server stopped during recovery ({e}); its log is {}", self.log.display())
+                }
+                Err(_) => {}
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("recovery did not finish within {within:?}; its log is {}", self.log.display());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+
+    /// The cluster after its recovery: later starts archive as before and recover nothing.
+    pub fn recovered(mut self) -> Self {
+        self.recovery = None;
+        if let Err(e) = self.write_settings() {
+            tracing::warn!(error = %e, "cannot rewrite the cluster's settings after recovery");
+        }
+        self
+    }
+
+    /// Makes `dir` (and everything in it) the server's alone: owned by `postgres` when this process is
+    /// root, mode 0700 as PostgreSQL requires of a cluster folder.
+    pub async fn own(&self, dir: &Path) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        if self.as_postgres {
+            let out = Command::new("chown").arg("-R").arg("postgres:").arg(dir).output().await?;
+            if !out.status.success() {
+                bail!("cannot give {} to postgres: {}", dir.display(), String::from_utf8_lossy(&out.stderr).trim());
+            }
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        Ok(())
     }
 
     /// Stops the server, letting running transactions finish (`-m fast` rolls them back).

@@ -19,6 +19,7 @@ pub mod money;
 pub mod parcels;
 pub mod parties;
 pub mod photos;
+pub mod pitr;
 pub mod projects;
 pub mod standbys;
 pub mod townships;
@@ -395,12 +396,20 @@ pub fn redact(url: &str) -> String {
 /// The embedded default: the private cluster kept under `data_dir`, started if it is not running, with
 /// its `farmhouse` database created. Returns the cluster, the database URL, and whether this call
 /// started the server (and so should stop it).
-pub async fn embedded(data_dir: &Path, port: u16) -> Result<(Cluster, String, bool)> {
-    let mut cluster = Cluster::new(&cluster_dir(data_dir)?, port)?;
+pub async fn embedded(data_dir: &Path, port: u16, archive: Option<&Path>) -> Result<(Cluster, String, bool)> {
+    let mut cluster = embedded_cluster(data_dir, port, archive)?;
     let started = cluster.start().await?;
     let url = cluster.url("farmhouse");
     create_database(&cluster.url("postgres"), "farmhouse", None).await?;
     Ok((cluster, url, started))
+}
+
+/// The embedded cluster of `data_dir` (not started), archiving its WAL into `archive` or, by default,
+/// into `wal-archive` beside the cluster's folder (docs/DESIGN.md §6.1).
+pub fn embedded_cluster(data_dir: &Path, port: u16, archive: Option<&Path>) -> Result<Cluster> {
+    let dir = cluster_dir(data_dir)?;
+    let archive = archive.map_or_else(|| dir.with_file_name("wal-archive"), Path::to_path_buf);
+    Cluster::new(&dir, port)?.archiving_to(&archive)
 }
 
 /// Where the embedded cluster of `data_dir` lives: `data_dir/pg`, unless this process is root and the

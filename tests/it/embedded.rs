@@ -6,7 +6,7 @@ use crate::common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn start(data_dir: &std::path::Path, http_port: u16, pg_port: u16) -> Child {
+pub fn start(data_dir: &std::path::Path, http_port: u16, pg_port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_farmhouse"))
         .args(["serve", "--bind", &format!("127.0.0.1:{http_port}")])
         .arg("--data-dir")
@@ -21,7 +21,7 @@ fn start(data_dir: &std::path::Path, http_port: u16, pg_port: u16) -> Child {
         .expect("start farmhouse serve")
 }
 
-async fn wait_healthy(http_port: u16) {
+pub async fn wait_healthy(http_port: u16) {
     let deadline = Instant::now() + Duration::from_mins(2);
     loop {
         if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{http_port}/health")).await
@@ -34,7 +34,7 @@ async fn wait_healthy(http_port: u16) {
     }
 }
 
-fn terminate(mut child: Child) {
+pub fn terminate(mut child: Child) {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let status = child.wait().unwrap();

@@ -22,6 +22,7 @@ mod layers;
 mod metrics;
 mod migrations;
 mod money;
+mod pitr;
 mod openapi;
 mod privacy;
 mod projects;
