@@ -89,7 +89,7 @@ export class Analysis {
       e.preventDefault();
       this.refresh();
     });
-    this.township.addEventListener('change', () => this.refresh());
+    this.township.addEventListener('change', () => this.choose(this.township.value || null));
     this.measureSelect.addEventListener('change', () => {
       this.measure = this.measureSelect.value;
       this.render();
@@ -160,10 +160,11 @@ export class Analysis {
     this.render();
   }
 
-  /** Drills down to one township (null: the district). */
+  /** Drills down to one township (null: the district), from the list, the table or a click on the map. */
   choose(code) {
     this.township.value = code ?? '';
-    this.refresh();
+    this.app.map.selectTownship(code || null);
+    return this.refresh();
   }
 
   render() {

@@ -315,7 +315,9 @@ class App {
   townshipClicked(feature, lngLat) {
     const p = feature.properties;
     this.figures.choose(String(p.code));
-    if ((TABS[this.me.role] ?? []).includes('stats')) {
+    // On the analysis tab a township clicked is analysed; elsewhere staff see its statistics.
+    if (document.body.dataset.tab === 'analysis') this.analysis.choose(String(p.code));
+    else if ((TABS[this.me.role] ?? []).includes('stats')) {
       this.showTab('stats');
       this.stats.choose(p.code);
     }
