@@ -496,6 +496,8 @@ pub struct UserView {
     pub created_at: DateTime<Utc>,
     /// The townships the account is limited to; empty: the whole district.
     pub townships: Vec<String>,
+    /// Whether the account has a second factor (TOTP) enrolled.
+    pub second_factor: bool,
 }
 
 impl From<UserRow> for UserView {
@@ -509,6 +511,7 @@ impl From<UserRow> for UserView {
             disabled: u.disabled_at.is_some(),
             created_at: u.created_at,
             townships: u.townships,
+            second_factor: u.second_factor,
         }
     }
 }
@@ -540,9 +543,14 @@ pub struct UserPatch {
     pub role: Option<String>,
     pub password: Option<String>,
     pub disabled: Option<bool>,
+    /// `true` removes the account's second factor and recovery codes (a lost phone): its sessions and
+    /// tokens end, and its next sign-in enrols a new one where its role requires it.
+    pub reset_second_factor: Option<bool>,
 }
 
 /// Changes an account. Disabling it, or changing its role or password, ends its sessions and tokens.
+///
+/// So does `reset_second_factor` (a lost phone), which removes the account's second factor.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "access", request_body = UserPatch, params(("id" = i64, Path)),
     responses((status = 200, body = UserView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_user(
@@ -575,6 +583,9 @@ pub async fn change_user(
     let changes = UserChanges { display_name, role, password_hash, disabled: input.disabled, party_id: None };
     let mut tx = store::begin_as(&state.pool, &caller.actor()).await?;
     access::change_user(&mut tx, id, &changes).await?;
+    if input.reset_second_factor == Some(true) {
+        store::two_factor::reset(&mut tx, id).await?;
+    }
     tx.commit().await?;
     state.callers.forget_user(id);
     let user = access::user(&state.pool, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;

@@ -21,11 +21,15 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
     /// The townships the account is limited to; empty: the whole district.
     pub townships: Vec<String>,
+    /// Whether the account has a second factor enrolled.
+    pub second_factor: bool,
 }
 
 const USERS: &str = "select id, username, display_name, role, party_id, disabled_at, version, created_at,
                             array(select township_code::text from user_townships t where t.user_id = users.id
-                                  order by 1) as townships
+                                  order by 1) as townships,
+                            exists (select 1 from user_totp f where f.user_id = users.id and f.enrolled_at is not null)
+                                as second_factor
                      from users";
 
 pub async fn users(ex: impl PgExecutor<'_>) -> StoreResult<Vec<UserRow>> {

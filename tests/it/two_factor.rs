@@ -329,3 +329,36 @@ async fn the_service_serves_https_itself() {
     assert!(answer.to_ascii_lowercase().contains("strict-transport-security: max-age=31536000"), "{answer}");
     assert!(plain.is_err() || plain.unwrap().status() != 200);
 }
+
+#[tokio::test]
+async fn an_admin_resets_a_lost_second_factor_and_the_account_enrols_again() {
+    let db = TestDb::with_district().await;
+    common::account(&db.pool, "li.ming", Role::Officer).await;
+    let admin = common::account(&db.pool, "root", Role::Admin).await;
+    let api = spawn(db.pool.clone(), &[Role::Officer]).await;
+    let (browser, _) = sign_in(&api, "li.ming").await;
+    enrol(&browser).await;
+    let addr = api.base.trim_start_matches("http://").parse().unwrap();
+    let root = Api::with_token(addr, &admin);
+    let users = root.get("/api/v1/users").await.expect(200);
+    let li = users.body.as_array().unwrap().iter().find(|u| u["username"] == "li.ming").unwrap().clone();
+    assert_eq!(li["second_factor"], true);
+    let id = li["id"].as_i64().unwrap();
+
+    let changed = root.patch(&format!("/api/v1/users/{id}"), &json!({"reset_second_factor": true}), None).await;
+    assert_eq!(changed.expect(200).body["second_factor"], false);
+    // Its session ended; the next sign-in enrols a new second factor.
+    assert_eq!(browser.get("/api/v1/session").await.body["role"], "public");
+    let (browser, r) = sign_in(&api, "li.ming").await;
+    assert_eq!(r.body["second_factor"], "enrol");
+    enrol(&browser).await;
+
+    // The same from the command line.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_farmhouse"))
+        .args(["user", "reset-2fa", "li.ming", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let left: i64 = sqlx::query_scalar("select count(*) from user_totp").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(left, 0);
+}
