@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use sqlx::PgPool;
 
 use crate::config::{
-    AuditAction, CertificateCommand, Cli, Command, DbArgs, ExportArgs, ImportArgs, PitrArgs, ScaleArgs, SeedCommand, ServeArgs,
+    AuditAction, CertificateCommand, Cli, Command, DbArgs, ExportArgs, ImportArgs, PitrArgs, ScaleArgs, SeedCommand,
+    ServeArgs,
 };
 use crate::geo::crs::Crs;
 use crate::store::{self, Cluster, PoolConfig};
@@ -111,7 +112,11 @@ async fn restore_until(db: &DbArgs, pitr: &PitrArgs, until: chrono::DateTime<chr
     }
     let cluster = store::embedded_cluster(&db.data_dir, db.pg_port, db.wal_archive.as_deref())?;
     let archive = cluster.archive().expect("the embedded cluster archives").to_path_buf();
-    say(&format!("recovering to {until} from the base backups in {} and the WAL in {}", pitr.dir(db).display(), archive.display()));
+    say(&format!(
+        "recovering to {until} from the base backups in {} and the WAL in {}",
+        pitr.dir(db).display(),
+        archive.display()
+    ));
     let (cluster, restored) = store::pitr::restore_until(cluster, &pitr.dir(db), &archive, until).await?;
     let url = cluster.url("farmhouse");
     let checked = async {

@@ -161,7 +161,8 @@ impl Cluster {
         if !text.lines().any(|l| l.trim() == include) {
             std::fs::write(&conf, format!("{text}\n# Written by farmhouse: archiving and recovery.\n{include}\n"))?;
         }
-        let mut settings = String::from("# Written by farmhouse on every start of the cluster; changes here are lost.\n");
+        let mut settings =
+            String::from("# Written by farmhouse on every start of the cluster; changes here are lost.\n");
         if let Some(archive) = &self.archive {
             std::fs::create_dir_all(archive)
                 .with_context(|| format!("cannot create the WAL archive folder {}", archive.display()))?;
@@ -208,11 +209,11 @@ impl Cluster {
             .await;
             match state {
                 Ok(false) => return Ok(()),
-                Ok(true) => {}
                 Err(e) if !self.is_running().await? => {
                     bail!("the server stopped during recovery ({e}); its log is {}", self.log.display())
                 }
-                Err(_) => {}
+                // Still replaying, or not yet accepting connections.
+                Ok(true) | Err(_) => {}
             }
             if std::time::Instant::now() > deadline {
                 bail!("recovery did not finish within {within:?}; its log is {}", self.log.display());

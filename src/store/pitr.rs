@@ -118,7 +118,7 @@ pub async fn restore_until(
     let until_text = until.format("%Y-%m-%d %H:%M:%S%.f%:z").to_string();
     let mut recovering = cluster.recovering(Recovery { archive: archive.to_path_buf(), until: until_text });
     recovering.start().await.context("the restored cluster did not start")?;
-    recovering.wait_promoted(Duration::from_secs(3600)).await?;
+    recovering.wait_promoted(Duration::from_hours(1)).await?;
     Ok((recovering.recovered(), Restored { from, kept, unarchived_segments }))
 }
 
