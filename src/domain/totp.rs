@@ -140,32 +140,19 @@ pub fn otpauth_uri(secret: &[u8; SECRET_BYTES], issuer: &str, account: &str) -> 
     )
 }
 
-/// `text` as a QR code in SVG (black modules on white, a quiet zone of four), for the enrolment page.
+/// `text` as a QR code in SVG (black modules on white, a quiet zone of four), for the enrolment page;
+/// drawn by the `qrcode` crate's SVG renderer.
 pub fn qr_svg(text: &str) -> Result<String, String> {
+    use qrcode::render::svg;
     let qr = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| format!("QR code: {e}"))?;
-    let n = qr.width();
-    let colors = qr.to_colors();
-    let size = n + 8;
-    let mut path = String::new();
-    for row in 0..n {
-        let mut col = 0;
-        while col < n {
-            if colors[row * n + col] == qrcode::Color::Dark {
-                let start = col;
-                while col < n && colors[row * n + col] == qrcode::Color::Dark {
-                    col += 1;
-                }
-                path.push_str(&format!("M{} {}h{}v1h-{}z", start + 4, row + 4, col - start, col - start));
-            } else {
-                col += 1;
-            }
-        }
-    }
-    Ok(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\">\
-         <rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path fill=\"#000\" d=\"{path}\"/></svg>"
-    ))
+    Ok(qr
+        .render::<svg::Color>()
+        .quiet_zone(true)
+        .module_dimensions(1, 1)
+        .dark_color(svg::Color("#000"))
+        .light_color(svg::Color("#fff"))
+        .build())
 }
 
 /// `svg` as a `data:` URL for an `<img>`.
@@ -229,7 +216,8 @@ mod tests {
         let uri = otpauth_uri(&secret, "农房登记", "li.ming");
         assert!(uri.starts_with("otpauth://totp/"), "{uri}");
         assert!(uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&"), "{uri}");
-        assert!(qr_svg(&uri).unwrap().starts_with("<svg"));
+        let svg = qr_svg(&uri).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("<path fill=\"#000\""), "{svg}");
         let codes = new_recovery_codes();
         assert_eq!(codes.len(), RECOVERY_CODES);
         assert!(codes.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'));
