@@ -4,35 +4,13 @@
 // page's language follows the switch.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
-import { launch, openMap, switchUser } from './browser.mjs';
-
-// Evaluated in the page rather than added as a script: the page's Content-Security-Policy allows no
-// inline script, and the tests do not loosen it.
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+import { axeViolations as violations, launch, openMap, switchUser } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-/** axe-core's serious and critical violations on the page, one line each (rule: selectors). */
-async function violations(page) {
-  if (!await page.evaluate(() => Boolean(window.axe))) await page.evaluate(AXE);
-  const found = await page.evaluate(async () => {
-    const result = await window.axe.run(document, {
-      // The map canvas is drawn by MapLibre (WebGL): axe cannot read colours or text inside it, and its
-      // township labels sit on a tint that changes with the zoom; the page names the map and its legend.
-      exclude: [['.maplibregl-canvas'], ['.township-label']],
-      resultTypes: ['violations'],
-    });
-    if (!result.passes.length) return ['axe-core checked nothing'];
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  return found;
-}
 
 for (const [view, role, tab] of [
   ['visitor', null, null],

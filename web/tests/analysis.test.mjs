@@ -6,11 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
-import { SCREENSHOTS, getJson, launch, logIn, mapIdle, openMap } from './browser.mjs';
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+import { SCREENSHOTS, axeViolations as violations, getJson, launch, logIn, mapIdle, openMap } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -83,19 +80,6 @@ async function shown(page, township = '') {
   }, township);
 }
 
-/** axe-core's serious and critical violations in the analysis tab (as a11y.test.mjs runs it). */
-async function violations(page) {
-  if (!await page.evaluate(() => Boolean(window.axe))) await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const result = await window.axe.run(document, {
-      exclude: [['.maplibregl-canvas'], ['.township-label']],
-      resultTypes: ['violations'],
-    });
-    if (!result.passes.length) return ['axe-core checked nothing'];
-    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
 
 const nextMonth = (p) => {
   const [y, m] = p.split('-').map(Number);

@@ -1,7 +1,8 @@
 // Shared by the browser tests: Debian's Chromium driven by playwright-core (no browser download),
 // rendering WebGL2 with SwiftShader, and helpers that log in and wait for the map to be drawn.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -270,4 +271,24 @@ export function png(width, height, [r, g, b]) {
   const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header),
     chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+}
+
+// Evaluated in the page rather than added as a script: the page's Content-Security-Policy allows no
+// inline script, and the tests do not loosen it.
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page, one line each (rule: selectors). */
+export async function axeViolations(page) {
+  if (!await page.evaluate(() => Boolean(window.axe))) await page.evaluate(AXE);
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      // The map canvas is drawn by MapLibre (WebGL): axe cannot read colours or text inside it, and its
+      // township labels sit on a tint that changes with the zoom; the page names the map and its legend.
+      exclude: [['.maplibregl-canvas'], ['.township-label']],
+      resultTypes: ['violations'],
+    });
+    if (!result.passes.length) return ['axe-core checked nothing'];
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
 }
