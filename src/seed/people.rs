@@ -86,25 +86,23 @@ pub fn person_name(rng: &mut impl Rng) -> String {
 }
 
 pub fn company_name(rng: &mut impl Rng, n: u64) -> String {
+    organisation_name(rng, n, COMPANY_TRADES)
+}
+
+/// A farmers' specialised cooperative's name; it draws as many random numbers as [`company_name`], so a
+/// run's other draws do not move.
+pub fn cooperative_name(rng: &mut impl Rng, n: u64) -> String {
+    organisation_name(rng, n, COOPERATIVE_TRADES)
+}
+
+fn organisation_name(rng: &mut impl Rng, n: u64, trades: &[&str]) -> String {
     format!(
         "{}{}{}{}",
         COMPANY_PLACES.choose(rng).expect("names"),
         COMPANY_WORDS.choose(rng).expect("names"),
         // Keeps names of one run apart without looking like a counter.
         ["", "一品", "和美", "德馨", "乡约", "同心", "远山", "一禾"][(n % 8) as usize],
-        COMPANY_TRADES.choose(rng).expect("names")
-    )
-}
-
-/// A farmers' specialised cooperative's name; it draws as many random numbers as [`company_name`], so a
-/// run's other draws do not move.
-pub fn cooperative_name(rng: &mut impl Rng, n: u64) -> String {
-    format!(
-        "{}{}{}{}",
-        COMPANY_PLACES.choose(rng).expect("names"),
-        COMPANY_WORDS.choose(rng).expect("names"),
-        ["", "一品", "和美", "德馨", "乡约", "同心", "远山", "一禾"][(n % 8) as usize],
-        COOPERATIVE_TRADES.choose(rng).expect("names")
+        trades.choose(rng).expect("names")
     )
 }
 
