@@ -158,7 +158,10 @@ pub async fn analysis(State(state): State<AppState>, Query(q): Query<AnalysisQue
         (b.figures.certified, b.figures.amount_yuan.fen()).cmp(&(a.figures.certified, a.figures.amount_yuan.fen()))
     });
     top_villages.truncate(TOP_VILLAGES);
-    let period_total = sum(monthly.iter().map(|m| &m.figures));
+    let period_total = numbers(&months.iter().fold(Figures::default(), |mut t, m| {
+        add(&mut t, &m.figures);
+        t
+    }));
     let houses = places.iter().filter(|p| p.village.is_none()).map(|p| p.houses).sum();
     Ok(Json(Analysis {
         from,
@@ -185,18 +188,6 @@ fn numbers(f: &Figures) -> Numbers {
         transactions: f.transactions,
         transaction_amount_yuan: Yuan::from_fen(f.transaction_fen),
     }
-}
-
-fn sum<'a>(all: impl Iterator<Item = &'a Numbers>) -> Numbers {
-    let mut f = Figures::default();
-    for n in all {
-        f.certified += n.certified;
-        f.floor_area_m2 += n.certified_floor_area_m2;
-        f.amount_fen += n.amount_yuan.fen();
-        f.transactions += n.transactions;
-        f.transaction_fen += n.transaction_amount_yuan.fen();
-    }
-    numbers(&f)
 }
 
 fn rate(certified: i64, houses: i64) -> Option<f64> {
@@ -329,7 +320,7 @@ mod tests {
             yearly.iter().map(|y| (y.period.as_str(), y.figures.certified, y.certified_prev_year)).collect();
         assert_eq!(years, [("2026", 17, 4), ("2027", 2, 3)]);
         assert_eq!(yearly[1].certified_yoy, Some(-0.3333));
-        assert_eq!(sum(monthly.iter().map(|m| &m.figures)).certified, 19);
+        assert_eq!(monthly.iter().map(|m| m.figures.certified).sum::<i64>(), 19);
     }
 
     #[test]
