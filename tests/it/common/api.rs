@@ -34,6 +34,22 @@ impl Reply {
 }
 
 impl Api {
+    /// Each `?query` of `path` is refused with its status as problem+json naming its field.
+    pub async fn assert_refusals(&self, path: &str, cases: &[(&str, u16, &str)]) {
+        for &(query, status, field) in cases {
+            let reply = self.get(&format!("{path}?{query}")).await;
+            assert_eq!(
+                (reply.status, reply.body["errors"][0]["field"].as_str()),
+                (status, Some(field)),
+                "{query}: {}",
+                reply.body
+            );
+            assert_eq!(reply.header("content-type"), "application/problem+json", "{query}");
+        }
+    }
+}
+
+impl Api {
     pub fn new(addr: std::net::SocketAddr) -> Self {
         Self { base: format!("http://{addr}"), client: reqwest::Client::new() }
     }
