@@ -22,6 +22,9 @@ use super::{AppState, Error, Result};
 use crate::domain::roles::{Audience, Role};
 use crate::map::Layer;
 use crate::map::items::{self, Cursor, DEFAULT_LIMIT, ItemQuery, MAX_LIMIT};
+use crate::map::output_crs::OutputCrs;
+use crate::map::sort;
+use crate::map::view::{self, View};
 use utoipa_axum::routes;
 
 pub const GEOJSON: &str = "application/geo+json";
@@ -33,6 +36,7 @@ const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ];
 
 /// The collections served, in the order they are listed.
@@ -261,7 +265,7 @@ fn collection_json(layer: Layer, base: &str, extent: Option<[f64; 4]>) -> Value 
         "title": layer.title(),
         "description": layer.description(),
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": OutputCrs::uris(),
         "storageCrs": CRS84,
         "links": [
             link(format!("{base}/collections/{name}"), "self", JSON, "this collection"),
@@ -289,6 +293,7 @@ pub async fn collections(
     let list: Vec<Value> = COLLECTIONS.iter().map(|l| collection_json(*l, &base, extent)).collect();
     Ok(axum::Json(json!({
         "links": [link(format!("{base}/collections"), "self", JSON, "the collections")],
+        "crs": OutputCrs::uris(),
         "collections": list,
     }))
     .into_response())
@@ -311,18 +316,51 @@ pub async fn collection(
     Ok(axum::Json(collection_json(layer, &base, extent)).into_response())
 }
 
+/// Reads `crs` and `properties` (OGC API – Features Parts 2 and 6) of an items or item request.
+fn read_view(layer: Layer, audience: Audience, pairs: &[(String, String)]) -> Result<View> {
+    let mut v = View::default();
+    for (name, value) in pairs {
+        match name.as_str() {
+            "crs" => v.crs = OutputCrs::parse(value).map_err(|e| bad_param("crs", e))?,
+            "properties" => {
+                v.properties =
+                    Some(view::read_properties(layer, audience, value).map_err(|e| bad_param("properties", e))?);
+            }
+            _ => {}
+        }
+    }
+    Ok(v)
+}
+
+/// `response` with the `Content-Crs` header of `crs` (OGC API – Features Part 2).
+fn with_content_crs(mut response: Response, crs: OutputCrs) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        response.headers_mut().insert("content-crs", value);
+    }
+    response
+}
+
 /// Reads an items request; every parameter it does not know is refused, naming it. A `limit` above
 /// `max_limit` is taken as `max_limit`, as OGC API – Features asks (the `next` links carry it).
-fn item_query(layer: Layer, pairs: &[(String, String)], max_limit: u32) -> Result<ItemQuery> {
-    let mut q = ItemQuery { bbox: None, filters: Vec::new(), limit: DEFAULT_LIMIT, cursor: None };
+fn item_query(layer: Layer, audience: Audience, pairs: &[(String, String)], max_limit: u32) -> Result<ItemQuery> {
+    let mut q = ItemQuery {
+        bbox: None,
+        filters: Vec::new(),
+        limit: DEFAULT_LIMIT,
+        cursor: None,
+        bbox_crs: OutputCrs::Crs84,
+        sort: sort::SortBy::default(),
+        view: read_view(layer, audience, pairs)?,
+    };
+    let mut bbox = None;
     for (name, value) in pairs {
         if value.contains('\0') {
             return Err(bad_param(name, "must not contain a NUL character"));
         }
         match name.as_str() {
-            "f" | "datetime" => {}
-            "bbox-crs" if value == CRS84 => {}
-            "bbox-crs" => return Err(bad_param("bbox-crs", format!("only {CRS84} is supported"))),
+            "f" | "datetime" | "crs" | "properties" => {}
+            "bbox-crs" => q.bbox_crs = OutputCrs::parse(value).map_err(|e| bad_param("bbox-crs", e))?,
+            "sortby" => q.sort = sort::read(layer, audience, value).map_err(|e| bad_param("sortby", e))?,
             "limit" => {
                 let n: u32 = value
                     .parse()
@@ -331,11 +369,8 @@ fn item_query(layer: Layer, pairs: &[(String, String)], max_limit: u32) -> Resul
                     .ok_or_else(|| bad_param("limit", format!("must be a whole number from 1, not {value:?}")))?;
                 q.limit = n.min(max_limit);
             }
-            "bbox" => q.bbox = Some(super::query::bbox(value)?),
+            "bbox" => bbox = Some(value),
             "after" | "before" => {
-                if !items::is_id(layer, value) {
-                    return Err(bad_param(name, format!("{value:?} is not a feature id of {}", layer.name())));
-                }
                 q.cursor =
                     Some(if name == "after" { Cursor::After(value.clone()) } else { Cursor::Before(value.clone()) });
             }
@@ -348,7 +383,7 @@ fn item_query(layer: Layer, pairs: &[(String, String)], max_limit: u32) -> Resul
                     return Err(bad_param(
                         other,
                         format!(
-                            "unknown parameter; {} takes bbox, limit, after, before{}{}",
+                            "unknown parameter; {} takes bbox, bbox-crs, crs, limit, after, before, sortby, properties{}{}",
                             layer.name(),
                             if known.is_empty() { "" } else { " and the filters " },
                             known.join(", ")
@@ -357,6 +392,16 @@ fn item_query(layer: Layer, pairs: &[(String, String)], max_limit: u32) -> Resul
                 }
             }
         }
+    }
+    if let Some(text) = bbox {
+        q.bbox = Some(match q.bbox_crs {
+            OutputCrs::Crs84 => super::query::bbox(text)?,
+            other => other.read_bbox(text).map_err(|e| bad_param("bbox", e))?,
+        });
+    }
+    if let Some(Cursor::After(at) | Cursor::Before(at)) = &q.cursor {
+        let name = if matches!(q.cursor, Some(Cursor::After(_))) { "after" } else { "before" };
+        sort::decode(layer, &q.sort, at).map_err(|e| bad_param(name, e))?;
     }
     Ok(q)
 }
@@ -370,6 +415,18 @@ fn page_href(base: &str, layer: Layer, q: &ItemQuery, cursor: Option<(&str, &str
     }
     for (f, v) in &q.filters {
         s.append_pair(f.name, v);
+    }
+    if q.bbox.is_some() && q.bbox_crs != OutputCrs::Crs84 {
+        s.append_pair("bbox-crs", &q.bbox_crs.uri());
+    }
+    if q.view.crs != OutputCrs::Crs84 {
+        s.append_pair("crs", &q.view.crs.uri());
+    }
+    if !q.sort.is_empty() {
+        s.append_pair("sortby", &q.sort.text());
+    }
+    if let Some(names) = &q.view.properties {
+        s.append_pair("properties", &names.join(","));
     }
     match (cursor, &q.cursor) {
         (Some((k, v)), _) => {
@@ -397,6 +454,14 @@ fn page_href(base: &str, layer: Layer, q: &ItemQuery, cursor: Option<(&str, &str
            ("status" = Option<String>, Query, description = "farmhouses: registered, listed, contracted, certified"),
            ("township_code" = Option<String>, Query, description = "9-digit township code"),
            ("village" = Option<String>, Query, description = "village name"),
+           ("crs" = Option<String>, Query, description = "CRS of the geometries, a URI of the collection's `crs` list \
+             (default CRS84), e.g. http://www.opengis.net/def/crs/EPSG/0/4549; axes in the CRS's order; the answer's \
+             Content-Crs header names it"),
+           ("bbox-crs" = Option<String>, Query, description = "CRS of `bbox`, a URI of the `crs` list (default CRS84); \
+             its coordinates in that CRS's axis order"),
+           ("sortby" = Option<String>, Query, description = "sort keys joined by commas, each a property the caller \
+             sees, optionally after + (ascending) or - (descending), e.g. -floor_area_m2,year_built; ties by id"),
+           ("properties" = Option<String>, Query, description = "only these properties, joined by commas"),
            ("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "a page of features", content_type = "application/geo+json", body = Object)))]
 pub async fn items(
@@ -409,8 +474,8 @@ pub async fn items(
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
     let pairs = pairs(query.as_deref());
     json_only(&pairs)?;
-    let q = item_query(layer, &pairs, max_limit(caller.role))?;
     let audience = layer.audience(caller.role.audience());
+    let q = item_query(layer, audience, &pairs, max_limit(caller.role))?;
     // Both on one connection: from the same server, so the count and the page agree, and never holding
     // one connection while waiting for a second (under load, every request could hold one and wait).
     let mut read = state.reads.acquire().await?;
@@ -447,13 +512,16 @@ pub async fn items(
     body.push_str(",\"features\":[");
     body.push_str(&page.features);
     body.push_str("]}");
-    Ok(json_response(StatusCode::OK, GEOJSON, body))
+    Ok(with_content_crs(json_response(StatusCode::OK, GEOJSON, body), q.view.crs))
 }
 
 /// One GeoJSON feature; attributes by role.
 #[utoipa::path(get, path = "/collections/{collection}/items/{feature}", tag = "ogc-features",
     params(("collection" = String, Path, description = "farmhouses, parcels, townships or villages"),
            ("feature" = String, Path, description = "the feature id"),
+           ("crs" = Option<String>, Query, description = "CRS of the geometry, a URI of the collection's `crs` list \
+             (default CRS84)"),
+           ("properties" = Option<String>, Query, description = "only these properties, joined by commas"),
            ("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "one feature", content_type = "application/geo+json", body = Object)))]
 pub async fn item(
@@ -464,9 +532,11 @@ pub async fn item(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
-    json_only(&pairs(query.as_deref()))?;
+    let pairs = pairs(query.as_deref());
+    json_only(&pairs)?;
     let audience = layer.audience(caller.role.audience());
-    let found = items::item(&mut *state.reads.acquire().await?.conn, layer, audience, &feature).await?;
+    let view = read_view(layer, audience, &pairs)?;
+    let found = items::item(&mut *state.reads.acquire().await?.conn, layer, audience, &feature, &view).await?;
     let Some(text) = found else {
         return Err(Error::NoSuch(FieldError::new(
             "featureId",
@@ -482,7 +552,7 @@ pub async fn item(
     body.push_str(",\"links\":");
     body.push_str(&links.to_string());
     body.push('}');
-    Ok(json_response(StatusCode::OK, GEOJSON, body))
+    Ok(with_content_crs(json_response(StatusCode::OK, GEOJSON, body), view.crs))
 }
 
 /// The routes of this module, with who may call them.

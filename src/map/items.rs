@@ -6,11 +6,14 @@
 //! (Building the features as JSON in SQL cost the database about three times as much per page as
 //! selecting the columns: `json_build_object` looks up the type of every value of every row.)
 
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Postgres, QueryBuilder, Row};
 
 use super::layers::{Filter, IdKind, Kind, Layer, Property, from_clause};
+use super::output_crs::OutputCrs;
+use super::sort::{self, SortBy};
+use super::view::View;
 use crate::domain::roles::Audience;
 use crate::domain::township::TownshipCode;
 
@@ -34,18 +37,24 @@ pub enum Cursor {
 /// One items request, checked.
 #[derive(Debug, Clone)]
 pub struct ItemQuery {
-    /// Longitude/latitude box (CRS84): west, south, east, north.
+    /// A box in `bbox_crs`, lower corner then upper corner in its axis order (CRS84: west, south, east,
+    /// north).
     pub bbox: Option<[f64; 4]>,
     pub filters: Vec<(&'static Filter, String)>,
     pub limit: u32,
+    /// Where the page starts: a feature id, or under `sort` a position ([`sort::encode`]).
     pub cursor: Option<Cursor>,
+    pub bbox_crs: OutputCrs,
+    pub sort: SortBy,
+    pub view: View,
 }
 
-/// One page: its features as GeoJSON joined by commas, in id order.
+/// One page: its features as GeoJSON joined by commas, in the query's order.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
     pub features: String,
     pub returned: i64,
+    /// The cursors of its first and last feature (their ids in id order).
     pub first_id: Option<String>,
     pub last_id: Option<String>,
     /// More features lie beyond the page in the direction it was read.
@@ -60,12 +69,12 @@ pub fn is_id(layer: Layer, id: &str) -> bool {
     }
 }
 
-/// The select list of one feature of `layer` as seen by `audience`: the id as text, the geometry as
-/// GeoJSON text, then each visible property (in [`Layer::visible`] order) as the type its [`Kind`] reads.
-fn feature_columns(layer: Layer, audience: Audience) -> String {
+/// The select list of one feature of `layer` with `properties`: the id as text, the geometry as
+/// GeoJSON text in `crs`, then each property (in [`Layer::visible`] order) as the type its [`Kind`] reads.
+fn feature_columns(layer: Layer, properties: &[&Property], crs: OutputCrs) -> String {
     let s = layer.source();
-    let mut columns = vec![format!("{}::text", s.id), format!("st_asgeojson({}, 7)", s.geom_4326)];
-    for p in layer.visible(audience, false) {
+    let mut columns = vec![format!("{}::text", s.id), crs.geometry_sql(s)];
+    for p in properties {
         let cast = match p.kind {
             Kind::String => "text",
             Kind::Integer => "int8",
@@ -116,15 +125,14 @@ fn json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     }
 }
 
-/// The features of `rows`, in their order, joined by commas.
-fn write_features(layer: Layer, audience: Audience, rows: &[PgRow]) -> StoreResult<String> {
-    let properties: Vec<&Property> = layer.visible(audience, false).collect();
+/// The features of `rows` (selected with [`feature_columns`] of `properties`), in their order, joined by commas.
+fn write_features(layer: Layer, properties: &[&Property], rows: &[PgRow]) -> StoreResult<String> {
     let mut out = Vec::with_capacity(rows.len() * 700);
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_feature(&mut out, layer, &properties, row)?;
+        write_feature(&mut out, layer, properties, row)?;
     }
     String::from_utf8(out).map_err(|e| sqlx::Error::Decode(e.into()).into())
 }
@@ -138,14 +146,7 @@ fn and<'q, 'a>(b: &'q mut QueryBuilder<'a, Postgres>, first: &mut bool) -> &'q m
 fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, layer: Layer, q: &ItemQuery, first: &mut bool) {
     let g = layer.source().geom_4326;
     if let Some(bbox) = q.bbox {
-        let envelope = |b: &mut QueryBuilder<'_, Postgres>| {
-            b.push("st_makeenvelope(");
-            let mut values = b.separated(", ");
-            for v in bbox {
-                values.push_bind(v);
-            }
-            values.push_unseparated(", 4326)");
-        };
+        let envelope = |b: &mut QueryBuilder<'_, Postgres>| q.bbox_crs.push_envelope(b, bbox);
         and(b, first).push(g).push(" && ");
         envelope(b);
         b.push(" and st_intersects(").push(g).push(", ");
@@ -159,38 +160,36 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, layer: Layer, q: &ItemQue
 
 /// One page of `layer` for `audience`.
 pub async fn page(db: impl PgExecutor<'_>, layer: Layer, audience: Audience, q: &ItemQuery) -> StoreResult<Page> {
-    let s = layer.source();
-    let cast = match s.id_kind {
-        IdKind::Number => "int8",
-        IdKind::Code => "text",
-    };
-    let mut b =
-        QueryBuilder::new(format!("select {} from {}", feature_columns(layer, audience), from_clause(layer, audience)));
+    let properties = q.view.properties(layer, audience);
+    let mut b = QueryBuilder::new(format!(
+        "select {}{} from {}",
+        feature_columns(layer, &properties, q.view.crs),
+        sort::key_columns(&q.sort),
+        from_clause(layer, audience)
+    ));
     let mut first = true;
     push_conditions(&mut b, layer, q, &mut first);
     let descending = matches!(q.cursor, Some(Cursor::Before(_)));
-    match &q.cursor {
-        Some(Cursor::After(id)) => {
-            and(&mut b, &mut first).push(s.id).push(" > ").push_bind(id.clone()).push("::").push(cast);
-        }
-        Some(Cursor::Before(id)) => {
-            and(&mut b, &mut first).push(s.id).push(" < ").push_bind(id.clone()).push("::").push(cast);
-        }
-        None => {}
+    if let Some(Cursor::After(at) | Cursor::Before(at)) = &q.cursor {
+        let at = sort::decode(layer, &q.sort, at).map_err(|e| StoreError::invalid("after", e))?;
+        sort::push_after(&mut b, layer, &q.sort, &at, descending, &mut first);
     }
     // One row past the page tells whether more follow.
-    b.push(" order by ").push(s.id).push(if descending { " desc" } else { " asc" });
+    sort::push_order(&mut b, layer, &q.sort, descending);
     b.push(" limit ").push_bind(i64::from(q.limit) + 1);
     let mut rows = b.build().fetch_all(db).await?;
     let more = rows.len() > q.limit as usize;
     rows.truncate(q.limit as usize);
-    // A page read backwards is still given in id order.
+    // A page read backwards is still given in order.
     if descending {
         rows.reverse();
     }
-    let id = |row: Option<&PgRow>| row.map(|r| r.try_get::<String, _>(0)).transpose();
+    let keys_from = properties.len() + 2;
+    let id = |row: Option<&PgRow>| {
+        row.map(|r| sort::position_of(r, &q.sort, keys_from).map(|at| sort::encode(&q.sort, &at))).transpose()
+    };
     Ok(Page {
-        features: write_features(layer, audience, &rows)?,
+        features: write_features(layer, &properties, &rows)?,
         returned: rows.len() as i64,
         first_id: id(rows.first())?,
         last_id: id(rows.last())?,
@@ -223,8 +222,14 @@ pub async fn number_matched(db: impl PgExecutor<'_>, layer: Layer, q: &ItemQuery
     Ok((n <= COUNT_CAP).then_some(n))
 }
 
-/// Feature `id` of `layer` as GeoJSON, if there is one.
-pub async fn item(db: impl PgExecutor<'_>, layer: Layer, audience: Audience, id: &str) -> StoreResult<Option<String>> {
+/// Feature `id` of `layer` as GeoJSON in `view`, if there is one.
+pub async fn item(
+    db: impl PgExecutor<'_>,
+    layer: Layer,
+    audience: Audience,
+    id: &str,
+    view: &View,
+) -> StoreResult<Option<String>> {
     if !is_id(layer, id) {
         return Ok(None);
     }
@@ -233,14 +238,15 @@ pub async fn item(db: impl PgExecutor<'_>, layer: Layer, audience: Audience, id:
         IdKind::Number => "int8",
         IdKind::Code => "text",
     };
+    let properties = view.properties(layer, audience);
     let sql = format!(
         "select {columns} from {from} where {id} = $1::{cast}",
-        columns = feature_columns(layer, audience),
+        columns = feature_columns(layer, &properties, view.crs),
         from = from_clause(layer, audience),
         id = s.id,
     );
     let row = sqlx::query(&sql).bind(id).fetch_optional(db).await?;
-    row.map(|r| write_features(layer, audience, std::slice::from_ref(&r))).transpose()
+    row.map(|r| write_features(layer, &properties, std::slice::from_ref(&r))).transpose()
 }
 
 /// The longitude/latitude extent of the districts served: every collection's extent.

@@ -33,7 +33,10 @@ pub mod grid;
 pub mod items;
 pub mod layers;
 pub mod listener;
+pub mod output_crs;
+pub mod sort;
 pub mod stats;
+pub mod view;
 
 use crate::store::StoreResult;
 use bytes::Bytes;

@@ -10,7 +10,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("domain", &["closed_set"]),
     ("geo", &["domain"]),
     ("store", &["domain", "geo"]),
-    ("map", &["domain", "store"]),
+    ("map", &["domain", "geo", "store"]),
     ("import", &["domain", "geo", "store"]),
     ("export", &["geo", "import", "store"]),
     ("seed", &["domain", "store"]),

@@ -22,6 +22,7 @@ mod layers;
 mod metrics;
 mod migrations;
 mod money;
+mod ogc_crs;
 mod openapi;
 mod pitr;
 mod privacy;
