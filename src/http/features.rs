@@ -29,7 +29,6 @@ use utoipa_axum::routes;
 
 pub const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";
-const OPENAPI: &str = "application/vnd.oai.openapi+json;version=3.0";
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
 const CONFORMANCE: &[&str] = &[
@@ -229,6 +228,9 @@ pub async fn landing(
         // Browsers always name text/html; GIS clients name JSON or take anything (OWSLib sends */*).
         None => accept.contains("json") || !accept.contains("text/html"),
     };
+    if f == Some("html") {
+        return Ok(super::ogc_api::html_landing(&base));
+    }
     if !wants_json {
         return Ok(super::web::page(&state).await);
     }
@@ -236,13 +238,7 @@ pub async fn landing(
         "title": "Shangyu idle-farmhouse registry (上虞区闲置农房激活)",
         "description": "Farmhouses, parcels, townships and villages of the idle-farmhouse activation programme, \
                         as OGC API – Features and vector tiles.",
-        "links": [
-            link(format!("{base}/?f=json"), "self", JSON, "this document"),
-            link(format!("{base}/"), "alternate", "text/html", "this document as HTML"),
-            link(format!("{base}/api/v1/openapi.json"), "service-desc", OPENAPI, "the API definition"),
-            link(format!("{base}/conformance"), "conformance", JSON, "conformance classes"),
-            link(format!("{base}/collections"), "data", JSON, "feature collections"),
-        ],
+        "links": super::ogc_api::landing_links(&base),
     });
     let mut res = axum::Json(body).into_response();
     res.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
@@ -255,7 +251,8 @@ pub async fn landing(
     responses((status = 200, description = "the conformance classes", body = Object)))]
 pub async fn conformance(RawQuery(query): RawQuery) -> Result<Response> {
     json_only(&pairs(query.as_deref()))?;
-    Ok(axum::Json(json!({ "conformsTo": CONFORMANCE })).into_response())
+    let classes: Vec<&str> = CONFORMANCE.iter().chain(super::ogc_tiles::CONFORMANCE).copied().collect();
+    Ok(axum::Json(json!({ "conformsTo": classes })).into_response())
 }
 
 fn collection_json(layer: Layer, base: &str, extent: Option<[f64; 4]>) -> Value {
@@ -271,6 +268,7 @@ fn collection_json(layer: Layer, base: &str, extent: Option<[f64; 4]>) -> Value 
             link(format!("{base}/collections/{name}"), "self", JSON, "this collection"),
             link(format!("{base}/collections/{name}/items"), "items", GEOJSON, "its features"),
             link(format!("{base}/tiles/{name}"), "describedby", JSON, "its vector tiles (TileJSON)"),
+            link(format!("{base}/collections/{name}/tiles"), super::ogc_tiles::REL_TILESETS_VECTOR, JSON, "its tilesets"),
         ],
     });
     if let Some(bbox) = extent {

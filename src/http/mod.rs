@@ -14,6 +14,8 @@ pub mod history;
 pub mod json;
 pub mod metrics;
 pub mod money;
+pub mod ogc_api;
+pub mod ogc_tiles;
 pub mod openapi;
 pub mod parcels;
 pub mod parties;
@@ -194,6 +196,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         analysis::routes(),
         projects::routes(),
         transfer::routes(),
+        ogc_api::routes(),
+        ogc_tiles::routes(),
     ]
     .into_iter()
     .flatten()

@@ -24,6 +24,7 @@ use utoipa_axum::routes;
         (name = "appraisals"), (name = "listings"), (name = "transactions"), (name = "certifications"),
         (name = "ogc-features", description = "OGC API – Features Part 1 (core, GeoJSON)"),
         (name = "tiles", description = "Mapbox Vector Tiles and TileJSON"),
+        (name = "ogc-tiles", description = "OGC API – Tiles Part 1: tilesets and tiles in WebMercatorQuad"),
         (name = "stats", description = "activation figures"),
         (name = "projects", description = "activation projects: houses under one operator and brand (public)"),
         (name = "import-export", description = "survey files in and out"),

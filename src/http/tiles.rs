@@ -54,10 +54,16 @@ pub async fn tile(
     let audience = layer.audience(caller.role.audience());
     let key = TileKey { layer, audience, tile };
     let encoding = Encoding::negotiate(headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
+    let (tile, hit) = cached(&state, key, encoding).await?;
+    Ok(respond(&tile, encoding, audience, hit, &headers))
+}
 
+/// The tile of `key` with its body in `encoding`, from the cache or rendered (and then cached), and
+/// whether the cache held it. The OGC API – Tiles routes ([`super::ogc_tiles`]) serve the same tiles.
+pub(super) async fn cached(state: &AppState, key: TileKey, encoding: Encoding) -> Result<(Arc<Tile>, bool)> {
     let cache = &state.tiles;
     let ticket = cache.ticket();
-    let (tile, hit) = match cache.get(&key) {
+    Ok(match cache.get(&key) {
         Some(t) if t.body(encoding).is_some() => (t, true),
         Some(t) => {
             let t = Arc::new(t.with(encoding));
@@ -78,11 +84,10 @@ pub async fn tile(
             };
             (t, false)
         }
-    };
-    Ok(respond(&tile, encoding, audience, hit, &headers))
+    })
 }
 
-fn respond(tile: &Tile, encoding: Encoding, audience: Audience, hit: bool, headers: &HeaderMap) -> Response {
+pub(super) fn respond(tile: &Tile, encoding: Encoding, audience: Audience, hit: bool, headers: &HeaderMap) -> Response {
     let etag = tile.etag(encoding);
     let not_modified = headers
         .get(header::IF_NONE_MATCH)

@@ -23,6 +23,7 @@ mod metrics;
 mod migrations;
 mod money;
 mod ogc_crs;
+mod ogc_tiles;
 mod openapi;
 mod pitr;
 mod privacy;
