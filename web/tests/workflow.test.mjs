@@ -153,7 +153,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.fill('#appraisal-form [name=valid_until]', day(-1));
   await page.fill('#appraisal-form [name=valuation_date]', day(0));
   await page.click('#appraisal-form-submit');
-  assert.match(await fieldError(page, 'appraisal-form', 'valid_until'), /after the valuation date/);
+  assert.match(await fieldError(page, 'appraisal-form', 'valid_until'), /不符合要求/);
   await page.fill('#appraisal-form [name=valid_until]', day(365));
   await save(page, 'appraisal-form');
   const appraisals = await run.officer.get(`/api/v1/appraisals?farmhouse=${house.id}`);
@@ -177,7 +177,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.check(`${l} input[name=allowed_uses][value="文创"]`);
   await page.fill(`${l} [name=notice_end]`, day(3));
   await page.click('#listing-form-submit');
-  assert.match(await fieldError(page, 'listing-form', 'notice_end'), /at least 7 days/);
+  assert.match(await fieldError(page, 'listing-form', 'notice_end'), /不符合要求/);
   await page.fill(`${l} [name=notice_end]`, day(7));
   await save(page, 'listing-form', 'listed');
   assert.match(await page.textContent('#house .listing'), new RegExp(`${day(0)} – ${day(7)}`));
@@ -216,7 +216,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   // A lease that ends before it starts: refused next to its end.
   await page.fill(`${d} [name=lease_end]`, day(-30));
   await page.click('#deal-form-submit');
-  assert.match(await fieldError(page, 'deal-form', 'lease_end'), /end after it starts/);
+  assert.match(await fieldError(page, 'deal-form', 'lease_end'), /不符合要求/);
   await page.fill(`${d} [name=lease_end]`, end);
   await save(page, 'deal-form', 'contracted');
   const dealId = (await run.officer.get(`/api/v1/farmhouses/${house.id}`)).properties.transaction_id;
