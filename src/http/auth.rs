@@ -341,7 +341,7 @@ pub async fn login(
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("password check failed: {e}")))?;
     let Some((user, _)) = record.filter(|_| matches) else {
-        return Err(Error::Unauthorized("wrong user name or password".into()));
+        return Err(Error::Unauthorized("wrong user name or password".into()).with_code("login_failed"));
     };
     access::login_succeeded(&state.pool, &keys[0], &keys[1..], at).await?;
     let secret = new_secret("");
@@ -601,6 +601,12 @@ pub struct InterestView {
     pub listing_id: i64,
     pub farmhouse_id: i64,
     pub unit_number: String,
+    /// The listing's title, and where the house is (with the names in Hanyu Pinyin).
+    pub listing_title: String,
+    pub township_name: String,
+    pub township_name_pinyin: Option<String>,
+    pub village: String,
+    pub village_pinyin: Option<String>,
     pub username: String,
     pub display_name: String,
     /// The investor's contact (officers, and the investor).
@@ -616,6 +622,11 @@ impl From<access::InterestRow> for InterestView {
             listing_id: i.listing_id,
             farmhouse_id: i.farmhouse_id,
             unit_number: i.unit_number,
+            listing_title: i.listing_title,
+            township_name: i.township_name,
+            township_name_pinyin: i.township_name_pinyin,
+            village: i.village,
+            village_pinyin: i.village_pinyin,
             username: i.username,
             display_name: i.display_name,
             contact_phone: i.contact_phone,

@@ -174,8 +174,9 @@ pub async fn busy_or_down(State(probe): State<Arc<BusyOrDown>>, req: Request, ne
     if res.extensions().get::<WaitedForConnection>().is_none() || !probe.database_answers().await {
         return res;
     }
-    let mut busy =
-        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the service is busy; try again in a moment").into_response();
+    let mut busy = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the service is busy; try again in a moment")
+        .with_code("service_busy")
+        .into_response();
     busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_AFTER));
     busy
 }

@@ -35,7 +35,11 @@ pub struct FarmhouseProps {
     pub parcel_code: String,
     pub township_code: String,
     pub township_name: String,
+    /// The township's name in Hanyu Pinyin ("Baiguan Jiedao").
+    pub township_name_pinyin: Option<String>,
     pub village: String,
+    /// The village's name in Hanyu Pinyin, when it is a village of the register.
+    pub village_pinyin: Option<String>,
     /// 建筑面积, m².
     pub floor_area_m2: f64,
     pub floors: i16,
@@ -138,7 +142,9 @@ pub fn feature(r: FarmhouseRow, role: Role) -> FarmhouseFeature {
             parcel_code: r.parcel_code,
             township_code: r.township_code,
             township_name: r.township_name,
+            township_name_pinyin: r.township_name_pinyin,
             village: r.village,
+            village_pinyin: r.village_pinyin,
             floor_area_m2: r.floor_area_m2,
             floors: r.floors,
             year_built: r.year_built,

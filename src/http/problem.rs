@@ -68,6 +68,9 @@ pub enum Error {
     Database(Fault),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+    /// Another error answered with its own stable [`Problem::code`] (`login_failed`) instead of its status's.
+    #[error("{1}")]
+    Coded(&'static str, Box<Error>),
 }
 
 impl Error {
@@ -77,6 +80,11 @@ impl Error {
 
     pub fn conflict(detail: impl Into<String>, current: Option<Value>) -> Self {
         Self::Conflict { detail: detail.into(), current }
+    }
+
+    /// This error, answered with `code` as its problem's code.
+    pub fn with_code(self, code: &'static str) -> Self {
+        Self::Coded(code, Box::new(self))
     }
 }
 
@@ -97,9 +105,10 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub current: Option<Value>,
-    /// A stable name of the refusal for clients to act on (`second_factor_required`, `read_only_token`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    /// A stable name of the refusal for clients to act on and translate: a named refusal
+    /// (`second_factor_required`, `login_failed`), the database rule broken (`interests_once`), or else the
+    /// status's reason in snake case (`unprocessable_entity`, `not_found`). Every problem has one.
+    pub code: String,
 }
 
 impl Problem {
@@ -112,12 +121,12 @@ impl Problem {
             field: None,
             errors: Vec::new(),
             current: None,
-            code: None,
+            code: status_code(status),
         }
     }
 
     pub fn with_code(mut self, code: &str) -> Self {
-        self.code = Some(code.to_string());
+        self.code = code.to_string();
         self
     }
 
@@ -177,7 +186,24 @@ impl From<Error> for Problem {
             }
             Error::Database(e) => from_database(e),
             Error::Internal(e) => internal(&e),
+            Error::Coded(code, e) => Problem::from(*e).with_code(code),
         }
+    }
+}
+
+/// The code of a problem nothing names more closely: its status's reason in snake case
+/// (422 → `unprocessable_entity`, 404 → `not_found`), `status_NNN` for a status without one.
+pub fn status_code(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => reason
+            .chars()
+            .filter_map(|c| match c {
+                ' ' | '-' => Some('_'),
+                c if c.is_ascii_alphanumeric() => Some(c.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect(),
+        None => format!("status_{}", status.as_u16()),
     }
 }
 
@@ -209,7 +235,14 @@ pub struct WaitedForConnection;
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let waited = matches!(self, Error::Database(Fault::Waited));
-        let retry_after = if let Error::Throttled(_, seconds) = &self { Some(*seconds) } else { None };
+        let retry_after = match &self {
+            Error::Throttled(_, seconds) => Some(*seconds),
+            Error::Coded(_, e) => match **e {
+                Error::Throttled(_, seconds) => Some(seconds),
+                _ => None,
+            },
+            _ => None,
+        };
         let mut res = Problem::from(self).into_response();
         if let Some(seconds) = retry_after {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -257,6 +290,7 @@ fn from_database(fault: Fault) -> Problem {
             };
             Problem::new(status, format!("{}: {}", rule.field, rule.message))
                 .with_errors(vec![FieldError::new(rule.field, rule.message)])
+                .with_code(rule.name)
         }
         Fault::Other(e) => internal(&e),
     }

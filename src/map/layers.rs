@@ -351,6 +351,7 @@ static TOWNSHIPS: Source = Source {
 const TOWNSHIP_PROPERTIES: &[Property] = &[
     public("code", "t.code::text", Kind::String, "township division code"),
     public("name", "t.name", Kind::String, "name"),
+    public("name_pinyin", "t.name_pinyin", Kind::String, "name in Hanyu Pinyin (Baiguan Jiedao)"),
     public("kind", "t.kind", Kind::String, "街道, 镇 or 乡"),
     public("houses_total", "a.houses_total", Kind::Integer, "registered houses in total"),
     public("certified_houses", "a.certified_houses", Kind::Integer, "certified (activated) houses"),
@@ -381,6 +382,7 @@ static VILLAGES: Source = Source {
 
 const VILLAGE_PROPERTIES: &[Property] = &[
     public("name", "v.name", Kind::String, "name"),
+    public("name_pinyin", "v.name_pinyin", Kind::String, "name in Hanyu Pinyin (Sunjia Cun)"),
     public("township_code", "v.township_code::text", Kind::String, "township division code"),
 ];
 

@@ -75,6 +75,7 @@ async fn run(pool: &PgPool, plan: Plan, progress: bool) -> Result<Report> {
         let mut tx = conn.begin().await?;
         set_seed_session(&mut tx).await?;
         let created = district::ensure(&mut tx).await?;
+        crate::store::townships::romanise_names(&mut tx).await.context("romanising the place names")?;
         tx.commit().await?;
         created
     };
@@ -114,6 +115,7 @@ async fn run(pool: &PgPool, plan: Plan, progress: bool) -> Result<Report> {
         }
         load::villages(&mut tx, &chunk, &generator.investors, &mut numbers, targets.is_some()).await?;
         numbers.save(&mut tx).await?;
+        crate::store::townships::romanise_names(&mut tx).await.context("romanising the place names")?;
         tx.commit().await?;
         let houses: u64 = chunk.iter().map(|(_, h)| h.len() as u64).sum();
         villages_made += chunk.len() as u64;

@@ -383,6 +383,11 @@ pub struct InterestRow {
     pub listing_id: i64,
     pub farmhouse_id: i64,
     pub unit_number: String,
+    pub listing_title: String,
+    pub township_name: String,
+    pub township_name_pinyin: Option<String>,
+    pub village: String,
+    pub village_pinyin: Option<String>,
     pub user_id: i64,
     pub username: String,
     pub display_name: String,
@@ -392,9 +397,13 @@ pub struct InterestRow {
 }
 
 const INTERESTS: &str = "
-    select i.id, i.listing_id, l.farmhouse_id, f.unit_number::text, i.user_id, u.username, u.display_name,
-           i.contact_phone, i.message, i.created_at
+    select i.id, i.listing_id, l.farmhouse_id, f.unit_number::text, l.title as listing_title,
+           t.name as township_name, t.name_pinyin as township_name_pinyin, p.village,
+           (select v.name_pinyin from villages v where v.township_code = f.township_code and v.name = p.village)
+               as village_pinyin,
+           i.user_id, u.username, u.display_name, i.contact_phone, i.message, i.created_at
     from interests i join listings l on l.id = i.listing_id join farmhouses f on f.id = l.farmhouse_id
+    join parcels p on p.parcel_code = f.parcel_code join townships t on t.code = f.township_code
     join users u on u.id = i.user_id";
 
 /// Interests, of one listing and/or one user.

@@ -8,6 +8,8 @@
 /// The meaning of one database rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
+    /// The constraint's name, which clients are given as the problem's `code`.
+    pub name: &'static str,
     pub field: &'static str,
     pub message: &'static str,
     pub breach: Breach,
@@ -25,15 +27,15 @@ pub enum Breach {
 }
 
 const fn bad(field: &'static str, message: &'static str) -> Rule {
-    Rule { field, message, breach: Breach::Invalid }
+    Rule { name: "", field, message, breach: Breach::Invalid }
 }
 
 const fn taken(field: &'static str, message: &'static str) -> Rule {
-    Rule { field, message, breach: Breach::Conflict }
+    Rule { name: "", field, message, breach: Breach::Conflict }
 }
 
 const fn refused(field: &'static str, message: &'static str) -> Rule {
-    Rule { field, message, breach: Breach::Forbidden }
+    Rule { name: "", field, message, breach: Breach::Forbidden }
 }
 
 /// Every named rule of the schema (constraints, unique indexes, and the names trigger checks raise).
@@ -367,5 +369,5 @@ pub const RULES: &[(&str, Rule)] = &[
 
 /// The meaning of constraint `name`, if it is one of ours.
 pub fn describe(name: &str) -> Option<Rule> {
-    RULES.iter().find(|(n, _)| *n == name).map(|(_, r)| *r)
+    RULES.iter().find(|(n, _)| *n == name).map(|(n, r)| Rule { name: n, ..*r })
 }

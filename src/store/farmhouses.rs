@@ -19,7 +19,9 @@ pub struct FarmhouseRow {
     pub parcel_code: String,
     pub township_code: String,
     pub township_name: String,
+    pub township_name_pinyin: Option<String>,
     pub village: String,
+    pub village_pinyin: Option<String>,
     pub floor_area_m2: f64,
     pub floors: i16,
     pub year_built: i16,
@@ -62,7 +64,9 @@ pub struct FarmhouseRow {
 
 const SELECT: &str = "
     select f.id, f.unit_number::text, f.parcel_code::text, f.township_code::text, t.name as township_name,
-           p.village, f.floor_area_m2::float8 as floor_area_m2, f.floors, f.year_built, f.structure, f.condition,
+           t.name_pinyin as township_name_pinyin, p.village,
+           (select v.name_pinyin from villages v where v.township_code = f.township_code and v.name = p.village)
+               as village_pinyin, f.floor_area_m2::float8 as floor_area_m2, f.floors, f.year_built, f.structure, f.condition,
            f.status, f.description, f.version, f.created_at, f.updated_at,
            st_asgeojson(f.footprint, 7)::json as geometry,
            array(select ph.id from farmhouse_photos ph where ph.farmhouse_id = f.id order by ph.id) as photo_ids,

@@ -346,7 +346,12 @@ async fn migrate_pool(pool: &PgPool) -> Result<()> {
     // A database made with the migrations the baseline replaced is recorded as the baseline first.
     legacy::adopt(pool).await?;
     match MIGRATOR.run(pool).await {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            // Places written before their names were romanised (migration 0118) get their pinyin.
+            let mut conn = pool.acquire().await?;
+            townships::romanise_names(&mut conn).await.context("romanising the place names")?;
+            Ok(())
+        }
         Err(e) => {
             let text = format!("{e:#}");
             if text.contains("postgis") && (text.contains("control file") || text.contains("not available")) {

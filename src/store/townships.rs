@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgExecutor};
 
-use crate::domain::township::TownshipKind;
+use crate::domain::township::{TownshipKind, romanise};
 use crate::geo::shape::Extent;
 
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
@@ -14,6 +14,8 @@ pub struct Township {
     /// 9-digit division code.
     pub code: String,
     pub name: String,
+    /// The name in Hanyu Pinyin ("Baiguan Jiedao"; `None` until romanised).
+    pub name_pinyin: Option<String>,
     /// 街道, 镇 or 乡.
     pub kind: TownshipKind,
     pub county_code: String,
@@ -22,7 +24,8 @@ pub struct Township {
     pub geometry: Json<Value>,
 }
 
-const SELECT: &str = "select code::text, name, kind, county_code::text, st_asgeojson(boundary, 7)::json as geometry
+const SELECT: &str =
+    "select code::text, name, name_pinyin, kind, county_code::text, st_asgeojson(boundary, 7)::json as geometry
                       from townships";
 
 pub async fn list(ex: impl PgExecutor<'_>) -> StoreResult<Vec<Township>> {
@@ -31,6 +34,34 @@ pub async fn list(ex: impl PgExecutor<'_>) -> StoreResult<Vec<Township>> {
 
 pub async fn get(ex: impl PgExecutor<'_>, code: &str) -> StoreResult<Option<Township>> {
     sqlx::query_as(&format!("{SELECT} where code = $1")).bind(code).fetch_optional(ex).await.map_err(Into::into)
+}
+
+/// Fills the romanised names (`name_pinyin`) of the townships and villages that have none, from their
+/// Chinese names ([`romanise`]); answers how many places it named. Run after migrating and after the seed
+/// writes places, so every name has its pinyin.
+pub async fn romanise_names(conn: &mut sqlx::PgConnection) -> StoreResult<u64> {
+    let mut named = 0;
+    for table in ["townships", "villages"] {
+        let names: Vec<String> =
+            sqlx::query_scalar(&format!("select distinct name from {table} where name_pinyin is null"))
+                .fetch_all(&mut *conn)
+                .await?;
+        if names.is_empty() {
+            continue;
+        }
+        let pinyin: Vec<String> = names.iter().map(|n| romanise(n)).collect();
+        named += sqlx::query(&format!(
+            "update {table} t set name_pinyin = n.pinyin
+             from unnest($1::text[], $2::text[]) as n(name, pinyin)
+             where t.name = n.name and t.name_pinyin is null"
+        ))
+        .bind(&names)
+        .bind(&pinyin)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(named)
 }
 
 /// The lon/lat bounds of district `county` (its outline with the survey tolerance), if it exists.

@@ -18,6 +18,7 @@ mod gis_clients;
 mod guard;
 mod health;
 mod import;
+mod interests;
 mod layers;
 mod metrics;
 mod migrations;

@@ -1,9 +1,10 @@
-// Talking to the service: JSON over fetch with the session cookie, errors as readable messages
-// (the service answers problem+json naming the bad field), and the page's status and alert lines.
+// Talking to the service: JSON over fetch with the session cookie, errors as messages in the page's
+// language (the service answers problem+json with a stable `code` and the bad field; its own English
+// detail is never shown), and the page's status and alert lines.
 
-import { t } from './i18n.js';
+import { has, lang, onLangChange, t } from './i18n.js';
 
-/** An answer that was not a success: `status`, and the problem's detail as the message. */
+/** An answer that was not a success: `status`, and the problem's message in the page's language. */
 export class ApiError extends Error {
   constructor(status, message, problem) {
     super(message);
@@ -42,7 +43,7 @@ export async function api(path, { method = 'GET', body, signal, type } = {}) {
       data = null;
     }
   }
-  if (!res.ok) throw problemError(res.status, data, res.statusText);
+  if (!res.ok) throw problemError(res.status, data);
   return data;
 }
 
@@ -62,14 +63,49 @@ export async function apiIfChanged(path, etag) {
   }
   if (res.status === 304) return { changed: false, etag, data: null };
   const data = await res.json().catch(() => null);
-  if (!res.ok) throw problemError(res.status, data, res.statusText);
+  if (!res.ok) throw problemError(res.status, data);
   return { changed: true, etag: res.headers.get('ETag'), data };
 }
 
 /** The error of an answer that was not a success, from its problem+json body. */
-export function problemError(status, problem, statusText = '') {
-  const detail = problem?.detail || problem?.title || statusText || String(status);
-  return new ApiError(status, detail, problem);
+export function problemError(status, problem) {
+  return new ApiError(status, problemMessage(problem, status), problem);
+}
+
+/**
+ * The page's message for a refusal of the service: the translation of its code (`problem.<code>`),
+ * else the status's message with the field named in the page's language. A problem the page made itself
+ * (no code) keeps its detail.
+ */
+export function problemMessage(problem, status = problem?.status) {
+  const code = problem?.code;
+  if (!code && problem?.detail) return problem.detail;
+  if (code && has(`problem.${code}`)) return t(`problem.${code}`);
+  const generic = has(`problem.status.${status}`) ? t(`problem.status.${status}`) : t('problem.status.other', { status });
+  return problem?.field ? t('problem.field', { field: fieldLabel(problem.field), msg: generic }) : generic;
+}
+
+/** A field the service names (`contact_phone`, `properties.unit_number.land_right`), in the page's language. */
+export function fieldLabel(field) {
+  const parts = String(field).replace(/^properties\./, '').split('.');
+  const key = parts.find((p) => has(`field.${p.replace(/\[\d+\]$/, '')}`));
+  return key ? t(`field.${key.replace(/\[\d+\]$/, '')}`) : String(field);
+}
+
+/**
+ * A place name in both languages: in English its pinyin with the Chinese beside it (marked lang="zh"),
+ * in Chinese the Chinese alone.
+ */
+export function placeName(name, pinyin) {
+  if (!name) return name;
+  if (lang() !== 'en') return name;
+  return pinyin ? el('span', { class: 'place' }, pinyin, ' ', el('span', { lang: 'zh' }, name)) : chinese(name);
+}
+
+/** Text that stays Chinese in either language (a description, a structure), marked so in English. */
+export function chinese(text) {
+  if (text === undefined || text === null || text === '' || lang() !== 'en') return text;
+  return el('span', { lang: 'zh' }, text);
 }
 
 /**
@@ -92,7 +128,7 @@ export function upload(path, form, onProgress) {
         data = null;
       }
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
-      else reject(problemError(xhr.status, data, xhr.statusText));
+      else reject(problemError(xhr.status, data));
     };
     xhr.send(form);
   });
@@ -132,10 +168,18 @@ export async function loading(task, label = t('loading')) {
   }
 }
 
+/** The error the alert line shows, said again in the other language when the page switches. */
+let shownError = null;
+onLangChange(() => {
+  if (shownError && !document.getElementById('alert').hidden) showError(shownError);
+});
+
 /** Shows an error message until the next action (assertive for screen readers). */
 export function showError(e) {
+  shownError = e;
   const alert = document.getElementById('alert');
-  alert.textContent = t('error', { msg: e?.message ?? String(e) });
+  const msg = e instanceof ApiError && e.problem?.code ? problemMessage(e.problem, e.status) : e?.message ?? String(e);
+  alert.textContent = t('error', { msg });
   alert.hidden = false;
   alert.classList.add('error');
   alert.classList.remove('notice');
@@ -143,6 +187,7 @@ export function showError(e) {
 
 /** Shows a short success notice. */
 export function showNotice(message) {
+  shownError = null;
   const alert = document.getElementById('alert');
   alert.textContent = message;
   alert.hidden = false;
@@ -151,6 +196,7 @@ export function showNotice(message) {
 }
 
 export function clearAlert() {
+  shownError = null;
   const alert = document.getElementById('alert');
   alert.textContent = '';
   alert.hidden = true;

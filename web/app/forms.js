@@ -3,7 +3,7 @@
 // found by its `data-field` (the API's name of the value, e.g. `properties.floor_area_m2`): an error
 // naming `properties.unit_number.land_right` goes to the field `properties.unit_number`.
 
-import { ApiError, el, showError } from './api.js';
+import { ApiError, el, fieldLabel, problemMessage, showError } from './api.js';
 import { t } from './i18n.js';
 
 let seq = 0;
@@ -108,6 +108,8 @@ export function showProblem(root, problem, { prefix = '', fallback, withDetail =
     ? problem.errors
     : [{ field: problem?.field ?? '', message: problem?.detail ?? fallback ?? '' }];
   const box = root.querySelector(':scope > .form-errors');
+  // What the page says of each error: the service's own words are never shown (api.js problemMessage).
+  const said = (e) => (problem?.code ? problemMessage({ ...problem, field: null, detail: null }) : e.message);
   const loose = [];
   let first = null;
   for (const e of errors) {
@@ -121,7 +123,7 @@ export function showProblem(root, problem, { prefix = '', fallback, withDetail =
     line.hidden = false;
     // The part of a value that is wrong (unit_number.land_right, allowed_uses[1]) is named with it.
     const exact = node.dataset.field.split(' ').includes(name);
-    line.append(el('span', {}, exact ? '' : `${e.field}: `, e.message), ' ');
+    line.append(el('span', {}, exact ? '' : `${fieldLabel(e.field)}: `, said(e)), ' ');
     node.classList.add('invalid');
     const control = node.querySelector('input, select, textarea');
     control?.setAttribute('aria-invalid', 'true');
@@ -130,14 +132,13 @@ export function showProblem(root, problem, { prefix = '', fallback, withDetail =
   if (box && (loose.length || first)) {
     box.hidden = false;
     const named = loose.filter((e) => e.field);
-    // A refusal other than a 422 (403, 409) says what it is about in its detail, before its fields.
-    const said = (e) => e.message === problem.detail || `${e.field}: ${e.message}` === problem.detail;
-    const detail = withDetail && problem?.detail && !errors.some(said) ? problem.detail : null;
+    // A refusal other than a 422 (403, 409) says what it is about, before its fields.
+    const detail = withDetail && problem?.code ? problemMessage(problem) : null;
     box.replaceChildren(...[
       detail ? el('p', { class: 'detail' }, detail) : null,
       first ? el('p', {}, t('form.invalid', { n: errors.length - loose.length })) : null,
-      ...loose.filter((e) => !e.field && e.message).map((e) => el('p', {}, e.message)),
-      named.length ? el('ul', {}, named.map((e) => el('li', {}, `${e.field}: ${e.message}`))) : null,
+      ...loose.filter((e) => !e.field && e.message && !detail).map((e) => el('p', {}, said(e))),
+      named.length && !detail ? el('ul', {}, named.map((e) => el('li', {}, `${fieldLabel(e.field)}: ${said(e)}`))) : null,
     ].filter(Boolean));
   }
   if (first) first.focus();

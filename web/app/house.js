@@ -3,9 +3,10 @@
 // overdue (money.js), the record's history, (officers) payments, certify / revoke with confirmation and the
 // workflow's next steps (workbench.js). Staff-only routes are asked only when the role may call them.
 
-import { api, clearAlert, el, loading, showNotice } from './api.js';
+import { api, chinese, clearAlert, el, loading, placeName, showError, showNotice } from './api.js';
 import { lang, number, onLangChange, t } from './i18n.js';
 import { STATUS_COLOURS } from './map.js';
+import { listingInterests } from './interests.js';
 import { paymentForm, scheduleSection } from './money.js';
 
 const STAFF = ['officer', 'official', 'admin'];
@@ -45,7 +46,7 @@ export class HousePanel {
     this.extra = {};
     this.app.map.select(feature.id);
     if (fly) this.app.map.show(feature.geometry);
-    await this.loadStaffFacts();
+    await Promise.all([this.loadStaffFacts(), this.loadInterests()]);
     this.render();
     this.root.querySelector('h2').focus();
   }
@@ -72,6 +73,20 @@ export class HousePanel {
     await loading(() => Promise.all(tasks));
   }
 
+  /** An investor's own interest in the open listing (so a registered one shows as such); for an officer
+   * the listing's interests. */
+  async loadInterests() {
+    const role = this.app.session().role;
+    const listing = this.house.properties.listing;
+    if (!listing) return;
+    if (role === 'investor') {
+      const mine = await loading(() => api(`/api/v1/interests?listing=${listing.id}`));
+      this.extra.interest = mine?.[0] ?? null;
+    } else if (role === 'officer') {
+      this.extra.interests = await loading(() => api(`/api/v1/listings/${listing.id}/interests`)) ?? [];
+    }
+  }
+
   close() {
     this.root.hidden = true;
     this.house = null;
@@ -85,24 +100,26 @@ export class HousePanel {
     const role = this.app.session().role;
     const rows = [
       ['house.unit', p.unit_number],
-      ['house.township', p.township_name],
-      ['house.village', p.village],
+      ['house.township', placeName(p.township_name, p.township_name_pinyin)],
+      ['house.village', placeName(p.village, p.village_pinyin)],
       ['house.area', t('m2', { v: number(p.floor_area_m2, 2) })],
       ['house.floors', p.floors],
       ['house.year', p.year_built],
-      ['house.structure', p.structure],
-      ['house.condition', p.condition],
+      ['house.structure', chinese(p.structure)],
+      ['house.condition', chinese(p.condition)],
     ];
     const status = el('span', { class: 'status-chip', dataset: { status: p.status } },
       el('span', { class: 'swatch', style: `background:${STATUS_COLOURS[p.status]}`, 'aria-hidden': 'true' }),
       t(`status.${p.status}`));
     const parts = [
-      el('h2', { id: 'house-title', tabindex: '-1' }, p.listing?.title || p.village || t('house.title')),
+      el('h2', { id: 'house-title', tabindex: '-1' },
+        p.listing?.title ? chinese(p.listing.title) : (p.village ? placeName(p.village, p.village_pinyin) : t('house.title'))),
       el('p', { class: 'house-status' }, status),
       el('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, v ?? '—')])),
     ];
-    if (p.description) parts.push(el('p', { class: 'description' }, p.description));
+    if (p.description) parts.push(el('p', { class: 'description', lang: lang() === 'en' ? 'zh' : null }, p.description));
     if (p.listing) parts.push(this.listingSection(p.listing, role));
+    if (p.listing && role === 'officer' && this.extra.interests) parts.push(listingInterests(this.extra.interests));
     if (p.certificate_no) {
       parts.push(el('section', { class: 'certificate' },
         el('h3', {}, t('house.certificate')),
@@ -123,9 +140,16 @@ export class HousePanel {
         el('dt', {}, t('house.term')), el('dd', {}, t('house.term.value', { min: l.min_term_months, max: l.max_term_months })),
         el('dt', {}, t('house.uses')), el('dd', {}, uses),
         el('dt', {}, t('house.notice')), el('dd', {}, `${l.notice_start} – ${l.notice_end}`)));
-    if (role === 'investor') {
-      section.append(el('button', { type: 'button', class: 'primary', id: 'interest', onclick: () => this.registerInterest(l.id) },
-        t('house.interest')));
+    if (role === 'investor' && this.extra.interest) {
+      // Registered already: said on the button, which stays disabled whenever the house is opened again.
+      section.append(el('button', { type: 'button', class: 'primary', id: 'interest', disabled: true, dataset: { registered: 'true' } },
+        t('house.interest.registered')));
+    } else if (role === 'investor') {
+      const message = el('textarea', { id: 'interest-message', name: 'message', rows: 3, maxlength: 1000 });
+      section.append(
+        el('label', { class: 'stacked', for: 'interest-message' }, t('house.interest.message')), message,
+        el('button', { type: 'button', class: 'primary', id: 'interest', onclick: () => this.registerInterest(l.id, message.value) },
+          t('house.interest')));
     } else if (role === 'public') {
       section.append(el('p', { class: 'hint' }, t('house.interest.login')));
     }
@@ -201,13 +225,24 @@ export class HousePanel {
     return out;
   }
 
-  async registerInterest(listingId) {
+  async registerInterest(listingId, message = '') {
     clearAlert();
-    const done = await loading(() => api(`/api/v1/listings/${listingId}/interest`, { method: 'POST', body: { message: '' } }));
-    if (done) {
+    this.root.querySelector('#interest')?.setAttribute('disabled', '');
+    try {
+      this.extra.interest = await api(`/api/v1/listings/${listingId}/interest`, { method: 'POST', body: { message: message.trim() } });
+      this.render();
       showNotice(t('house.interest.done'));
-      this.root.querySelector('#interest')?.setAttribute('disabled', '');
+    } catch (e) {
+      // Registered before (in another window, say): the panel shows it as registered.
+      if (e.problem?.code === 'interests_once') {
+        this.extra.interest = { listing_id: listingId };
+        this.render();
+      } else {
+        this.root.querySelector('#interest')?.removeAttribute('disabled');
+      }
+      showError(e);
     }
+    this.app.interests?.refresh();
   }
 
   async certify(deal) {
@@ -242,7 +277,7 @@ export class HousePanel {
     if (!feature) return;
     this.house = feature;
     this.extra = {};
-    await this.loadStaffFacts();
+    await Promise.all([this.loadStaffFacts(), this.loadInterests()]);
     this.render();
   }
 }

@@ -8,6 +8,7 @@ import { Figures } from './figures.js';
 import { apply, lang, number, onLangChange, setLang, t } from './i18n.js';
 import { CHOROPLETH, FarmMap, PROJECT_COLOURS, STATUS_COLOURS, STATUSES } from './map.js';
 import { HousePanel } from './house.js';
+import { Interests } from './interests.js';
 import { Listings } from './listings.js';
 import { Overdue } from './overdue.js';
 import { Pledges } from './pledges.js';
@@ -22,7 +23,7 @@ const $ = (id) => document.getElementById(id);
 /** Which tabs each role sees. */
 const TABS = {
   public: ['houses'],
-  investor: ['houses'],
+  investor: ['houses', 'interests'],
   officer: ['queue', 'work', 'overdue', 'stats', 'analysis', 'houses'],
   official: ['stats', 'analysis', 'houses'],
   admin: ['stats', 'analysis', 'houses'],
@@ -68,6 +69,7 @@ class App {
     this.workbench = new Workbench($('tab-work'), this);
     this.overdue = new Overdue($('tab-overdue'), this);
     this.pledges = new Pledges($('tab-pledges'), this);
+    this.interests = new Interests($('tab-interests'), this);
 
     this.legend();
     onLangChange(() => this.legend());
@@ -126,6 +128,8 @@ class App {
     if (tabs.includes('overdue')) work.push(this.overdue.refresh());
     if (tabs.includes('pledges')) work.push(this.pledges.refresh());
     else this.pledges.reset();
+    if (tabs.includes('interests')) work.push(this.interests.refresh());
+    else this.interests.reset();
     if (this.houses.open && this.houses.house) work.push(this.houses.show(this.houses.house.id));
     await Promise.all(work);
     document.body.dataset.role = this.me.role;

@@ -12,7 +12,7 @@ after(async () => { await browser?.close(); });
 
 /** Staff-only routes the investor's page must never ask for. */
 const STAFF_ONLY = [/\/api\/v1\/transactions/, /\/api\/v1\/certifications/, /\/api\/v1\/parties/, /\/history$/,
-  /\/api\/v1\/appraisals/, /\/interests$/, /\/api\/v1\/export\//, /\/api\/v1\/users/];
+  /\/api\/v1\/appraisals/, /\/listings\/\d+\/interests$/, /\/api\/v1\/export\//, /\/api\/v1\/users/];
 /** Field names that only staff may receive. */
 const PRIVATE_FIELDS = ['owner', 'owner_party_id', 'id_number', 'lessee', 'lessee_party_id', 'contract_no',
   'transaction_id', 'credit_code'];

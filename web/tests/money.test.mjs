@@ -219,11 +219,11 @@ test('an officer records a deal with a yearly schedule that rises, and a payment
   await page.selectOption('#schedule-plan', 'yearly');
   await page.fill(`${d} [name="schedule.escalation_percent"]`, '5');
   await page.click('#deal-form-submit');
-  assert.match(await fieldError(page, 'deal-form', 'schedule.escalation_every_years'), /required/);
+  assert.match(await fieldError(page, 'deal-form', 'schedule.escalation_every_years'), /不符合要求/);
   await page.fill(`${d} [name="schedule.escalation_every_years"]`, '3');
-  // Three years at 9,000 and two at 9,450 are more than rent × term: the service says what they add up to.
+  // Three years at 9,000 and two at 9,450 are more than rent × term: refused beside the schedule.
   await page.click('#deal-form-submit');
-  assert.match(await fieldError(page, 'deal-form', 'schedule'), /45900/);
+  assert.match(await fieldError(page, 'deal-form', 'schedule'), /不符合要求/);
   await page.fill(`${d} [name=total_amount_yuan]`, '45900');
   await save(page, 'deal-form', 'contracted');
 

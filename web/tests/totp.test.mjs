@@ -51,7 +51,7 @@ test('an officer enrols a second factor at sign-in and signs in with its code', 
   // A wrong code is refused in the dialog, naming the code.
   await page.fill('#totp-form input[name=code]', '000000');
   await page.click('#totp-form button[type=submit]');
-  await page.waitForFunction(() => /code/.test(document.getElementById('totp-error')?.textContent ?? ''));
+  await page.waitForFunction(() => /验证码/.test(document.getElementById('totp-error')?.textContent ?? ''));
 
   await page.fill('#totp-form input[name=code]', pyotp(secret));
   await page.click('#totp-form button[type=submit]');

@@ -118,7 +118,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.click('#owner-create');
   const idError = page.locator('#owner-new [data-field="party.id_number"] .field-error');
   await idError.waitFor({ state: 'visible' });
-  assert.match(await idError.textContent(), /check character/, 'a wrong ID number is named next to its field');
+  assert.match(await idError.textContent(), /不符合要求/, 'a wrong ID number is named next to its field, in the page\'s language');
   await page.fill('#owner-new-id_number', ownerId);
   await page.click('#owner-create');
   await page.waitForFunction(() => document.getElementById('owner-choice').selectedOptions[0]?.textContent.includes('浏览器测试户'));
@@ -127,7 +127,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.selectOption(`${f} [name="properties.ownership_title"]`, 'issued');
   await page.fill(`${f} [name="properties.ownership_cert_no"]`, '浙(2021)绍兴市上虞区不动产权第0012346号');
   await page.click('#register-form-submit');
-  assert.match(await fieldError(page, 'register-form', 'properties.floors'), /10/);
+  assert.match(await fieldError(page, 'register-form', 'properties.floors'), /不符合要求/);
   assert.equal(await page.getAttribute(`${f} [name="properties.floors"]`, 'aria-invalid'), 'true');
   assert.equal(await page.evaluate(() => document.activeElement.name), 'properties.floors', 'the bad field has the focus');
   await mapIdle(page);
@@ -153,7 +153,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.fill('#appraisal-form [name=valid_until]', day(-1));
   await page.fill('#appraisal-form [name=valuation_date]', day(0));
   await page.click('#appraisal-form-submit');
-  assert.match(await fieldError(page, 'appraisal-form', 'valid_until'), /after the valuation date/);
+  assert.match(await fieldError(page, 'appraisal-form', 'valid_until'), /不符合要求/);
   await page.fill('#appraisal-form [name=valid_until]', day(365));
   await save(page, 'appraisal-form');
   const appraisals = await run.officer.get(`/api/v1/appraisals?farmhouse=${house.id}`);
@@ -177,7 +177,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.check(`${l} input[name=allowed_uses][value="文创"]`);
   await page.fill(`${l} [name=notice_end]`, day(3));
   await page.click('#listing-form-submit');
-  assert.match(await fieldError(page, 'listing-form', 'notice_end'), /at least 7 days/);
+  assert.match(await fieldError(page, 'listing-form', 'notice_end'), /不符合要求/);
   await page.fill(`${l} [name=notice_end]`, day(7));
   await save(page, 'listing-form', 'listed');
   assert.match(await page.textContent('#house .listing'), new RegExp(`${day(0)} – ${day(7)}`));
@@ -216,7 +216,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   // A lease that ends before it starts: refused next to its end.
   await page.fill(`${d} [name=lease_end]`, day(-30));
   await page.click('#deal-form-submit');
-  assert.match(await fieldError(page, 'deal-form', 'lease_end'), /end after it starts/);
+  assert.match(await fieldError(page, 'deal-form', 'lease_end'), /不符合要求/);
   await page.fill(`${d} [name=lease_end]`, end);
   await save(page, 'deal-form', 'contracted');
   const dealId = (await run.officer.get(`/api/v1/farmhouses/${house.id}`)).properties.transaction_id;
@@ -237,7 +237,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.click('#paper-form-submit');
   await page.waitForSelector('#paper-form .form-errors:not([hidden])');
   const refused = await page.textContent('#paper-form');
-  assert.match(refused, /PDF|JPEG|PNG/i, 'the refusal says what a paper may be');
+  assert.match(refused, /不支持的文件类型|不符合要求/, 'the refusal says the paper is not accepted');
   for (const [kind, file] of papers) {
     if (!(await page.isVisible('#paper-form'))) await step(page, '#work-paper', 'paper-form');
     await page.selectOption('#paper-form [name=kind]', kind);
@@ -277,7 +277,7 @@ test('one house from registration to certificate, entirely in the page, by two o
   await page.click('#confirm-ok');
   await page.waitForSelector('#alert.error:not([hidden])');
   const refusal = await page.textContent('#alert');
-  assert.match(refusal, /second officer/, refusal);
+  assert.match(refusal, /不允许/, refusal);
   assert.match(await page.textContent('#checklist-state'), /另一位鉴证员/);
   assert.equal((await run.officer.get(`/api/v1/transactions/${dealId}`)).certificate_no, null);
 
@@ -444,7 +444,7 @@ test('an officer limited to one township sees it named, and a house elsewhere is
   await page.selectOption(`${f} [name="properties.structure"]`, '木');
   await page.click('#register-form-submit');
   await page.waitForSelector(`${f} > .form-errors:not([hidden])`);
-  assert.equal(await page.textContent(`${f} > .form-errors`), 'township_code: is outside the townships of this account');
+  assert.equal(await page.textContent(`${f} > .form-errors`), '不在您账号所辖的乡镇街道内。');
   assert.equal((await run.officer.get(`/api/v1/farmhouses?q=${code}`)).features.length, 1, 'no house was added');
 
   // A house elsewhere opens with its public facts only: no steps offered, nothing asked that is refused.

@@ -71,6 +71,14 @@ impl Api {
         let bytes = res.bytes().await.unwrap_or_default();
         let body =
             serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        // Every problem the service answers carries a stable code the page translates.
+        if headers.get("content-type").is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json")) {
+            let code = body["code"].as_str().unwrap_or_default();
+            assert!(
+                !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "a problem without a code: {body}"
+            );
+        }
         Reply { status, headers, body }
     }
 
