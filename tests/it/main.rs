@@ -22,6 +22,7 @@ mod layers;
 mod metrics;
 mod migrations;
 mod money;
+mod officer_views;
 mod openapi;
 mod pitr;
 mod privacy;
