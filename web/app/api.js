@@ -2,6 +2,7 @@
 // (the service answers problem+json naming the bad field), and the page's status and alert lines.
 
 import { t } from './i18n.js';
+import { dismissLater, keep } from './toast.js';
 
 /** An answer that was not a success: `status`, and the problem's detail as the message. */
 export class ApiError extends Error {
@@ -139,15 +140,17 @@ export function showError(e) {
   alert.hidden = false;
   alert.classList.add('error');
   alert.classList.remove('notice');
+  keep(alert);
 }
 
-/** Shows a short success notice. */
+/** Shows a short success notice, which goes away by itself (toast.js). */
 export function showNotice(message) {
   const alert = document.getElementById('alert');
   alert.textContent = message;
   alert.hidden = false;
   alert.classList.add('notice');
   alert.classList.remove('error');
+  dismissLater(alert);
 }
 
 export function clearAlert() {

@@ -2,6 +2,7 @@
 // map and houses to lease (everyone; interest for investors), activation figures (officials and officers), the certification queue, the
 // workbench and overdue rent (officers), pledges (banks). Logging in or out changes the page in place.
 
+import { Accounts } from './accounts.js';
 import { Analysis } from './analysis.js';
 import { api, clearAlert, el, loading, showError } from './api.js';
 import { Figures } from './figures.js';
@@ -25,7 +26,7 @@ const TABS = {
   investor: ['houses'],
   officer: ['queue', 'work', 'overdue', 'stats', 'analysis', 'houses'],
   official: ['stats', 'analysis', 'houses'],
-  admin: ['stats', 'analysis', 'houses'],
+  admin: ['accounts', 'stats', 'analysis', 'houses'],
   bank: ['pledges', 'houses'],
 };
 
@@ -68,6 +69,9 @@ class App {
     this.workbench = new Workbench($('tab-work'), this);
     this.overdue = new Overdue($('tab-overdue'), this);
     this.pledges = new Pledges($('tab-pledges'), this);
+    this.accounts = new Accounts($('tab-accounts'), this);
+    // On a phone the legend starts closed: open, it would cover a quarter of the map.
+    if (window.matchMedia('(max-width: 720px)').matches) $('legend').open = false;
 
     this.legend();
     onLangChange(() => this.legend());
@@ -126,6 +130,8 @@ class App {
     if (tabs.includes('overdue')) work.push(this.overdue.refresh());
     if (tabs.includes('pledges')) work.push(this.pledges.refresh());
     else this.pledges.reset();
+    if (tabs.includes('accounts')) work.push(this.accounts.refresh());
+    else this.accounts.reset();
     if (this.houses.open && this.houses.house) work.push(this.houses.show(this.houses.house.id));
     await Promise.all(work);
     document.body.dataset.role = this.me.role;
