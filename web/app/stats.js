@@ -116,9 +116,12 @@ export async function zoomToTownship(app, code) {
   const geometry = (await outlines).get(String(code));
   if (!geometry) return;
   const [w, s, e, n] = bbox(geometry);
-  // The figures' box covers the map's top left on a desktop: keep the township clear of it.
+  // On a desktop the figures' box covers the map's top and the legend, when open, its bottom left: keep
+  // the township clear of both (a phone has the figures above the map and the legend closed).
   const wide = !window.matchMedia('(max-width: 720px)').matches;
-  app.map.map.fitBounds([[w, s], [e, n]], { padding: { top: wide ? 110 : 20, bottom: 20, left: 20, right: 20 }, duration: 500, essential: true });
+  const legend = wide && document.getElementById('legend')?.open;
+  const padding = wide ? { top: 150, bottom: 40, left: legend ? 240 : 40, right: 60 } : 20;
+  app.map.map.fitBounds([[w, s], [e, n]], { padding, duration: 500, essential: true });
 }
 
 /** One figure: its label, the value as shown (id `<prefix>-<id>`) and the raw value in data-value. */
