@@ -99,7 +99,9 @@ impl Encoder {
         if self.format == Format::Csv {
             let mut header: Vec<&str> = columns(self.kind).to_vec();
             header.push("wkt");
-            csv_record(&header)
+            let mut out = UTF8_BOM.to_vec();
+            out.extend(csv_record(&header)?);
+            Ok(out)
         } else {
             let mut out = format!("{{\"type\":\"FeatureCollection\",\"name\":\"{}\",", self.kind.as_str());
             if self.crs != Crs::Wgs84 {
@@ -143,9 +145,14 @@ impl Encoder {
     }
 }
 
-/// A table as CSV: a header and rows of JSON values, each cell as [`csv_cell`] writes it.
+/// Every CSV file the service writes starts with it, so that spreadsheet programs read it as UTF-8 (and
+/// show the Chinese); the importer skips it.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A table as CSV: a header and rows of JSON values, each cell as [`csv_cell`] writes it, after the BOM.
 pub fn table_csv(header: &[&str], rows: &[Vec<Value>]) -> Result<Vec<u8>> {
-    let mut out = csv_record(header)?;
+    let mut out = UTF8_BOM.to_vec();
+    out.extend(csv_record(header)?);
     for row in rows {
         out.extend(csv_record(&row.iter().map(csv_cell).collect::<Vec<_>>())?);
     }

@@ -16,7 +16,7 @@ use super::json::Json;
 use super::parties::{Identity, PartyView};
 use super::query::Query;
 use super::routes::{Allow, Endpoint, route};
-use super::shapes::{List, page};
+use super::shapes::{List, next_link, page};
 use super::{AppState, Error, Problem, Result};
 use crate::domain::checks::{paragraphs, text};
 use crate::domain::lifecycle::{self, CertificateState, Status};
@@ -26,9 +26,10 @@ pub use crate::domain::records::{
 };
 use crate::domain::records::{AppraisalMethod, CertificateFacts, DealMode, ListingStatus, TransactionStatus};
 use crate::domain::roles::Role;
+use crate::domain::township::TownshipCode;
 use crate::store::activation::{
     self as records, AppraisalRow, CertificationFilter, CertificationRow, ListingFilter, ListingRow, TransactionFilter,
-    TransactionRow,
+    TransactionRow, TransactionSort,
 };
 use crate::store::{self, access};
 use utoipa_axum::routes;
@@ -416,6 +417,7 @@ fn transaction_view(r: TransactionRow, role: Role) -> TransactionView {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TransactionQuery {
+    /// Only this township (9-digit code).
     pub township: Option<String>,
     pub farmhouse: Option<i64>,
     pub lessee: Option<i64>,
@@ -424,30 +426,86 @@ pub struct TransactionQuery {
     pub awaiting_certification: bool,
     /// Rows per page (1..=1000, default 100).
     pub limit: Option<i64>,
-    /// Show rows after this id (the `next` link carries it).
+    /// Show rows after this id (the `next` link carries it; sorted by id only).
     pub after: Option<i64>,
+    /// The order: `id` (default), `signed_on`, `-signed_on` (latest first), `amount`, `-amount`, `township`.
+    pub sort: Option<String>,
+    /// Rows skipped before the page (0..=1000000), instead of `after`; the `next` link of a sort other
+    /// than by id carries it.
+    pub offset: Option<i64>,
 }
+
+/// A page of deals with how many match in all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionList {
+    pub items: Vec<TransactionView>,
+    /// The next page, when there is one.
+    pub next: Option<String>,
+    /// How many deals the filters match, every page together.
+    pub number_matched: i64,
+}
+
+/// The most rows `offset` skips.
+const MAX_OFFSET: i64 = 1_000_000;
 
 /// Transactions.
 #[utoipa::path(get, path = "/api/v1/transactions", tag = "transactions", params(TransactionQuery),
-    responses((status = 200, body = List<TransactionView>)))]
+    responses((status = 200, body = TransactionList), (status = 400, body = Problem)))]
 pub async fn transactions(
     State(state): State<AppState>,
     caller: Caller,
     OriginalUri(uri): OriginalUri,
     Query(q): Query<TransactionQuery>,
-) -> Result<axum::Json<List<TransactionView>>> {
+) -> Result<axum::Json<TransactionList>> {
     let page = page(q.limit, q.after)?;
+    let bad = |field: &str, message: String| Error::BadParameter(crate::domain::FieldError::new(field, message));
+    let township = TownshipCode::parse_optional(q.township.as_deref()).map_err(|e| bad("township", e))?;
+    let sort = match q.sort.as_deref() {
+        None | Some("") => TransactionSort::Id,
+        Some(s) => TransactionSort::parse(s)
+            .ok_or_else(|| bad("sort", format!("must be one of {}, not {s:?}", TransactionSort::NAMES.join(", "))))?,
+    };
+    if let Some(o) = q.offset {
+        if !(0..=MAX_OFFSET).contains(&o) {
+            return Err(bad("offset", format!("must be 0 to {MAX_OFFSET}, not {o}")));
+        }
+        if q.after.is_some() {
+            return Err(bad("offset", "give after or offset, not both".into()));
+        }
+    }
+    if q.after.is_some() && sort != TransactionSort::Id {
+        return Err(bad("after", "pages of a sort other than by id go by offset".into()));
+    }
+    // Pages by id follow the last id of the page (`after`); pages of another order, or asked by offset,
+    // count rows (`offset`).
+    let by_offset = sort != TransactionSort::Id || q.offset.is_some();
+    let offset = q.offset.unwrap_or(0);
     let filter = TransactionFilter {
-        township: q.township,
+        township: township.map(|t| t.to_string()),
         farmhouse: q.farmhouse,
         lessee: q.lessee,
         awaiting_certification: q.awaiting_certification,
         within: (!caller.townships.is_empty()).then(|| caller.townships.clone()),
+        sort,
+        offset,
     };
-    let (rows, next) = page.split(records::transactions(&state.pool, &filter, page).await?, |r| r.id);
+    let rows = records::transactions(&state.pool, &filter, page).await?;
+    let number_matched = records::count_transactions(&state.pool, &filter).await?;
+    let (rows, next) = page.split(rows, |r| r.id);
+    let next = if by_offset { next.map(|_| offset_link(&uri, offset + page.limit)) } else { next_link(&uri, next) };
     let items = rows.into_iter().map(|r| transaction_view(r, caller.role)).collect();
-    Ok(axum::Json(List::new(items, &uri, next)))
+    Ok(axum::Json(TransactionList { items, next, number_matched }))
+}
+
+/// The request's own URL with `offset` set: the link to the following page of a list paged by offset.
+fn offset_link(uri: &axum::http::Uri, offset: i64) -> String {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k != "offset")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.push(("offset".into(), offset.to_string()));
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    format!("{}?{query}", uri.path())
 }
 
 async fn fetch_transaction(state: &AppState, id: i64, role: Role) -> Result<TransactionView> {

@@ -30,6 +30,7 @@ use crate::domain::checks::{Checks, paragraphs, text};
 use crate::domain::credentials::{self, check_password, decoy_hash, hash_password, new_secret, secret_digest};
 use crate::domain::identity::check_phone;
 use crate::domain::roles::Role;
+use crate::domain::township::TownshipCode;
 use crate::store::access::{self, Holder, TokenScope, UserChanges, UserRow};
 use crate::store::{self};
 use utoipa_axum::routes;
@@ -498,6 +499,8 @@ pub struct UserView {
     pub townships: Vec<String>,
     /// Whether the account has a second factor (TOTP) enrolled.
     pub second_factor: bool,
+    /// How many of its API tokens are not revoked.
+    pub active_tokens: i64,
 }
 
 impl From<UserRow> for UserView {
@@ -512,6 +515,7 @@ impl From<UserRow> for UserView {
             created_at: u.created_at,
             townships: u.townships,
             second_factor: u.second_factor,
+            active_tokens: u.active_tokens,
         }
     }
 }
@@ -546,11 +550,17 @@ pub struct UserPatch {
     /// `true` removes the account's second factor and recovery codes (a lost phone): its sessions and
     /// tokens end, and its next sign-in enrols a new one where its role requires it.
     pub reset_second_factor: Option<bool>,
+    /// The townships (9-digit codes) an officer's or official's account is limited to, instead of the
+    /// ones it had; `[]`: the whole district. Its sessions and tokens end.
+    pub townships: Option<Vec<String>>,
+    /// `true` revokes every API token of the account (its sessions stay).
+    pub revoke_tokens: Option<bool>,
 }
 
-/// Changes an account. Disabling it, or changing its role or password, ends its sessions and tokens.
+/// Changes an account. Disabling it, or changing its role, password or townships, ends its sessions and tokens.
 ///
-/// So does `reset_second_factor` (a lost phone), which removes the account's second factor.
+/// So does `reset_second_factor` (a lost phone), which removes the account's second factor;
+/// `revoke_tokens` revokes its API tokens only.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "access", request_body = UserPatch, params(("id" = i64, Path)),
     responses((status = 200, body = UserView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_user(
@@ -571,7 +581,23 @@ pub async fn change_user(
         c.check("password", check_password(p));
     }
     let display_name = input.display_name.as_deref().and_then(|d| c.check("display_name", text(d, 0, 100)));
+    let townships = input.townships.as_ref().map(|list| {
+        let mut codes: Vec<String> = list
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| c.check(&format!("townships[{i}]"), TownshipCode::parse(t)))
+            .map(|code| code.as_str().to_string())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    });
     c.finish(|| ())?;
+    let current = access::user(&state.pool, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    let scoped = townships.as_ref().map_or(!current.townships.is_empty(), |t| !t.is_empty());
+    if scoped && !matches!(role.unwrap_or(current.role), Role::Officer | Role::Official) {
+        return Err(Error::invalid("townships", "only an officer's or official's account is limited to townships"));
+    }
     let password_hash = match input.password {
         Some(p) => Some(
             tokio::task::spawn_blocking(move || hash_password(&p))
@@ -585,6 +611,12 @@ pub async fn change_user(
     access::change_user(&mut tx, id, &changes).await?;
     if input.reset_second_factor == Some(true) {
         store::two_factor::reset(&mut tx, id).await?;
+    }
+    if let Some(codes) = &townships {
+        access::set_townships(&mut tx, id, codes).await?;
+    }
+    if input.revoke_tokens == Some(true) {
+        access::revoke_tokens(&mut tx, id).await?;
     }
     tx.commit().await?;
     state.callers.forget_user(id);

@@ -22,6 +22,8 @@ pub struct HistoryEntry {
     pub at: chrono::DateTime<chrono::Utc>,
     /// Who made the change (`officer:li.ming`, `seed`, …).
     pub actor: String,
+    /// The display name of the account that made it (王芳), when it has one.
+    pub actor_name: Option<String>,
     /// insert, update or delete.
     pub action: String,
     #[schema(value_type = Option<Object>)]
@@ -58,11 +60,16 @@ fn redact(table: &str, row: Option<Value>, role: Role) -> Option<Value> {
 
 async fn entries(state: &AppState, table: &str, id: i64, role: Role) -> Result<Json<Vec<HistoryEntry>>> {
     let rows = history::of_record(&state.pool, table, id).await?;
+    let mut actors: Vec<String> = rows.iter().map(|e| e.actor.clone()).collect();
+    actors.sort();
+    actors.dedup();
+    let names = history::actor_names(&state.pool, &actors).await?;
     Ok(Json(
         rows.into_iter()
             .map(|e| HistoryEntry {
                 seq: e.seq,
                 at: e.at,
+                actor_name: names.get(&e.actor).cloned(),
                 actor: e.actor,
                 action: e.action,
                 before: redact(table, e.before.map(|j| j.0), role),

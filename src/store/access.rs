@@ -23,13 +23,17 @@ pub struct UserRow {
     pub townships: Vec<String>,
     /// Whether the account has a second factor enrolled.
     pub second_factor: bool,
+    /// How many of its API tokens are not revoked.
+    pub active_tokens: i64,
 }
 
 const USERS: &str = "select id, username, display_name, role, party_id, disabled_at, version, created_at,
                             array(select township_code::text from user_townships t where t.user_id = users.id
                                   order by 1) as townships,
                             exists (select 1 from user_totp f where f.user_id = users.id and f.enrolled_at is not null)
-                                as second_factor
+                                as second_factor,
+                            (select count(*) from api_tokens k where k.user_id = users.id and k.revoked_at is null)
+                                as active_tokens
                      from users";
 
 pub async fn users(ex: impl PgExecutor<'_>) -> StoreResult<Vec<UserRow>> {
@@ -138,6 +142,27 @@ pub async fn change_user(conn: &mut PgConnection, id: i64, c: &UserChanges) -> S
     if c.disabled == Some(true) || c.password_hash.is_some() || c.role.is_some() {
         end_all_access(conn, id).await?;
     }
+    Ok(())
+}
+
+/// Limits user `id` to `townships` (none: the whole district) and ends its sessions and tokens, which
+/// carry the scope they were opened with.
+pub async fn set_townships(conn: &mut PgConnection, id: i64, townships: &[String]) -> StoreResult<()> {
+    sqlx::query("delete from user_townships where user_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("insert into user_townships (user_id, township_code) select $1, unnest($2::text[])")
+        .bind(id)
+        .bind(townships)
+        .execute(&mut *conn)
+        .await?;
+    end_all_access(conn, id).await
+}
+
+/// Revokes every API token of user `id` (its sessions stay).
+pub async fn revoke_tokens(conn: &mut PgConnection, id: i64) -> StoreResult<()> {
+    sqlx::query("update api_tokens set revoked_at = now() where user_id = $1 and revoked_at is null")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

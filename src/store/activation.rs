@@ -276,29 +276,101 @@ pub struct TransactionFilter {
     pub awaiting_certification: bool,
     /// Only deals in these townships (an account limited to them); `None`: all.
     pub within: Option<Vec<String>>,
+    /// The order of the rows; any but [`TransactionSort::Id`] pages by `offset`, not after an id.
+    pub sort: TransactionSort,
+    /// Rows skipped before the page (pages by offset; 0 with keyset pages).
+    pub offset: i64,
 }
+
+/// The orders a list of deals is given in (`sort` of `GET /api/v1/transactions`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionSort {
+    /// Oldest recorded first (keyset pages by id).
+    #[default]
+    Id,
+    SignedOn,
+    SignedOnDesc,
+    Amount,
+    AmountDesc,
+    Township,
+}
+
+impl TransactionSort {
+    /// The names `sort` takes, in the order they are listed to a caller who sent another.
+    pub const NAMES: [&'static str; 6] = ["id", "signed_on", "-signed_on", "amount", "-amount", "township"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "id" => Self::Id,
+            "signed_on" => Self::SignedOn,
+            "-signed_on" => Self::SignedOnDesc,
+            "amount" => Self::Amount,
+            "-amount" => Self::AmountDesc,
+            "township" => Self::Township,
+            _ => return None,
+        })
+    }
+
+    /// The `order by` clause: fixed text, the id last so that equal keys keep one order across pages.
+    fn order_by(self) -> &'static str {
+        match self {
+            Self::Id => "t.id",
+            Self::SignedOn => "t.signed_on, t.id",
+            Self::SignedOnDesc => "t.signed_on desc, t.id desc",
+            Self::Amount => "t.total_amount_fen, t.id",
+            Self::AmountDesc => "t.total_amount_fen desc, t.id desc",
+            Self::Township => "f.township_code, p.village, t.id",
+        }
+    }
+}
+
+const TRANSACTIONS_WHERE: &str = "
+    ($2::text is null or f.township_code = $2) and ($3::bigint is null or t.farmhouse_id = $3)
+    and ($4::bigint is null or t.lessee_party_id = $4)
+    and (not $5 or (t.status = 'signed' and f.status = 'contracted' and c.id is null))
+    and ($6::text[] is null or f.township_code::text = any($6))";
 
 pub async fn transactions(
     ex: impl PgExecutor<'_>,
     f: &TransactionFilter,
     page: Page,
 ) -> StoreResult<Vec<TransactionRow>> {
+    // Keyset pages (by id) start after `page.after`; pages by offset skip `f.offset` rows.
     sqlx::query_as(&format!(
         "{TRANSACTIONS}
-         where t.id > $1 and ($2::text is null or f.township_code = $2) and ($3::bigint is null or t.farmhouse_id = $3)
-           and ($4::bigint is null or t.lessee_party_id = $4)
-           and (not $5 or (t.status = 'signed' and f.status = 'contracted' and c.id is null))
-           and ($7::text[] is null or f.township_code::text = any($7))
-         order by t.id limit $6"
+         where t.id > $1 and {TRANSACTIONS_WHERE}
+         order by {} limit $7 offset $8",
+        f.sort.order_by()
     ))
     .bind(page.after)
     .bind(&f.township)
     .bind(f.farmhouse)
     .bind(f.lessee)
     .bind(f.awaiting_certification)
-    .bind(page.limit + 1)
     .bind(&f.within)
+    .bind(page.limit + 1)
+    .bind(f.offset)
     .fetch_all(ex)
+    .await
+    .map_err(Into::into)
+}
+
+/// How many deals `f` matches in all (every page together). `$1`, the page's cursor in the list, is
+/// bound empty so that the filter keeps its parameters' numbers.
+pub async fn count_transactions(ex: impl PgExecutor<'_>, f: &TransactionFilter) -> StoreResult<i64> {
+    sqlx::query_scalar(&format!(
+        "select count(*) from transactions t
+         join farmhouses f on f.id = t.farmhouse_id
+         left join certifications c on c.transaction_id = t.id and c.revoked_at is null
+         where $1::bigint is null and {TRANSACTIONS_WHERE}"
+    ))
+    .bind(None::<i64>)
+    .bind(&f.township)
+    .bind(f.farmhouse)
+    .bind(f.lessee)
+    .bind(f.awaiting_certification)
+    .bind(&f.within)
+    .fetch_one(ex)
     .await
     .map_err(Into::into)
 }

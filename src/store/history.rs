@@ -19,6 +19,22 @@ pub struct Entry {
 }
 
 /// Every entry of record `id` of `table`, oldest first.
+/// The display names of the accounts that `actors` (`role:username`, as history records them) name;
+/// actors without an account (`seed`, `import`) are left out.
+pub async fn actor_names(
+    ex: impl PgExecutor<'_>,
+    actors: &[String],
+) -> StoreResult<std::collections::HashMap<String, String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select a, u.display_name from unnest($1::text[]) a
+         join users u on position(':' in a) > 0 and u.username = split_part(a, ':', 2) and u.display_name <> ''",
+    )
+    .bind(actors)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn of_record(ex: impl PgExecutor<'_>, table: &str, id: i64) -> StoreResult<Vec<Entry>> {
     sqlx::query_as(
         "select seq, at, actor, table_name, record_id, action, before, after from history

@@ -48,7 +48,7 @@ async fn exports_are_for_officials_and_hold_no_party_data() {
     let csv = reqwest::get(format!("http://{addr}/api/v1/export/farmhouses.csv")).await.unwrap();
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
-    assert!(csv.starts_with("unit_number,parcel_code,township_code,floor_area_m2,"), "{csv}");
+    assert!(csv.starts_with("\u{feff}unit_number,parcel_code,township_code,floor_area_m2,"), "{csv}");
     assert!(csv.contains(",\"POLYGON(("), "{csv}");
     let geo: Value = reqwest::get(format!("http://{addr}/api/v1/export/parcels.geojson?crs=EPSG:4549"))
         .await

@@ -25,6 +25,7 @@ mod migrations;
 mod money;
 mod ogc_crs;
 mod ogc_tiles;
+mod officer_views;
 mod openapi;
 mod pitr;
 mod privacy;

@@ -3,6 +3,7 @@
 // detail is never shown), and the page's status and alert lines.
 
 import { has, lang, onLangChange, t } from './i18n.js';
+import { dismissLater, keep } from './toast.js';
 
 /** An answer that was not a success: `status`, and the problem's message in the page's language. */
 export class ApiError extends Error {
@@ -183,9 +184,10 @@ export function showError(e) {
   alert.hidden = false;
   alert.classList.add('error');
   alert.classList.remove('notice');
+  keep(alert);
 }
 
-/** Shows a short success notice. */
+/** Shows a short success notice, which goes away by itself (toast.js). */
 export function showNotice(message) {
   shownError = null;
   const alert = document.getElementById('alert');
@@ -193,6 +195,7 @@ export function showNotice(message) {
   alert.hidden = false;
   alert.classList.add('notice');
   alert.classList.remove('error');
+  dismissLater(alert);
 }
 
 export function clearAlert() {

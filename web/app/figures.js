@@ -6,6 +6,7 @@
 // nothing changed).
 
 import { apiIfChanged, el } from './api.js';
+import { zoomToTownship } from './stats.js';
 import { lang, number, onLangChange, t, wan } from './i18n.js';
 
 /** How often the figures are asked for again (ms). */
@@ -70,6 +71,8 @@ export class Figures {
     this.select.value = this.chosen ?? '';
     this.app.map.selectTownship(this.chosen);
     this.render();
+    // The township on the map, whole: its figures are in the row above it.
+    zoomToTownship(this.app, this.chosen);
   }
 
   /** The township under the pointer (null when it left them): shown while it is there. */

@@ -180,7 +180,7 @@ export class HousePanel {
           lessor: deal.lessor?.name ?? deal.lessor_name ?? '—',
           lessee: deal.lessee?.name ?? '—',
           by: deal.recorded_by ?? '—',
-        }))));
+        }))), ...this.app.workbench.dealSections(deal, this.extra));
     }
     if (deal && this.extra.schedule) {
       // Officers record what the lessee paid against each instalment (the schedule is read in their townships only).
@@ -214,14 +214,7 @@ export class HousePanel {
     }
     // The workflow's next steps (appraise, list, deal, papers, consent, the checklist): the workbench's.
     out.push(...this.app.workbench.houseSections(this.house, this.extra, () => this.afterWrite()));
-    const history = this.extra.history ?? [];
-    const fmt = new Intl.DateTimeFormat(lang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' });
-    out.push(el('section', { class: 'history' }, el('h3', {}, t('house.history')),
-      history.length
-        ? el('ol', {}, history.slice().reverse().map((h) => el('li', {},
-          t('house.history.entry', { at: fmt.format(new Date(h.at)), actor: h.actor, action: h.action }),
-          changedFields(h))))
-        : el('p', { class: 'hint' }, t('house.history.empty'))));
+    out.push(this.app.workbench.historySection(this.extra.history ?? []));
     return out;
   }
 
@@ -280,20 +273,4 @@ export class HousePanel {
     await Promise.all([this.loadStaffFacts(), this.loadInterests()]);
     this.render();
   }
-}
-
-/** The fields an update changed, e.g. "status: contracted → certified". */
-function changedFields(h) {
-  if (h.action !== 'update' || !h.before || !h.after) return null;
-  const skip = new Set(['version', 'updated_at']);
-  const changes = Object.keys(h.after)
-    .filter((k) => !skip.has(k) && JSON.stringify(h.before[k]) !== JSON.stringify(h.after[k]))
-    .map((k) => `${k}: ${fmtValue(h.before[k])} → ${fmtValue(h.after[k])}`);
-  return changes.length ? el('div', { class: 'changes' }, changes.join('; ')) : null;
-}
-
-function fmtValue(v) {
-  if (v === null || v === undefined) return '—';
-  if (typeof v === 'object') return JSON.stringify(v).slice(0, 60);
-  return String(v).slice(0, 60);
 }

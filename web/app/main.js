@@ -2,6 +2,7 @@
 // map and houses to lease (everyone; interest for investors), activation figures (officials and officers), the certification queue, the
 // workbench and overdue rent (officers), pledges (banks). Logging in or out changes the page in place.
 
+import { Accounts } from './accounts.js';
 import { Analysis } from './analysis.js';
 import { api, clearAlert, el, loading, showError } from './api.js';
 import { Figures } from './figures.js';
@@ -26,7 +27,7 @@ const TABS = {
   investor: ['houses', 'interests'],
   officer: ['queue', 'work', 'overdue', 'stats', 'analysis', 'houses'],
   official: ['stats', 'analysis', 'houses'],
-  admin: ['stats', 'analysis', 'houses'],
+  admin: ['accounts', 'stats', 'analysis', 'houses'],
   bank: ['pledges', 'houses'],
 };
 
@@ -70,6 +71,9 @@ class App {
     this.overdue = new Overdue($('tab-overdue'), this);
     this.pledges = new Pledges($('tab-pledges'), this);
     this.interests = new Interests($('tab-interests'), this);
+    this.accounts = new Accounts($('tab-accounts'), this);
+    // On a phone the legend starts closed: open, it would cover a quarter of the map.
+    if (window.matchMedia('(max-width: 720px)').matches) $('legend').open = false;
 
     this.legend();
     onLangChange(() => this.legend());
@@ -130,6 +134,8 @@ class App {
     else this.pledges.reset();
     if (tabs.includes('interests')) work.push(this.interests.refresh());
     else this.interests.reset();
+    if (tabs.includes('accounts')) work.push(this.accounts.refresh());
+    else this.accounts.reset();
     if (this.houses.open && this.houses.house) work.push(this.houses.show(this.houses.house.id));
     await Promise.all(work);
     document.body.dataset.role = this.me.role;

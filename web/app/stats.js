@@ -5,6 +5,7 @@
 // income, overdue rent and pledges as CSV from the service's own exports.
 
 import { api, downloadCsv, el, loading, query } from './api.js';
+import { bbox } from './geometry.js';
 import { number, onLangChange, t, wan } from './i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -53,7 +54,11 @@ export class Stats {
       this.root.querySelector(`#export-${report}`).href = `/api/v1/stats/${report}.csv${query({ township: code })}`;
     }
     this.app.map.selectTownship(code);
+    const zoomed = zoomToTownship(this.app, code);
     await this.refresh();
+    await zoomed;
+    // Its figures in view, in the tab's own scroll (or the phone's drawer).
+    if (code) this.root.querySelector('#totals-township').scrollIntoView({ block: 'nearest' });
   }
 
   render() {
@@ -94,6 +99,29 @@ export class Stats {
       (d.certified_floor_area_m2 / 10000).toFixed(2), (Number(d.transaction_amount_yuan) / 10000).toFixed(2)]);
     downloadCsv('shangyu-activation-by-township.csv', [head, ...rows]);
   }
+}
+
+/** The outlines of the townships, read once (GET /collections/townships/items). */
+let outlines = null;
+
+/**
+ * Fits the map to township `code` (null: nothing). The map keeps its view when the township's outline
+ * cannot be read; a caller need not wait for it.
+ */
+export async function zoomToTownship(app, code) {
+  if (!code) return;
+  outlines ??= api('/collections/townships/items?limit=200')
+    .then((c) => new Map(c.features.map((f) => [String(f.properties.code ?? f.id), f.geometry])))
+    .catch(() => { outlines = null; return new Map(); });
+  const geometry = (await outlines).get(String(code));
+  if (!geometry) return;
+  const [w, s, e, n] = bbox(geometry);
+  // On a desktop the figures' box covers the map's top and the legend, when open, its bottom left: keep
+  // the township clear of both (a phone has the figures above the map and the legend closed).
+  const wide = !window.matchMedia('(max-width: 720px)').matches;
+  const legend = wide && document.getElementById('legend')?.open;
+  const padding = wide ? { top: 150, bottom: 40, left: legend ? 240 : 40, right: 60 } : 20;
+  app.map.map.fitBounds([[w, s], [e, n]], { padding, duration: 500, essential: true });
 }
 
 /** One figure: its label, the value as shown (id `<prefix>-<id>`) and the raw value in data-value. */

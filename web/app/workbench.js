@@ -5,7 +5,7 @@
 
 import { api, clearAlert, el, loading, query, showNotice, upload } from './api.js';
 import { checked, choices, clearErrors, done, field, input, num, report, select, showProblem, today, value, workForm } from './forms.js';
-import { number, onLangChange, t } from './i18n.js';
+import { lang, number, onLangChange, t } from './i18n.js';
 import { bbox } from './geometry.js';
 import { USES } from './listings.js';
 import { scheduleFields, scheduleForm } from './money.js';
@@ -433,6 +433,10 @@ export class Workbench {
     const id = house.properties.transaction_id;
     const tasks = [api(`/api/v1/farmhouses/${house.id}/papers`).then((p) => { extra.housePapers = p; })];
     if (id) {
+      // The listing the deal closed: shown beside the deal before it is certified.
+      tasks.push(api(`/api/v1/transactions/${id}`)
+        .then((d) => d && api(`/api/v1/listings/${d.listing_id}`))
+        .then((l) => { extra.dealListing = l; }));
       tasks.push(api(`/api/v1/transactions/${id}/checklist`).then((c) => { extra.checklist = c; }));
       tasks.push(api(`/api/v1/transactions/${id}/papers`).then((p) => { extra.papers = p; }));
       tasks.push(api(`/api/v1/transactions/${id}/consents`).then((c) => { extra.consents = c; }));
@@ -485,6 +489,38 @@ export class Workbench {
       if (extra.checklist && p.status === 'contracted') out.push(checklistSection(extra.checklist));
     }
     return out;
+  }
+
+  /**
+   * What an officer checks before certifying `deal`: its lessee, the use it leases the house for and the
+   * listing it closed (title, asking rent, term and notice), beside the contract the panel shows.
+   */
+  dealSections(deal, extra) {
+    if (!deal || deal.certificate_no) return [];
+    const l = extra.dealListing;
+    const lessee = deal.lessee?.name
+      ? `${deal.lessee.name}${deal.lessee.kind ? ` (${t(`party.kind.${deal.lessee.kind}`)})` : ''}` : '—';
+    const rows = [
+      ['deal.lessee', lessee],
+      ['deal.use', t(`use.${deal.intended_use}`)],
+      ['deal.rent', t('yuan', { v: number(deal.annual_rent_yuan) })],
+      ['deal.listing', l ? `${l.title ? `“${l.title}” ` : ''}${t('deal.listing.value', {
+        rent: number(l.asking_rent_yuan), start: l.notice_start, end: l.notice_end,
+      })}` : '—'],
+    ];
+    return [el('section', { class: 'deal-summary', id: 'deal-summary' },
+      el('h3', {}, t('deal.before')),
+      el('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', { dataset: { fact: k } }, v)])))];
+  }
+
+  /** A record's history as sentences, newest first: who changed what from what to what, and when. */
+  historySection(history) {
+    const fmt = new Intl.DateTimeFormat(lang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+    return el('section', { class: 'history' }, el('h3', {}, t('house.history')),
+      history.length
+        ? el('ol', { id: 'history' }, history.slice().reverse().flatMap((h) => historySentences(h, fmt)
+          .map((text) => el('li', { dataset: { action: h.action } }, text))))
+        : el('p', { class: 'hint' }, t('house.history.empty')));
   }
 
   /** Opens `form` in the workbench dialog; a successful write closes it and redraws the panel. */
@@ -958,4 +994,47 @@ function consentsSection(consents) {
     consents.length
       ? el('ul', { id: 'consents' }, consents.map((c) => el('li', { dataset: { kind: c.kind } }, line(c))))
       : el('p', { class: 'hint' }, t('consent.none')));
+}
+
+/** Fields history leaves out of its sentences: bookkeeping, and geometry (a shape changed is said once). */
+const HISTORY_SKIP = new Set(['version', 'updated_at', 'created_at', 'id', 'search']);
+
+/** The sentences of one history entry: one for each field an update changed, one for a record added or removed. */
+function historySentences(h, fmt) {
+  const who = h.actor_name || h.actor.split(':')[1] || t(`history.actor.${h.actor}`);
+  const at = fmt.format(new Date(h.at));
+  if (h.action === 'insert') return [t('history.insert', { who, at })];
+  if (h.action === 'delete') return [t('history.delete', { who, at })];
+  const before = h.before ?? {};
+  const after = h.after ?? {};
+  const changed = Object.keys(after)
+    .filter((k) => !HISTORY_SKIP.has(k) && JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+  if (!changed.length) return [t('history.update', { who, at })];
+  return changed.map((k) => {
+    const field = historyField(k);
+    const from = historyValue(k, before[k]);
+    const to = historyValue(k, after[k]);
+    if (k === 'geometry' || k === 'footprint' || k === 'boundary') return t('history.shape', { field, who, at });
+    if (before[k] === null || before[k] === undefined) return t('history.set', { field, to, who, at });
+    return t(k === 'status' ? 'history.status' : 'history.change', { field, from, to, who, at });
+  });
+}
+
+/** A field's name as the page calls it, else as the record does. */
+function historyField(k) {
+  const key = `history.field.${k}`;
+  const text = t(key);
+  return text === key ? k : text;
+}
+
+/** A value as a sentence says it: areas in m², amounts in yuan, statuses and uses in words. */
+function historyValue(k, v) {
+  if (v === null || v === undefined || v === '') return '—';
+  if (k === 'status') return t(`status.${v}`);
+  if (k === 'intended_use') return t(`use.${v}`);
+  if (typeof v === 'number' && /_m2$/.test(k)) return t('m2', { v: new Intl.NumberFormat(lang() === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: 2 }).format(v) });
+  if (typeof v === 'number' && /_fen$/.test(k)) return t('yuan', { v: number(v / 100, 2) });
+  if (typeof v === 'number') return number(v, Number.isInteger(v) ? 0 : 2);
+  if (typeof v === 'object') return JSON.stringify(v).slice(0, 60);
+  return String(v).slice(0, 60);
 }

@@ -18,6 +18,7 @@ for (const [view, role, tab] of [
   ['officer', 'officer', 'queue'],
   ['official', 'official', 'stats'],
   ['bank', 'bank', 'pledges'],
+  ['admin', 'admin', 'accounts'],
 ]) {
   test(`the ${view}’s view has no serious or critical axe-core violation, in Chinese and in English`, async () => {
     const { page, problems } = await openMap(browser.context);

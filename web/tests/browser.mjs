@@ -239,6 +239,11 @@ export async function apiAs(role) {
       if (!r.ok()) throw new Error(`${path}: ${r.status()} ${await r.text()}`);
       return r.json();
     },
+    async patch(path, data) {
+      const r = await client.patch(path, { data, headers: { Origin: new URL(BASE).origin } });
+      if (!r.ok()) throw new Error(`${path}: ${r.status()} ${await r.text()}`);
+      return r.json();
+    },
     dispose: () => client.dispose(),
   };
 }

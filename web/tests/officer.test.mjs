@@ -74,8 +74,8 @@ test('an officer certifies a deal from the queue; revoking it takes a second off
   const pdf = await page.request.get(new URL(documentHref, BASE).href);
   assert.equal(pdf.headers()['content-type'], 'application/pdf');
 
-  // The record's history shows the change.
-  assert.match(await page.textContent('#house .history'), /status: contracted → certified/);
+  // The record's history says the change as a sentence.
+  assert.match(await page.textContent('#house .history'), /将状态由“已成交”改为“已鉴证/);
   await mapIdle(page);
   await page.screenshot({ path: `${SCREENSHOTS}officer.png` });
 
