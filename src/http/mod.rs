@@ -25,6 +25,7 @@ pub mod reports;
 pub mod routes;
 pub mod shapes;
 pub mod stats;
+pub mod styles;
 pub mod tiles;
 pub mod tls;
 pub mod transfer;
@@ -194,6 +195,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         analysis::routes(),
         projects::routes(),
         transfer::routes(),
+        styles::routes(),
     ]
     .into_iter()
     .flatten()

@@ -34,6 +34,7 @@ mod schema_rules;
 mod schemathesis;
 mod seed_demo;
 mod stats;
+mod styles;
 mod tiles;
 mod two_factor;
 mod web;
