@@ -23,7 +23,7 @@ use crate::domain::lifecycle::Status;
 use crate::domain::money::Yuan;
 use crate::domain::roles::Role;
 use crate::domain::unit_number::UnitNumber;
-use crate::store::farmhouses::{self, FarmhouseFilter, FarmhouseRow, HouseChanges, HouseFacts};
+use crate::store::farmhouses::{self, FarmhouseFilter, FarmhouseRow, HouseChanges, HouseFacts, HouseOrder};
 use crate::store::{self, townships};
 use utoipa_axum::routes;
 
@@ -180,7 +180,8 @@ pub struct FarmhouseQuery {
     /// registered, listed, contracted or certified.
     pub status: Option<String>,
     pub village: Option<String>,
-    /// The start of a unit number, or part of a village name.
+    /// The start of a unit number, its short code (`JC00004`: land right and parcel sequence, characters
+    /// 13–19), or part of a village's or township's name.
     pub q: Option<String>,
     pub min_floor_area: Option<f64>,
     pub max_floor_area: Option<f64>,
@@ -194,6 +195,10 @@ pub struct FarmhouseQuery {
     pub limit: Option<i64>,
     /// Show rows after this id (the `next` link carries it).
     pub after: Option<i64>,
+    /// The order: `id` (default), `rent`, `area` or `notice_end` (of the open listing), `-` before one
+    /// for descending; houses without an open listing come last. The first page (no `after`) says how
+    /// many houses match in `numberMatched`.
+    pub sort: Option<String>,
 }
 
 fn malformed(field: &str, message: impl Into<String>) -> Error {
@@ -224,6 +229,21 @@ impl FarmhouseQuery {
             bbox: self.bbox.as_deref().map(query::bbox).transpose()?,
         })
     }
+
+    fn order(&self) -> Result<HouseOrder> {
+        match self.sort.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(HouseOrder::Id),
+            Some(word) => HouseOrder::parse(word).ok_or_else(|| {
+                malformed(
+                    "sort",
+                    format!(
+                        "must be one of {} (- before one for descending, not before id), not {word:?}",
+                        HouseOrder::WORDS.join(", ")
+                    ),
+                )
+            }),
+        }
+    }
 }
 
 /// Houses as GeoJSON features, filtered, in pages.
@@ -237,7 +257,12 @@ pub async fn list(
     Query(q): Query<FarmhouseQuery>,
 ) -> Result<Response> {
     let page = page(q.limit, q.after)?;
-    let rows = farmhouses::list(&state.pool, &q.filter()?, page).await?;
+    let (filter, order) = (q.filter()?, q.order()?);
+    let rows = farmhouses::list(&state.pool, &filter, order, page).await?;
+    let matched = match q.after {
+        None => Some(farmhouses::count(&state.pool, &filter).await?),
+        Some(_) => None,
+    };
     let (rows, next) = page.split(rows, |r| r.id);
     let features = rows
         .into_iter()
@@ -246,7 +271,7 @@ pub async fn list(
             feature(r, role)
         })
         .collect();
-    Ok(geojson_response(StatusCode::OK, &FeatureCollection::new(features, &uri, next)))
+    Ok(geojson_response(StatusCode::OK, &FeatureCollection::new(features, &uri, next).matched(matched)))
 }
 
 /// `value` as `application/geo+json`.

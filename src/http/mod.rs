@@ -27,6 +27,7 @@ pub mod reports;
 pub mod routes;
 pub mod shapes;
 pub mod stats;
+pub mod styles;
 pub mod tiles;
 pub mod tls;
 pub mod transfer;
@@ -198,6 +199,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         transfer::routes(),
         ogc_api::routes(),
         ogc_tiles::routes(),
+        styles::routes(),
     ]
     .into_iter()
     .flatten()

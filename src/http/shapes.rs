@@ -85,13 +85,28 @@ pub struct FeatureCollection<P> {
     pub features: Vec<Feature<P>>,
     #[serde(rename = "numberReturned")]
     pub number_returned: usize,
+    /// How many records the request selects over all its pages, where the list counts them (the first
+    /// page of `/api/v1/farmhouses`).
+    #[serde(rename = "numberMatched", skip_serializing_if = "Option::is_none")]
+    pub number_matched: Option<i64>,
     /// The next page, when there is one.
     pub next: Option<String>,
 }
 
 impl<P> FeatureCollection<P> {
     pub fn new(features: Vec<Feature<P>>, uri: &Uri, next: Option<i64>) -> Self {
-        Self { kind: "FeatureCollection", number_returned: features.len(), features, next: next_link(uri, next) }
+        Self {
+            kind: "FeatureCollection",
+            number_returned: features.len(),
+            features,
+            number_matched: None,
+            next: next_link(uri, next),
+        }
+    }
+
+    /// The same, saying how many records match over all pages.
+    pub fn matched(self, number_matched: Option<i64>) -> Self {
+        Self { number_matched, ..self }
     }
 }
 

@@ -36,6 +36,15 @@ pub enum Band {
 pub const CLUSTER_ZOOMS: std::ops::RangeInclusive<u8> = 11..=14;
 pub const CLUSTER_CELLS: u32 = 64;
 
+/// The zooms whose tiles draw clusters: those of the stored grid, and below it the cells of its first
+/// zoom gathered, so houses (listed ones above all) show however far out the map is. Drawn clusters
+/// gather the stored cells into [`DRAWN_CELLS`] per tile edge (docs/DESIGN.md §10).
+pub const DRAWN_CLUSTER_ZOOMS: std::ops::RangeInclusive<u8> = 8..=14;
+/// Drawn clusters per tile edge: a cell of 64 px on a 512 px tile. Each cluster is drawn halfway between
+/// the mean of its houses and its cell's centre, so two clusters are at least 32 px apart and circles of
+/// up to 16 px never overlap.
+pub const DRAWN_CELLS: u32 = 8;
+
 /// The JSON and tile type of a property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -152,7 +161,7 @@ impl Layer {
         match self {
             Layer::Farmhouses => {
                 "Farmhouses of the idle-farmhouse activation programme with their public facts. Tiles draw \
-                 clusters at zooms 11-14 and footprints from zoom 15."
+                 clusters at zooms 8-14 and footprints from zoom 15."
             }
             Layer::Parcels => "Homestead and construction parcels. Tiles draw them from zoom 15.",
             Layer::Townships => {
@@ -166,8 +175,8 @@ impl Layer {
     /// What the layer draws at zoom `z`.
     pub fn band(self, z: u8) -> Band {
         match self {
-            Layer::Farmhouses if z < *CLUSTER_ZOOMS.start() => Band::Empty,
-            Layer::Farmhouses if CLUSTER_ZOOMS.contains(&z) => Band::Clusters,
+            Layer::Farmhouses if z < *DRAWN_CLUSTER_ZOOMS.start() => Band::Empty,
+            Layer::Farmhouses if DRAWN_CLUSTER_ZOOMS.contains(&z) => Band::Clusters,
             Layer::Parcels if z < 15 => Band::Empty,
             Layer::Villages if z < 10 => Band::Empty,
             _ => Band::Features,
@@ -178,7 +187,7 @@ impl Layer {
     /// client should overzoom instead of asking for more tiles.
     pub fn zooms(self) -> (u8, u8) {
         match self {
-            Layer::Farmhouses => (*CLUSTER_ZOOMS.start(), 16),
+            Layer::Farmhouses => (*DRAWN_CLUSTER_ZOOMS.start(), 16),
             Layer::Parcels => (15, 16),
             Layer::Townships => (0, 12),
             Layer::Villages => (10, 14),
@@ -446,24 +455,41 @@ fn features_tile_sql(layer: Layer, audience: Audience) -> String {
     )
 }
 
-/// Clusters of the tile's cells and of the ring of cells around it (their points may fall in the buffer).
-/// A cluster's id is its cell's number in the zoom's grid, the same in every tile that shows it.
+/// Clusters of the tile: the stored cells of its zoom (below the stored grid, of its first zoom) gathered
+/// into [`DRAWN_CELLS`] per tile edge. A drawn cell lies in one tile, so a cluster is in exactly one tile
+/// and its id (its drawn cell's number in the zoom) is the same wherever it is asked for. It is drawn
+/// halfway between the mean of its houses and its cell's centre (see [`DRAWN_CELLS`]).
 fn clusters_tile_sql() -> String {
-    let fields: Vec<String> = CLUSTER_FIELDS.iter().map(|(f, _)| format!("c.{f}")).collect();
+    let fields: Vec<String> = CLUSTER_FIELDS.iter().map(|(f, _)| format!("sum(c.{f})::int4 as {f}")).collect();
+    let names: Vec<&str> = CLUSTER_FIELDS.iter().map(|(f, _)| *f).collect();
     format!(
         "select coalesce(st_asmvt(mvt, 'farmhouses', {EXTENT}, 'geom', 'id'), ''::bytea) from (
-    select c.iy::int8 * ({cells}::int8 << $1::integer) + c.ix as id,
-           st_asmvtgeom(st_setsrid(st_makepoint(c.sum_x / c.houses, c.sum_y / c.houses), 3857),
+    select g.gy::int8 * ({drawn}::int8 << $1::integer) + g.gx as id,
+           st_asmvtgeom(st_setsrid(st_makepoint(
+               (g.sum_x / g.houses - {half} + (g.gx + 0.5) * g.size) / 2,
+               (g.sum_y / g.houses + {half} - (g.gy + 0.5) * g.size) / 2), 3857),
                         {ENVELOPE}, {EXTENT}, {BUFFER}, true) as geom,
-           {fields}
-    from farmhouse_clusters c
-    where c.z = $1::integer
-      and c.ix between $2::integer * {cells} - 1 and $2::integer * {cells} + {cells}
-      and c.iy between $3::integer * {cells} - 1 and $3::integer * {cells} + {cells}
-      and c.houses > 0
+           {names}
+    from (
+        select c.ix / k.per as gx, c.iy / k.per as gy, k.size, {fields},
+               sum(c.sum_x) as sum_x, sum(c.sum_y) as sum_y
+        from (select s.z, s.n, s.n / {drawn} as per, {world} / ({drawn} * 2 ^ $1::integer) as size
+              from (select z, {cells} << (z - $1::integer) as n
+                    from (select greatest($1::integer, {first}) as z) z) s) k
+        join farmhouse_clusters c on c.z = k.z
+             and c.ix between $2::integer * k.n and $2::integer * k.n + k.n - 1
+             and c.iy between $3::integer * k.n and $3::integer * k.n + k.n - 1
+        group by 1, 2, 3
+    ) g
+    where g.houses > 0
 ) mvt where mvt.geom is not null",
         cells = CLUSTER_CELLS,
+        drawn = DRAWN_CELLS,
+        first = CLUSTER_ZOOMS.start(),
+        half = super::grid::WORLD_HALF,
+        world = 2.0 * super::grid::WORLD_HALF,
         fields = fields.join(", "),
+        names = names.join(", "),
     )
 }
 
@@ -487,7 +513,8 @@ mod tests {
 
     #[test]
     fn houses_go_from_townships_to_clusters_to_footprints() {
-        assert_eq!(Layer::Farmhouses.band(10), Band::Empty);
+        assert_eq!(Layer::Farmhouses.band(7), Band::Empty);
+        assert_eq!(Layer::Farmhouses.band(8), Band::Clusters);
         assert_eq!(Layer::Farmhouses.band(11), Band::Clusters);
         assert_eq!(Layer::Farmhouses.band(14), Band::Clusters);
         assert_eq!(Layer::Farmhouses.band(15), Band::Features);

@@ -82,6 +82,7 @@ pub async fn warm(pool: &PgPool, connections: u32) {
         // Zoom 22, column and row 0: far from any district, so every statement runs and finds nothing.
         for (layer, z) in [
             (Layer::Farmhouses, 22),
+            (Layer::Farmhouses, *layers::DRAWN_CLUSTER_ZOOMS.start()),
             (Layer::Farmhouses, *layers::CLUSTER_ZOOMS.start()),
             (Layer::Parcels, 22),
             (Layer::Townships, 22),

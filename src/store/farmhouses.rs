@@ -93,8 +93,9 @@ pub struct FarmhouseFilter {
     pub township: Option<String>,
     pub status: Option<Status>,
     pub village: Option<String>,
-    /// Unit numbers that start with this, or villages that contain it (literally: `%` and `_` are
-    /// characters, never patterns).
+    /// Unit numbers that start with this or whose short code (characters 13 on: `JC00004`) does, or
+    /// villages or townships whose name contains it (literally: `%` and `_` are characters, never
+    /// patterns).
     pub q: Option<String>,
     pub min_floor_area: Option<f64>,
     pub max_floor_area: Option<f64>,
@@ -106,36 +107,123 @@ pub struct FarmhouseFilter {
     pub bbox: Option<[f64; 4]>,
 }
 
-pub async fn list(ex: impl PgExecutor<'_>, f: &FarmhouseFilter, page: Page) -> StoreResult<Vec<FarmhouseRow>> {
-    let bbox = f.bbox.map(|b| b.to_vec());
-    sqlx::query_as(&format!(
+/// The order of a list of houses: by id (the default), or by a listing's asking rent, the floor area or
+/// the end of the listing's notice period, each either way; ties go by id. Houses without an open
+/// listing come last when ordered by rent or notice.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum HouseOrder {
+    #[default]
+    Id,
+    Rent {
+        descending: bool,
+    },
+    Area {
+        descending: bool,
+    },
+    NoticeEnd {
+        descending: bool,
+    },
+}
+
+impl HouseOrder {
+    /// The words the API takes (`-` before one: descending).
+    pub const WORDS: [&'static str; 4] = ["id", "rent", "area", "notice_end"];
+
+    /// Reads `rent`, `-rent`, `area`, … ; `None` for anything else.
+    pub fn parse(word: &str) -> Option<Self> {
+        let (descending, key) = match word.strip_prefix('-') {
+            Some(k) => (true, k),
+            None => (false, word),
+        };
+        match key {
+            "id" if !descending => Some(HouseOrder::Id),
+            "rent" => Some(HouseOrder::Rent { descending }),
+            "area" => Some(HouseOrder::Area { descending }),
+            "notice_end" => Some(HouseOrder::NoticeEnd { descending }),
+            _ => None,
+        }
+    }
+
+    /// The sort key over `f` (the house) and `l` (its open listing), with missing values last, and
+    /// whether it descends.
+    fn key(self) -> (&'static str, bool) {
+        match self {
+            HouseOrder::Id => ("f.id", false),
+            HouseOrder::Rent { descending: false } => ("coalesce(l.asking_rent_fen, 9223372036854775807)", false),
+            HouseOrder::Rent { descending: true } => ("coalesce(l.asking_rent_fen, -1)", true),
+            HouseOrder::Area { descending } => ("f.floor_area_m2", descending),
+            HouseOrder::NoticeEnd { descending: false } => ("coalesce(l.notice_end, 'infinity'::date)", false),
+            HouseOrder::NoticeEnd { descending: true } => ("coalesce(l.notice_end, '-infinity'::date)", true),
+        }
+    }
+}
+
+/// The conditions of a [`FarmhouseFilter`], over parameters $1–$9, for a query over `f`, `p`, `t`, `l`.
+const FILTER: &str = "($1::text is null or f.township_code = $1)
+           and ($2::text is null or f.status = $2::text)
+           and ($3::text is null or p.village = $3)
+           and ($4::text is null or starts_with(f.unit_number::text, $4) or strpos(p.village, $4) > 0
+                or strpos(t.name, $4) > 0
+                or (upper($4) ~ '^[GJZ][A-Z][0-9]' and starts_with(substr(f.unit_number::text, 13), upper($4))))
+           and ($5::float8 is null or f.floor_area_m2 >= $5)
+           and ($6::float8 is null or f.floor_area_m2 <= $6)
+           and ($7::bigint is null or l.asking_rent_fen <= $7)
+           and ($8::text is null or $8 = any (l.allowed_uses))
+           and ($9::float8[] is null or f.footprint && st_makeenvelope($9[1], $9[2], $9[3], $9[4], 4326))";
+
+macro_rules! bind_filter {
+    ($query:expr, $f:expr) => {
+        $query
+            .bind(&$f.township)
+            .bind($f.status)
+            .bind(&$f.village)
+            .bind(&$f.q)
+            .bind($f.min_floor_area)
+            .bind($f.max_floor_area)
+            .bind($f.max_rent_fen)
+            .bind(&$f.allowed_use)
+            .bind($f.bbox.map(|b| b.to_vec()))
+    };
+}
+
+/// A page of the houses `f` selects in `order`, after the house `page.after` (its place in that order).
+pub async fn list(
+    ex: impl PgExecutor<'_>,
+    f: &FarmhouseFilter,
+    order: HouseOrder,
+    page: Page,
+) -> StoreResult<Vec<FarmhouseRow>> {
+    let (key, descending) = order.key();
+    let (cmp, dir) = if descending { ("<", "desc") } else { (">", "asc") };
+    // After a house: past its place in the order (looked up by its id), so a deep page costs what the
+    // first does.
+    let after = if order == HouseOrder::Id {
+        "f.id > $10".to_string()
+    } else {
+        format!(
+            "({key}, f.id) {cmp} ((select {key} from farmhouses f
+                left join listings l on l.farmhouse_id = f.id and l.status = 'open' where f.id = $10), $10)"
+        )
+    };
+    let sql = format!(
         "{SELECT}
-         where f.id > $1
-           and ($2::text is null or f.township_code = $2)
-           and ($3::text is null or f.status = $3::text)
-           and ($4::text is null or p.village = $4)
-           and ($5::text is null or starts_with(f.unit_number::text, $5) or strpos(p.village, $5) > 0)
-           and ($6::float8 is null or f.floor_area_m2 >= $6)
-           and ($7::float8 is null or f.floor_area_m2 <= $7)
-           and ($8::bigint is null or l.asking_rent_fen <= $8)
-           and ($9::text is null or $9 = any (l.allowed_uses))
-           and ($10::float8[] is null or f.footprint && st_makeenvelope($10[1], $10[2], $10[3], $10[4], 4326))
-         order by f.id limit $11"
-    ))
-    .bind(page.after)
-    .bind(&f.township)
-    .bind(f.status)
-    .bind(&f.village)
-    .bind(&f.q)
-    .bind(f.min_floor_area)
-    .bind(f.max_floor_area)
-    .bind(f.max_rent_fen)
-    .bind(&f.allowed_use)
-    .bind(bbox)
-    .bind(page.limit + 1)
-    .fetch_all(ex)
-    .await
-    .map_err(Into::into)
+         where {FILTER}
+           and ($10::bigint = 0 or {after})
+         order by {key} {dir}, f.id {dir} limit $11"
+    );
+    bind_filter!(sqlx::query_as(&sql), f).bind(page.after).bind(page.limit + 1).fetch_all(ex).await.map_err(Into::into)
+}
+
+/// How many houses `f` selects.
+pub async fn count(ex: impl PgExecutor<'_>, f: &FarmhouseFilter) -> StoreResult<i64> {
+    let sql = format!(
+        "select count(*) from farmhouses f
+         join parcels p on p.parcel_code = f.parcel_code
+         join townships t on t.code = f.township_code
+         left join listings l on l.farmhouse_id = f.id and l.status = 'open'
+         where {FILTER}"
+    );
+    bind_filter!(sqlx::query_scalar(&sql), f).fetch_one(ex).await.map_err(Into::into)
 }
 
 pub async fn get(ex: impl PgExecutor<'_>, id: i64) -> StoreResult<Option<FarmhouseRow>> {

@@ -38,6 +38,7 @@ mod schema_rules;
 mod schemathesis;
 mod seed_demo;
 mod stats;
+mod styles;
 mod tiles;
 mod two_factor;
 mod web;

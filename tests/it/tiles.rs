@@ -81,8 +81,11 @@ async fn each_layer_draws_its_features_with_ids_at_its_zooms() {
     assert_eq!(tag(&features(&body, "villages")[0].1, "name"), Some("测试村"));
 
     // Below its zooms a layer has nothing to draw: 204.
-    let res = get(addr, &format!("/tiles/farmhouses/{}", tile_at(9, 100.0, 0.0))).await;
+    let res = get(addr, &format!("/tiles/farmhouses/{}", tile_at(7, 100.0, 0.0))).await;
     assert_eq!(res.status(), 204);
+    // From zoom 8 up the house is a cluster, gathered from the grid's first zoom.
+    let (body, _) = mvt(addr, &format!("/tiles/farmhouses/{}", tile_at(8, 100.0, 0.0))).await;
+    assert_eq!(tag(&features(&body, "farmhouses")[0].1, "houses"), Some("1"));
     let res = get(addr, &format!("/tiles/farmhouses/{}", tile_at(16, 30_000.0, 0.0))).await;
     assert_eq!(res.status(), 204, "no house there");
 }

@@ -1396,3 +1396,9 @@ export function number(v, digits = 0) {
 export function wan(v) {
   return number(Number(v) / 10000, 2);
 }
+
+/** Adds the texts a view keeps in its own module (`{ zh: {...}, en: {...} }`), before the page is labelled. */
+export function addTexts(texts) {
+  Object.assign(zh, texts.zh);
+  Object.assign(en, texts.en);
+}

@@ -11,6 +11,7 @@ import { CHOROPLETH, FarmMap, PROJECT_COLOURS, STATUS_COLOURS, STATUSES } from '
 import { HousePanel } from './house.js';
 import { Interests } from './interests.js';
 import { Listings } from './listings.js';
+import { MapMode } from './mode.js';
 import { Overdue } from './overdue.js';
 import { Pledges } from './pledges.js';
 import { Queue } from './queue.js';
@@ -67,6 +68,7 @@ class App {
     this.analysis = new Analysis($('tab-analysis'), this);
     this.queue = new Queue($('queue'), this);
     this.search = new Search($('search'), $('search-results'), this);
+    this.mapMode = new MapMode($('legend'), this.map);
     this.workbench = new Workbench($('tab-work'), this);
     this.overdue = new Overdue($('tab-overdue'), this);
     this.pledges = new Pledges($('tab-pledges'), this);
@@ -120,6 +122,7 @@ class App {
     const tabs = TABS[this.me.role] ?? TABS.public;
     for (const b of document.querySelectorAll('[role=tab]')) b.hidden = !tabs.includes(b.dataset.tab);
     this.showTab(tabs[0]);
+    this.mapMode.reset(this.me.role);
     // Staff see more of the summary: its ETag is another one.
     this.figures.etag = null;
     const work = [this.listings.refresh(), this.figures.refresh({ quiet: true })];
@@ -229,7 +232,12 @@ class App {
         return;
       }
       if (!$('search-results').hidden) this.search.close();
-      else if (this.houses.open) this.houses.close();
+      else if (this.houses.open) {
+        // Back to what opened the house: a list closed on a phone opens again.
+        const back = this.houses.returnFocus;
+        if (back && $('side').contains(back) && !$('side').classList.contains('open')) this.toggleSide(true);
+        this.houses.close();
+      }
       else if ($('side').classList.contains('open')) this.toggleSide(false);
     });
     for (const b of document.querySelectorAll('[role=tab]')) {
@@ -286,9 +294,12 @@ class App {
     map.on('click', (e) => {
       // Picking a parcel or drawing a footprint takes the clicks.
       if (this.workbench.mapClick(e)) return;
-      const [hit] = map.queryRenderedFeatures(e.point, { layers: ['houses-fill', 'houses-cluster', 'projects-fill', 'townships-fill'] });
+      const hits = map.queryRenderedFeatures(e.point, { layers: ['houses-fill', 'houses-cluster', 'villages', 'villages-label', 'projects-fill', 'townships-fill'] });
+      // A village's dot or name is small: a click on it is the village, whatever is under it.
+      const hit = hits.find((f) => f.layer.id.startsWith('villages')) ?? hits[0];
       if (!hit) return;
       if (hit.layer.id === 'houses-fill') this.openHouse(hit.id);
+      else if (hit.layer.id.startsWith('villages')) this.openVillage(hit.properties, e.lngLat);
       else if (hit.layer.id === 'houses-cluster') map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 16) });
       // Inside a project's outline (beside its houses) is that project: its page.
       else if (hit.layer.id === 'projects-fill') location.assign(hit.properties.page_url);
@@ -304,11 +315,12 @@ class App {
   bindMapHover() {
     const map = this.map.map;
     map.on('mousemove', (e) => {
-      const hits = map.queryRenderedFeatures(e.point, { layers: ['houses-fill', 'houses-cluster', 'townships-fill'] });
+      const hits = map.queryRenderedFeatures(e.point, { layers: ['houses-fill', 'houses-cluster', 'villages', 'townships-fill'] });
       const township = hits.find((f) => f.layer.id === 'townships-fill');
       this.figures.hover(township ? String(township.properties.code) : null);
       const house = hits.find((f) => f.layer.id !== 'townships-fill');
       if (!house) this.map.tip(null);
+      else if (house.layer.id === 'villages') this.map.tip(e.lngLat, t('map.tip.village', { name: house.properties.name }));
       else if (house.layer.id === 'houses-fill') this.map.tip(e.lngLat, t(`status.${house.properties.status}`));
       else {
         const p = house.properties;
@@ -320,6 +332,16 @@ class App {
       this.figures.hover(null);
       this.map.tip(null);
     });
+  }
+
+  /** A village clicked on the map: its houses to lease in the list, the map closer, its name and count. */
+  async openVillage(village, lngLat) {
+    const v = { name: village.name, township_code: String(village.township_code ?? '') };
+    this.showTab('houses');
+    if (window.matchMedia('(max-width: 720px)').matches) this.toggleSide(true);
+    this.map.map.easeTo({ center: lngLat, zoom: Math.max(this.map.map.getZoom(), 14) });
+    await this.listings.showVillage(v);
+    this.map.popup(lngLat, t('village.popup', { name: v.name, n: number(this.listings.total) }));
   }
 
   townshipClicked(feature, lngLat) {

@@ -1,8 +1,9 @@
-// The map: MapLibre GL JS over the service's own vector tiles — township choropleth of activation at
-// low zooms, house clusters at 11–14, footprints coloured by status and parcels from 15, villages from
-// 10, activation projects' outlines from 12 — on a plain background, or on a raster basemap when the
-// service names one. No glyphs are needed: nothing is drawn as map text; township and project names are
-// HTML markers.
+// The map: MapLibre GL JS built from the service's own style document (GET /styles/default.json: the
+// township choropleth of activation, house clusters from zoom 8 to 14, footprints coloured by status and
+// parcels from 15, villages from 10 and named from 12), to which the page adds only what is interactive:
+// the activation projects' outlines (from 12), the selected house and township, and the two ways of
+// drawing the houses — what an investor may lease (listed houses, the other statuses when asked) or
+// every house by status, for the activation. Township and project names are HTML markers.
 
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { bbox, centre } from './geometry.js';
@@ -10,7 +11,7 @@ import { bbox, centre } from './geometry.js';
 /**
  * Status colours: distinguishable, also for red–green colour blindness (blue, orange, dark green, grey),
  * and each at least 3:1 against the map's background (WCAG AA for graphics); the legend and the tip
- * beside the pointer name them too.
+ * beside the pointer name them too. The style document (src/http/styles.rs) draws the same.
  */
 export const MAP_BACKGROUND = '#eef1e8';
 export const STATUS_COLOURS = {
@@ -27,23 +28,33 @@ export const CHOROPLETH = ['#f3eef8', '#cfc2e3', '#a08cc8', '#6e50a8', '#3f1f80'
 /** Activation projects: a dashed dark outline over a light tint, apart from the status colours. */
 export const PROJECT_COLOURS = { line: '#3b2a14', fill: '#ffe9a8' };
 
+/** Villages: a dark ring (the style's `villages` layer), named from zoom 12. */
+export const VILLAGE_COLOUR = '#3d3d3d';
+
 /** From this zoom the projects' outlines and names are drawn (the townships' names give way). */
 const PROJECT_ZOOM = 12;
 
-const statusColour = ['match', ['get', 'status'], ...STATUSES.flatMap((s) => [s, STATUS_COLOURS[s]]), '#555'];
+/** The ways of drawing the houses: what may be leased, or every house by status. */
+export const MODES = ['investor', 'activation'];
 
-/** A cluster's main status: the one with most houses (ties go to the later stage). */
-const clusterColour = (() => {
-  const n = (s) => ['coalesce', ['get', s], 0];
-  const top = ['max', n('registered'), n('listed'), n('contracted'), n('certified')];
-  return [
-    'case',
-    ['==', n('certified'), top], STATUS_COLOURS.certified,
-    ['==', n('contracted'), top], STATUS_COLOURS.contracted,
-    ['==', n('listed'), top], STATUS_COLOURS.listed,
-    STATUS_COLOURS.registered,
-  ];
-})();
+const count = (s) => ['coalesce', ['get', s], 0];
+const isPoint = ['==', ['geometry-type'], 'Point'];
+const isPolygon = ['==', ['geometry-type'], 'Polygon'];
+
+/** The houses of a cluster counted in `statuses`. */
+function clusterCount(statuses) {
+  return statuses.length === 1 ? count(statuses[0]) : ['+', ...statuses.map(count)];
+}
+
+/** The colour of a cluster: the status of `statuses` with most houses (ties go to the later stage; listed first for investors). */
+function clusterColour(statuses, preferred = []) {
+  const order = [...preferred, ...['certified', 'contracted', 'listed', 'registered'].filter((s) => !preferred.includes(s))]
+    .filter((s) => statuses.includes(s));
+  if (order.length === 1) return STATUS_COLOURS[order[0]];
+  const top = ['max', ...order.map(count)];
+  const cases = order.slice(0, -1).flatMap((s) => [['==', count(s), top], STATUS_COLOURS[s]]);
+  return ['case', ...cases, STATUS_COLOURS[order[order.length - 1]]];
+}
 
 const activationShare = [
   '/',
@@ -58,121 +69,9 @@ function choropleth([low, high]) {
   return ['interpolate', ['linear'], activationShare, ...stops];
 }
 
-const LAYER_ZOOMS = { townships: [0, 12], villages: [10, 14], parcels: [15, 16], farmhouses: [11, 16] };
-
-function tileUrl(layer, version) {
-  return `${location.origin}/tiles/${layer}/{z}/{x}/{y}?v=${version}`;
-}
-
-function style(site, version) {
-  const sources = {};
-  for (const [layer, [minzoom, maxzoom]] of Object.entries(LAYER_ZOOMS)) {
-    sources[layer] = { type: 'vector', tiles: [tileUrl(layer, version)], minzoom, maxzoom };
-  }
-  sources.projects = { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'id' };
-  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': MAP_BACKGROUND } }];
-  if (site.basemap_url) {
-    sources.basemap = { type: 'raster', tiles: [site.basemap_url], tileSize: 256, maxzoom: 18 };
-    layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.85 } });
-  }
-  layers.push(
-    {
-      id: 'townships-fill',
-      type: 'fill',
-      source: 'townships',
-      'source-layer': 'townships',
-      paint: {
-        'fill-color': choropleth([0, 1]),
-        'fill-opacity': ['interpolate', ['linear'], ['zoom'], 10, 0.8, 12, 0.35, 15, 0.12],
-      },
-    },
-    {
-      id: 'townships-line',
-      type: 'line',
-      source: 'townships',
-      'source-layer': 'townships',
-      paint: {
-        'line-color': ['case', ['boolean', ['feature-state', 'selected'], false], '#111', '#ffffff'],
-        'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3, 1.2],
-      },
-    },
-    {
-      id: 'parcels-fill',
-      type: 'fill',
-      source: 'parcels',
-      'source-layer': 'parcels',
-      minzoom: 15,
-      paint: { 'fill-color': '#fbf7e9', 'fill-opacity': 0.7 },
-    },
-    {
-      id: 'parcels-line',
-      type: 'line',
-      source: 'parcels',
-      'source-layer': 'parcels',
-      minzoom: 15,
-      paint: { 'line-color': '#b59f6b', 'line-width': 0.8, 'line-dasharray': [2, 1] },
-    },
-    {
-      id: 'villages',
-      type: 'circle',
-      source: 'villages',
-      'source-layer': 'villages',
-      minzoom: 10,
-      paint: { 'circle-radius': 3, 'circle-color': '#4e4e4e', 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 },
-    },
-    {
-      id: 'projects-fill',
-      type: 'fill',
-      source: 'projects',
-      minzoom: PROJECT_ZOOM,
-      paint: { 'fill-color': PROJECT_COLOURS.fill, 'fill-opacity': 0.35 },
-    },
-    {
-      id: 'projects-line',
-      type: 'line',
-      source: 'projects',
-      minzoom: PROJECT_ZOOM,
-      paint: { 'line-color': PROJECT_COLOURS.line, 'line-width': 2, 'line-dasharray': [3, 2] },
-    },
-    {
-      id: 'houses-cluster',
-      type: 'circle',
-      source: 'farmhouses',
-      'source-layer': 'farmhouses',
-      maxzoom: 15,
-      filter: ['==', ['geometry-type'], 'Point'],
-      paint: {
-        'circle-color': clusterColour,
-        'circle-radius': ['interpolate', ['linear'], ['sqrt', ['get', 'houses']], 1, 4, 10, 14, 30, 24],
-        'circle-opacity': 0.85,
-        'circle-stroke-color': '#ffffff',
-        'circle-stroke-width': 1,
-      },
-    },
-    {
-      id: 'houses-fill',
-      type: 'fill',
-      source: 'farmhouses',
-      'source-layer': 'farmhouses',
-      minzoom: 15,
-      filter: ['==', ['geometry-type'], 'Polygon'],
-      paint: { 'fill-color': statusColour, 'fill-opacity': 0.9 },
-    },
-    {
-      id: 'houses-line',
-      type: 'line',
-      source: 'farmhouses',
-      'source-layer': 'farmhouses',
-      minzoom: 15,
-      filter: ['==', ['geometry-type'], 'Polygon'],
-      paint: {
-        'line-color': ['case', ['boolean', ['feature-state', 'selected'], false], '#000000', '#ffffff'],
-        'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3, 0.8],
-      },
-    },
-  );
-  return { version: 8, sources, layers };
-}
+/** The layers of the houses drawn as clusters (circle, count) and as footprints. */
+const CLUSTER_LAYERS = ['houses-cluster', 'houses-cluster-count'];
+const FOOTPRINT_LAYERS = ['houses-fill', 'houses-line'];
 
 /** The map, its tile version (bumped after writes) and the house shown as selected. */
 export class FarmMap {
@@ -182,12 +81,15 @@ export class FarmMap {
     this.selectedTownship = null;
     this.townshipMarkers = [];
     this.projectMarkers = [];
+    this.mode = { mode: 'investor', statuses: ['listed'] };
     const bounds = site.bounds ?? [120.6, 29.75, 121.1, 30.3];
     this.map = new maplibregl.Map({
       container,
-      style: style(site, this.version),
+      style: '/styles/default.json',
       bounds: [[bounds[0], bounds[1]], [bounds[2], bounds[3]]],
       fitBoundsOptions: { padding: 20 },
+      // The houses are drawn from zoom 8 (the district is a few dozen pixels wide there).
+      minZoom: 8,
       maxZoom: 19,
       attributionControl: false,
       // Kept so the page (and its tests) can read what was drawn.
@@ -197,7 +99,8 @@ export class FarmMap {
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
     this.map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: '上虞区 · farmhouse' }));
     this.map.getCanvas().setAttribute('aria-label', container.getAttribute('aria-label') ?? 'map');
-    for (const layer of ['houses-fill', 'houses-cluster', 'projects-fill', 'townships-fill', 'villages']) {
+    this.map.once('style.load', () => this.addProjectLayers());
+    for (const layer of ['houses-fill', 'houses-cluster', 'projects-fill', 'townships-fill', 'villages', 'villages-label']) {
       this.map.on('mouseenter', layer, () => { this.map.getCanvas().style.cursor = 'pointer'; });
       this.map.on('mouseleave', layer, () => { this.map.getCanvas().style.cursor = ''; });
     }
@@ -220,11 +123,56 @@ export class FarmMap {
     });
   }
 
+  /** The projects' outlines: data of the page, drawn under the houses. */
+  addProjectLayers() {
+    this.map.addSource('projects', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'id' });
+    this.map.addLayer({
+      id: 'projects-fill',
+      type: 'fill',
+      source: 'projects',
+      minzoom: PROJECT_ZOOM,
+      paint: { 'fill-color': PROJECT_COLOURS.fill, 'fill-opacity': 0.35 },
+    }, 'houses-cluster');
+    this.map.addLayer({
+      id: 'projects-line',
+      type: 'line',
+      source: 'projects',
+      minzoom: PROJECT_ZOOM,
+      paint: { 'line-color': PROJECT_COLOURS.line, 'line-width': 2, 'line-dasharray': [3, 2] },
+    }, 'houses-cluster');
+    this.setMode(this.mode.mode, this.mode.statuses);
+  }
+
+  /**
+   * Draws the houses for `mode`: `investor`, the houses of `statuses` (listed by default) at every zoom,
+   * clusters sized and labelled by their count; `activation`, every house by its status, clusters from
+   * zoom 11 in the colour of their main status.
+   */
+  setMode(mode, statuses = ['listed']) {
+    const shown = mode === 'activation' ? STATUSES : STATUSES.filter((s) => statuses.includes(s));
+    this.mode = { mode, statuses: shown };
+    if (!this.map.getLayer('houses-cluster')) return;
+    const n = clusterCount(shown.length ? shown : ['listed']);
+    const some = shown.length ? ['>', n, 0] : false;
+    for (const id of CLUSTER_LAYERS) {
+      this.map.setFilter(id, ['all', isPoint, some]);
+      this.map.setLayerZoomRange(id, mode === 'activation' ? 11 : 8, 15);
+    }
+    this.map.setPaintProperty('houses-cluster', 'circle-color', clusterColour(shown, mode === 'investor' ? ['listed'] : []));
+    this.map.setPaintProperty('houses-cluster', 'circle-radius', ['interpolate', ['linear'], ['sqrt', n], 1, 7, 5, 11, 15, 15]);
+    this.map.setLayoutProperty('houses-cluster-count', 'text-field', ['to-string', n]);
+    for (const id of FOOTPRINT_LAYERS) {
+      this.map.setFilter(id, ['all', isPolygon, ['in', ['get', 'status'], ['literal', shown]]]);
+    }
+  }
+
   /** Asks for fresh house and township tiles (after a write), without reloading the page. */
   refresh() {
     this.version += 1;
     for (const layer of ['farmhouses', 'townships']) {
-      this.map.getSource(layer)?.setTiles([tileUrl(layer, this.version)]);
+      const source = this.map.getSource(layer);
+      const url = source?.tiles?.[0];
+      if (url) source.setTiles([`${url.split('?')[0]}?v=${this.version}`]);
     }
   }
 
