@@ -41,11 +41,9 @@ export class MapMode {
 
   render() {
     const focused = this.root.contains(document.activeElement) ? document.activeElement.id : null;
-    const radios = MODES.map((m) => el('label', { class: 'check' },
-      el('input', {
-        type: 'radio', name: 'map-mode', value: m, id: `map-mode-${m}`, checked: this.mode === m,
-        onchange: () => this.set(m),
-      }), ' ', t(`map.mode.${m}`)));
+    const choice = el('label', { class: 'map-modes' }, el('span', {}, t('map.mode')), ' ',
+      el('select', { id: 'map-mode-select', onchange: (e) => this.set(e.target.value) },
+        ...MODES.map((m) => el('option', { value: m, selected: this.mode === m }, t(`map.mode.${m}`)))));
     const statuses = this.mode === 'investor'
       ? el('fieldset', { class: 'map-statuses' }, el('legend', {}, t('map.mode.statuses')),
         ...STATUSES.map((s) => el('label', { class: 'check' },
@@ -62,7 +60,7 @@ export class MapMode {
           t(`status.${s}`))))
       : '';
     this.root.replaceChildren(
-      el('fieldset', { class: 'map-modes' }, el('legend', {}, t('map.mode')), ...radios),
+      choice,
       statuses,
       el('p', { class: 'hint' }, t(`map.mode.hint.${this.mode}`)),
       el('ul', { class: 'legend-village' }, el('li', {},

@@ -89,7 +89,8 @@ test('the status colours have 3:1 contrast against the map and are named in the 
   }
   assert.deepEqual(await page.locator('#legend .legend-status li').allTextContents(),
     ['闲置（已登记）', '挂牌中', '已成交', '已鉴证（激活）']);
-  // Over a house the pointer gets its status in words.
+  // Over a house the pointer gets its status in words (the activation view draws every status).
+  await page.selectOption('#map-mode-select', 'activation');
   const { features: [house] } = await page.evaluate(() => fetch('/api/v1/farmhouses?status=certified&limit=1').then((r) => r.json()));
   const point = await page.evaluate(async (geometry) => {
     const { centre } = await import('/assets/app/geometry.js');

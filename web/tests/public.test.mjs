@@ -29,7 +29,7 @@ test('the district view draws every township with its activation figures', async
 test('houses are drawn in the colour of their status', async () => {
   const { page, problems } = await openMap(browser.context);
   // Every status is drawn in the activation view (the public starts on the houses to lease).
-  await page.check('#map-mode-activation');
+  await page.selectOption('#map-mode-select', 'activation');
   for (const status of ['registered', 'listed', 'contracted', 'certified']) {
     const { features: [house] } = await getJson(page, `/api/v1/farmhouses?status=${status}&limit=1`);
     assert.ok(house, `a ${status} house exists`);
