@@ -29,6 +29,11 @@ use crate::store::{access, two_factor};
 
 /// The code of the problem answered to a session that has not passed a second factor it needs.
 pub const SECOND_FACTOR_REQUIRED: &str = "second_factor_required";
+/// The problem codes of a wrong second factor: a code the app does not show now, a code used already, a
+/// recovery code that is not the account's (or was used).
+pub const WRONG_CODE: &str = "totp_wrong_code";
+pub const CODE_TAKEN: &str = "totp_code_taken";
+pub const WRONG_RECOVERY_CODE: &str = "totp_wrong_recovery_code";
 
 /// How the service asks for second factors.
 #[derive(Debug, Clone)]
@@ -253,7 +258,7 @@ pub async fn confirm(
     let secret = state.second_factor.key.open(user, &row.secret_sealed, &row.nonce);
     let step = secret.and_then(|s| totp::matching_step(&s, &input.code, now_step(), row.last_step));
     let Some(step) = step else {
-        return Err(Error::invalid("code", "is not the code the authenticator app shows now"));
+        return Err(Error::invalid("code", "is not the code the authenticator app shows now").with_code(WRONG_CODE));
     };
     let codes = totp::new_recovery_codes();
     let plain: Vec<String> = codes.iter().map(|c| totp::normalise_recovery_code(c)).collect();
@@ -263,7 +268,7 @@ pub async fn confirm(
     let actor = pending.as_ref().map_or_else(|| caller.actor(), |p| format!("{}:{}", p.role, p.username));
     let mut tx = crate::store::begin_as(&state.pool, &actor).await?;
     if !two_factor::confirm_enrolment(&mut tx, user, step, &hashes).await? {
-        return Err(Error::invalid("code", "this code was taken already; wait for the next one"));
+        return Err(Error::invalid("code", "this code was taken already; wait for the next one").with_code(CODE_TAKEN));
     }
     tx.commit().await?;
     succeeded(&state, &keys, at).await?;
@@ -324,7 +329,8 @@ pub async fn second_step(
             return Err(Error::invalid(
                 "code",
                 "is not the code the authenticator app shows now (each code works once)",
-            ));
+            )
+            .with_code(WRONG_CODE));
         }
     } else if let Some(recovery) = recovery {
         let typed = totp::normalise_recovery_code(recovery);
@@ -339,7 +345,8 @@ pub async fn second_step(
             None => false,
         };
         if !used {
-            return Err(Error::invalid("recovery_code", "is not a recovery code of this account, or was used"));
+            return Err(Error::invalid("recovery_code", "is not a recovery code of this account, or was used")
+                .with_code(WRONG_RECOVERY_CODE));
         }
     }
     succeeded(&state, &keys, at).await?;

@@ -156,7 +156,7 @@ async fn wrong_codes_are_slowed_down_and_recovery_codes_work_once() {
     let (browser, _) = sign_in(&api, "li.ming").await;
     for _ in 0..5 {
         let wrong = browser.post("/api/v1/auth/totp", &json!({"code": "000000"})).await.expect(422);
-        assert_eq!(wrong.body["field"], "code");
+        assert_eq!((&wrong.body["field"], &wrong.body["code"]), (&json!("code"), &json!("totp_wrong_code")));
     }
     let waiting = browser.post("/api/v1/auth/totp", &json!({"code": pyotp(&secret, 30)})).await.expect(429);
     assert!(waiting.header("retry-after").parse::<u64>().unwrap() >= 1);
@@ -169,7 +169,10 @@ async fn wrong_codes_are_slowed_down_and_recovery_codes_work_once() {
     browser.get("/api/v1/transactions").await.expect(200);
     let (browser, _) = sign_in(&api, "li.ming").await;
     let again = browser.post("/api/v1/auth/totp", &json!({"recovery_code": recovery[0]})).await.expect(422);
-    assert_eq!(again.body["field"], "recovery_code");
+    assert_eq!(
+        (&again.body["field"], &again.body["code"]),
+        (&json!("recovery_code"), &json!("totp_wrong_recovery_code"))
+    );
     browser.post("/api/v1/auth/totp", &json!({"code": "1", "recovery_code": "x"})).await.expect(422);
     browser.post("/api/v1/auth/totp", &json!({"recovery_code": recovery[1]})).await.expect(200);
     browser.get("/api/v1/transactions").await.expect(200);
