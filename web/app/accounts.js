@@ -1,6 +1,6 @@
 // Accounts, for admins: every account with its role, the townships it is limited to, whether it is
 // disabled and how many API tokens it holds; a form to add one; and per account: disable or enable it,
-// change its townships, revoke its tokens. All through the account API (GET/POST /api/v1/users, PATCH
+// change its role and townships, revoke its tokens. All through the account API (GET/POST /api/v1/users, PATCH
 // /api/v1/users/{id}); a refusal is shown next to the field it names.
 
 import { api, clearAlert, el, loading, showNotice } from './api.js';
@@ -72,7 +72,7 @@ export class Accounts {
       actions.append(el('button', { type: 'button', dataset: { action: 'revoke' },
         onclick: () => this.change(u, { revoke_tokens: true }, t('accounts.revoked', { name: u.username })) }, t('accounts.revoke')));
     }
-    if (SCOPED.includes(u.role)) {
+    if (!me) {
       actions.append(el('button', { type: 'button', dataset: { action: 'scope' }, 'aria-expanded': 'false',
         onclick: (e) => this.scopeForm(u, e.currentTarget) }, t('accounts.scope.change')));
     }
@@ -95,7 +95,7 @@ export class Accounts {
     await this.refresh();
   }
 
-  /** The townships of account `u`, chosen under its row. */
+  /** The role and townships of account `u`, chosen under its row. */
   scopeForm(u, button) {
     const row = button.closest('tr');
     const open = row.nextElementSibling?.classList.contains('scope-row');
@@ -105,20 +105,28 @@ export class Accounts {
       return;
     }
     button.setAttribute('aria-expanded', 'true');
+    const role = select('role', ROLES.map((r) => [r, t(`role.${r}`)]));
+    role.value = u.role;
     const form = workForm({
       id: `scope-${u.id}`,
       title: t('accounts.scope.title', { name: u.username }),
-      fields: [this.townshipField(u.townships)],
+      fields: [field('role', t('accounts.field.role'), role), this.townshipField(u.townships)],
       submit: t('accounts.scope.save'),
       onSubmit: async (f) => {
-        const townships = [...f.elements.townships.selectedOptions].map((o) => o.value);
-        await api(`/api/v1/users/${u.id}`, { method: 'PATCH', body: { townships } });
-        showNotice(t('accounts.scope.done', { name: u.username, scope: this.scopeText(townships) }));
+        // A role without townships takes none; a change of role or townships ends the account's sessions.
+        const townships = SCOPED.includes(role.value) ? [...f.elements.townships.selectedOptions].map((o) => o.value) : [];
+        const body = { townships };
+        if (role.value !== u.role) body.role = role.value;
+        await api(`/api/v1/users/${u.id}`, { method: 'PATCH', body });
+        showNotice(t('accounts.scope.done', { name: u.username, role: t(`role.${role.value}`), scope: this.scopeText(townships) }));
         await this.refresh();
       },
     });
+    const sync = () => { form.querySelector('[data-field=townships]').hidden = !SCOPED.includes(role.value); };
+    role.addEventListener('change', sync);
+    sync();
     row.after(el('tr', { class: 'scope-row' }, el('td', { colspan: 5 }, form)));
-    form.querySelector('select').focus();
+    role.focus();
   }
 
   townshipField(chosen = []) {

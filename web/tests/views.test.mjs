@@ -257,6 +257,14 @@ test('an admin adds an account and disables it in the page; its notice goes away
   await row.waitFor();
   assert.match(await row.textContent(), new RegExp(summary.by_township[0].name));
   assert.equal(await signInStatus(name, password), 200, 'the new account signs in');
+  // Its role and townships changed under its row: an official of the whole district.
+  await row.locator('button[data-action=scope]').click();
+  const change = page.locator(`tr.scope-row form`);
+  await change.locator('select[name=role]').selectOption('official');
+  await change.locator('select[name=townships]').selectOption([]);
+  await change.locator('button[type=submit]').click();
+  await page.waitForFunction((n) => document.querySelector(`#accounts-table tr[data-username="${n}"] td.role`)?.textContent === '管理人员', name);
+  assert.equal(await row.locator('td.scope').textContent(), '全区');
   await page.evaluate(() => { document.getElementById('side').scrollTop = 0; });
   await page.screenshot({ path: `${SCREENSHOTS}accounts.png` });
 
