@@ -244,6 +244,14 @@ martin_warm=$(load "$theirs" "$work/tiles.txt" 0 "$CONNECTIONS" gzip)
 ours_warm=$(load "$ours" "$work/tiles.txt" 0 "$CONNECTIONS" gzip)
 martin_warm_fp=$(load "$theirs" "$work/footprints.txt" 0 "$CONNECTIONS" gzip)
 ours_warm_fp=$(load "$ours" "$work/footprints.txt" 0 "$CONNECTIONS" gzip)
+# The houses' tiles under a CQL2 filter (drawn from the rows, clusters counted on the fly), cold then warm.
+tile_filter="status = 'listed' AND floors >= 2"
+filter_query="filter=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$tile_filter")"
+grep '^/tiles/farmhouses/' "$work/tiles.txt" | sed "s|\$|?$filter_query|" > "$work/filtered-tiles.txt"
+step "filtered tiles ($tile_filter): every tile once just after a restart, then ${DURATION}s warm"
+restart_ours
+ours_cold_filtered=$(load "$ours" "$work/filtered-tiles.txt" 1 "$CONNECTIONS" gzip)
+ours_warm_filtered=$(load "$ours" "$work/filtered-tiles.txt" 0 "$CONNECTIONS" gzip)
 martin_rss=$(peak_rss "$martin_pid")
 stop "$martin_pid"
 
@@ -292,6 +300,10 @@ while read -r limit page p path; do
     echo "$path" > "$work/page.txt"
     feature_results+=("$limit $page $p $(load "$ours" "$work/page.txt" 0 "$FEATURE_CONNECTIONS")")
 done < "$work/feature-rows.txt"
+
+step "OGC API - Features: page 1 of 100 houses under a CQL2 filter, ${DURATION}s"
+echo "$items?limit=100&$filter_query" > "$work/page.txt"
+cql_items=$(load "$ours" "$work/page.txt" 0 "$FEATURE_CONNECTIONS")
 
 step "stats summary, ${DURATION}s"
 echo /api/v1/stats/summary > "$work/stats.txt"
@@ -364,6 +376,8 @@ row "farmhouse cold z15-16" "$ours_cold_fp"
 row "martin cold z15-16" "$martin_cold_fp"
 row "farmhouse warm z15-16" "$ours_warm_fp"
 row "martin warm z15-16" "$martin_warm_fp"
+row "farmhouse cold filter" "$ours_cold_filtered"
+row "farmhouse warm filter" "$ours_warm_filtered"
 cold_ratio=$(ratio "$(field "$ours_cold" 4)" "$(field "$martin_cold" 4)")
 warm_ratio=$(ratio "$(field "$ours_warm" 4)" "$(field "$martin_warm" 4)")
 printf 'farmhouse / martin req/s: cold %s×, warm %s×; footprints only (z15-16): cold %s×, warm %s×\n' \
@@ -410,6 +424,9 @@ for r in "${feature_results[@]}"; do
     printf '%-6s %-6s %10s %10s %10s %8s\n' "$limit" "$label" "$rps" "$p50" "$p99" "$errors"
     worst_page_p99=$(awk -v a="$worst_page_p99" -v b="$p99" 'BEGIN {print (b > a) ? b : a}')
 done
+printf '%-6s %-6s %10s %10s %10s %8s\n' "100" "cql2" "$(field "$cql_items" 4)" "$(field "$cql_items" 5)" \
+    "$(field "$cql_items" 6)" "$(field "$cql_items" 7)"
+echo "(cql2: page 1 under filter=$tile_filter; the filter rows of the tile table: the houses' tiles under it)"
 echo
 echo "Stats summary: /api/v1/stats/summary, $FEATURE_CONNECTIONS connections, ${DURATION}s"
 printf '%-13s %10s %10s %10s %8s\n' "" "req/s" "p50 ms" "p99 ms" "errors"

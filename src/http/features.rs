@@ -7,6 +7,7 @@
 //! any ([`crate::store::standbys`]); the landing page and the web map are not.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
@@ -21,6 +22,7 @@ use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
 use crate::domain::roles::{Audience, Role};
 use crate::map::Layer;
+use crate::map::cql::{self, FilterRequest, Where};
 use crate::map::items::{self, Cursor, DEFAULT_LIMIT, ItemQuery, MAX_LIMIT};
 use crate::map::output_crs::OutputCrs;
 use crate::map::sort;
@@ -30,12 +32,26 @@ use utoipa_axum::routes;
 pub const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const SCHEMA_JSON: &str = "application/schema+json";
+const QUERYABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
 const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    // Part 3 and CQL2 (crate::map::cql).
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
 ];
 
 /// The collections served, in the order they are listed.
@@ -269,6 +285,7 @@ fn collection_json(layer: Layer, base: &str, extent: Option<[f64; 4]>) -> Value 
             link(format!("{base}/collections/{name}/items"), "items", GEOJSON, "its features"),
             link(format!("{base}/tiles/{name}"), "describedby", JSON, "its vector tiles (TileJSON)"),
             link(format!("{base}/collections/{name}/tiles"), super::ogc_tiles::REL_TILESETS_VECTOR, JSON, "its tilesets"),
+            link(format!("{base}/collections/{name}/queryables"), QUERYABLES_REL, SCHEMA_JSON, "what filters may use"),
         ],
     });
     if let Some(bbox) = extent {
@@ -344,6 +361,7 @@ fn item_query(layer: Layer, audience: Audience, pairs: &[(String, String)], max_
     let mut q = ItemQuery {
         bbox: None,
         filters: Vec::new(),
+        cql: None,
         limit: DEFAULT_LIMIT,
         cursor: None,
         bbox_crs: OutputCrs::Crs84,
@@ -426,6 +444,9 @@ fn page_href(base: &str, layer: Layer, q: &ItemQuery, cursor: Option<(&str, &str
     if let Some(names) = &q.view.properties {
         s.append_pair("properties", &names.join(","));
     }
+    for (k, v) in q.cql.iter().flat_map(|w| w.request.params()) {
+        s.append_pair(k, v);
+    }
     match (cursor, &q.cursor) {
         (Some((k, v)), _) => {
             s.append_pair(k, v);
@@ -460,6 +481,12 @@ fn page_href(base: &str, layer: Layer, q: &ItemQuery, cursor: Option<(&str, &str
            ("sortby" = Option<String>, Query, description = "sort keys joined by commas, each a property the caller \
              sees, optionally after + (ascending) or - (descending), e.g. -floor_area_m2,year_built; ties by id"),
            ("properties" = Option<String>, Query, description = "only these properties, joined by commas"),
+           ("filter" = Option<String>, Query, description = "a CQL2 filter over the collection's queryables \
+             (GET /collections/{collection}/queryables), e.g. status = 'listed' AND floor_area_m2 > 150"),
+           ("filter-lang" = Option<String>, Query, description = "cql2-text (default) or cql2-json"),
+           ("filter-crs" = Option<String>, Query, description = "the CRS of the filter's geometries: \
+             http://www.opengis.net/def/crs/OGC/1.3/CRS84 (default) or http://www.opengis.net/def/crs/EPSG/0/ \
+             followed by 4326, 4490, 4549, 4528 or 3857 (in the axis order EPSG gives them)"),
            ("f" = Option<String>, Query, description = "json")),
     responses((status = 200, description = "a page of features", content_type = "application/geo+json", body = Object)))]
 pub async fn items(
@@ -470,10 +497,14 @@ pub async fn items(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
-    let pairs = pairs(query.as_deref());
+    let mut pairs = pairs(query.as_deref());
     json_only(&pairs)?;
+    let filter = FilterRequest::take(&mut pairs);
     let audience = layer.audience(caller.role.audience());
-    let q = item_query(layer, audience, &pairs, max_limit(caller.role))?;
+    let mut q = item_query(layer, audience, &pairs, max_limit(caller.role))?;
+    if let Some(f) = filter {
+        q.cql = Some(read_filter(layer, audience, f).await?);
+    }
     // Both on one connection: from the same server, so the count and the page agree, and never holding
     // one connection while waiting for a second (under load, every request could hold one and wait).
     let mut read = state.reads.acquire().await?;
@@ -553,6 +584,31 @@ pub async fn item(
     Ok(with_content_crs(json_response(StatusCode::OK, GEOJSON, body), view.crs))
 }
 
+/// Reads a CQL2 filter on `layer` for `audience`; a refusal is a 400 naming its parameter.
+pub async fn read_filter(layer: Layer, audience: Audience, f: FilterRequest) -> Result<Arc<Where>> {
+    cql::compile(layer, audience, f).await.map_err(|r| bad_param(r.field, r.message))
+}
+
+/// The properties a filter on a collection may use, as the caller's role sees them (OGC API – Features
+/// Part 3 queryables: a JSON Schema).
+#[utoipa::path(get, path = "/collections/{collection}/queryables", tag = "ogc-features",
+    params(("collection" = String, Path, description = "farmhouses, parcels, townships or villages"),
+           ("f" = Option<String>, Query, description = "json")),
+    responses((status = 200, description = "the queryables (JSON Schema)", content_type = "application/schema+json",
+               body = Object)))]
+pub async fn queryables(
+    caller: Caller,
+    Path(id): Path<String>,
+    BaseUrl(base): BaseUrl,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let layer = Layer::from_name(&id).ok_or_else(|| unknown_collection(&id))?;
+    json_only(&pairs(query.as_deref()))?;
+    let audience = layer.audience(caller.role.audience());
+    let schema = cql::queryables_schema(layer, audience, &format!("{base}/collections/{}/queryables", layer.name()));
+    Ok(json_response(StatusCode::OK, SCHEMA_JSON, schema.to_string()))
+}
+
 /// The routes of this module, with who may call them.
 pub fn routes() -> Vec<Endpoint> {
     vec![
@@ -562,5 +618,6 @@ pub fn routes() -> Vec<Endpoint> {
         route(routes!(collection), Allow::Everyone),
         route(routes!(items), Allow::Everyone),
         route(routes!(item), Allow::Everyone),
+        route(routes!(queryables), Allow::Everyone),
     ]
 }

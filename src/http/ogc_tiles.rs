@@ -426,7 +426,7 @@ pub async fn collection_tile(
     let tile = tile_id(&matrix, &row, &col)?;
     let audience = layer.audience(caller.role.audience());
     let encoding = encoding_of(&headers);
-    let (t, hit) = super::tiles::cached(&state, TileKey { layer, audience, tile }, encoding).await?;
+    let (t, hit) = super::tiles::cached(&state, TileKey { layer, audience, tile }, encoding, None).await?;
     Ok(super::tiles::respond(&t, encoding, audience, hit, &headers))
 }
 
@@ -451,7 +451,7 @@ pub async fn dataset_tile(
     for layer in Layer::ALL {
         let audience = layer.audience(caller.role.audience());
         widest = widest.max(audience);
-        let (t, hit) = super::tiles::cached(&state, TileKey { layer, audience, tile }, Encoding::Identity).await?;
+        let (t, hit) = super::tiles::cached(&state, TileKey { layer, audience, tile }, Encoding::Identity, None).await?;
         all_hit &= hit;
         body.extend_from_slice(t.raw());
     }

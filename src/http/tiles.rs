@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ use super::problem::FieldError;
 use super::routes::{Allow, Endpoint, route};
 use super::{AppState, Error, Result};
 use crate::domain::roles::Audience;
+use crate::map::cql::{FilterRequest, Where};
 use crate::map::encoding::{self, Encoding, Tile};
 use crate::map::layers::CLUSTER_FIELDS;
 use crate::map::{self, Layer, TileId, TileKey};
@@ -36,7 +37,11 @@ fn unknown_layer(name: &str) -> Error {
 /// Mapbox Vector Tile (y may end in .pbf/.mvt); attributes by role.
 #[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}", tag = "tiles",
     params(("layer" = String, Path, description = "farmhouses, parcels, townships or villages"),
-           ("z" = u8, Path), ("x" = u32, Path), ("y" = String, Path, description = "may end in .pbf or .mvt")),
+           ("z" = u8, Path), ("x" = u32, Path), ("y" = String, Path, description = "may end in .pbf or .mvt"),
+           ("filter" = Option<String>, Query, description = "draw only the features matching this CQL2 filter \
+             (as on /collections/{layer}/items; clusters count the matching houses)"),
+           ("filter-lang" = Option<String>, Query, description = "cql2-text (default) or cql2-json"),
+           ("filter-crs" = Option<String>, Query, description = "the CRS of the filter's geometries (as on items)")),
     responses((status = 200, description = "a Mapbox Vector Tile", content_type = "application/vnd.mapbox-vector-tile",
                body = Vec<u8>),
               (status = 204, description = "nothing in this tile"), (status = 304, description = "not modified")))]
@@ -45,6 +50,7 @@ pub async fn tile(
     caller: Caller,
     Path((layer, z, x, y)): Path<(String, String, String, String)>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&layer).ok_or_else(|| unknown_layer(&layer))?;
     let tile = TileId::parse(&z, &x, &y).map_err(|bad| {
@@ -52,22 +58,33 @@ pub async fn tile(
         if bad.outside { Error::NoSuch(e) } else { Error::BadParameter(e) }
     })?;
     let audience = layer.audience(caller.role.audience());
+    let filter = match FilterRequest::take(&mut query_pairs(query.as_deref())) {
+        Some(f) => Some(super::features::read_filter(layer, audience, f).await?),
+        None => None,
+    };
     let key = TileKey { layer, audience, tile };
     let encoding = Encoding::negotiate(headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
-    let (tile, hit) = cached(&state, key, encoding).await?;
+    let (tile, hit) = cached(&state, key, encoding, filter).await?;
     Ok(respond(&tile, encoding, audience, hit, &headers))
 }
 
 /// The tile of `key` with its body in `encoding`, from the cache or rendered (and then cached), and
-/// whether the cache held it. The OGC API – Tiles routes ([`super::ogc_tiles`]) serve the same tiles.
-pub(super) async fn cached(state: &AppState, key: TileKey, encoding: Encoding) -> Result<(Arc<Tile>, bool)> {
+/// whether the cache held it; with `filter`, only its matching features (kept apart in the cache by the
+/// filter's normal form). The OGC API – Tiles routes ([`super::ogc_tiles`]) serve the same tiles.
+pub(super) async fn cached(
+    state: &AppState,
+    key: TileKey,
+    encoding: Encoding,
+    filter: Option<Arc<Where>>,
+) -> Result<(Arc<Tile>, bool)> {
+    let normal = filter.as_ref().map(|w| w.key.clone());
     let cache = &state.tiles;
     let ticket = cache.ticket();
-    Ok(match cache.get(&key) {
+    Ok(match cache.get_filtered(&key, normal.as_ref()) {
         Some(t) if t.body(encoding).is_some() => (t, true),
         Some(t) => {
             let t = Arc::new(t.with(encoding));
-            cache.insert(ticket, key, t.clone());
+            cache.insert_filtered(ticket, key, normal, t.clone(), None);
             (t, true)
         }
         None => {
@@ -75,13 +92,10 @@ pub(super) async fn cached(state: &AppState, key: TileKey, encoding: Encoding) -
             // From a standby: how far it had replayed before this render, so the cache can refuse a tile
             // that misses a change it already knows of (see TileCache::insert_replayed).
             let replayed = read.replayed().await?;
-            let raw = map::render(&mut *read.conn, &key).await?;
+            let raw = map::filtered::render(&mut *read.conn, &key, filter.as_deref()).await?;
             drop(read);
             let t = Arc::new(Tile::new(raw).with(encoding));
-            match replayed {
-                None => cache.insert(ticket, key, t.clone()),
-                Some(position) => cache.insert_replayed(ticket, key, t.clone(), position),
-            };
+            cache.insert_filtered(ticket, key, normal, t.clone(), replayed);
             (t, false)
         }
     })
@@ -123,18 +137,35 @@ pub(super) fn respond(tile: &Tile, encoding: Encoding, audience: Audience, hit: 
     res
 }
 
+/// The query string as name/value pairs.
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+}
+
 /// TileJSON 3.0.0 of a layer, with the fields the caller's role sees.
 #[utoipa::path(get, path = "/tiles/{layer}", tag = "tiles",
-    params(("layer" = String, Path, description = "farmhouses, parcels, townships or villages")),
+    params(("layer" = String, Path, description = "farmhouses, parcels, townships or villages"),
+           ("filter" = Option<String>, Query, description = "a CQL2 filter the tile URLs then carry"),
+           ("filter-lang" = Option<String>, Query, description = "cql2-text (default) or cql2-json"),
+           ("filter-crs" = Option<String>, Query, description = "the CRS of the filter's geometries")),
     responses((status = 200, description = "TileJSON 3.0.0", body = Object)))]
 pub async fn tilejson(
     State(state): State<AppState>,
     caller: Caller,
     Path(layer): Path<String>,
     BaseUrl(base): BaseUrl,
+    RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let layer = Layer::from_name(&layer).ok_or_else(|| unknown_layer(&layer))?;
     let audience = layer.audience(caller.role.audience());
+    // Asked with a filter, the tile URLs keep it (once it reads).
+    let mut keep = String::new();
+    if let Some(f) = FilterRequest::take(&mut query_pairs(query.as_deref())) {
+        let w = super::features::read_filter(layer, audience, f).await?;
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        s.extend_pairs(w.request.params());
+        keep = format!("?{}", s.finish());
+    }
     let mut read = state.reads.acquire().await?;
     let bounds = map::items::extent(&mut *read.conn).await?.unwrap_or([-180.0, -85.0, 180.0, 85.0]);
     drop(read);
@@ -154,7 +185,7 @@ pub async fn tilejson(
         "description": layer.description(),
         "version": "1.0.0",
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}", layer.name())],
+        "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}{keep}", layer.name())],
         "minzoom": minzoom,
         "maxzoom": maxzoom,
         "bounds": bounds,

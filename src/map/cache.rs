@@ -34,6 +34,14 @@ pub struct TileKey {
     pub tile: TileId,
 }
 
+/// What the cache holds a tile under: its key and, for a tile drawn under a filter, the filter's normal
+/// form ([`super::cql::Where::key`]). A change drops a tile under every filter alike.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Entry {
+    key: TileKey,
+    filter: Option<Arc<str>>,
+}
+
 /// The moment a request started reading; see [`TileCache::insert`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket(u64);
@@ -91,7 +99,7 @@ impl Changes {
 }
 
 pub struct TileCache {
-    tiles: moka::sync::Cache<TileKey, Arc<Tile>>,
+    tiles: moka::sync::Cache<Entry, Arc<Tile>>,
     /// Held while recording a change and while inserting, so the two are ordered.
     changes: Mutex<Changes>,
     /// Whether the change listener is connected (until it is, changes by other processes go unseen).
@@ -103,7 +111,9 @@ impl TileCache {
     pub fn new(max_bytes: u64) -> Self {
         let tiles = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|_: &TileKey, tile: &Arc<Tile>| tile.weight())
+            .weigher(|e: &Entry, tile: &Arc<Tile>| {
+                tile.weight().saturating_add(e.filter.as_ref().map_or(0, |f| f.len() as u32))
+            })
             .support_invalidation_closures()
             .build();
         Self { tiles, changes: Mutex::new(Changes::default()), listening: tokio::sync::watch::Sender::new(false) }
@@ -127,7 +137,12 @@ impl TileCache {
 
     /// The cached tile of `key`, counted as a hit or a miss for `/metrics`.
     pub fn get(&self, key: &TileKey) -> Option<Arc<Tile>> {
-        let tile = self.tiles.get(key);
+        self.get_filtered(key, None)
+    }
+
+    /// The cached tile of `key` drawn under `filter` (a normal form), counted as [`TileCache::get`] does.
+    pub fn get_filtered(&self, key: &TileKey, filter: Option<&Arc<str>>) -> Option<Arc<Tile>> {
+        let tile = self.tiles.get(&Entry { key: *key, filter: filter.cloned() });
         if tile.is_some() {
             metrics::counter!("farmhouse_tile_cache_hits_total").increment(1);
         } else {
@@ -139,11 +154,24 @@ impl TileCache {
     /// Keeps `tile`, read from the primary, unless a change recorded since `ticket` may have altered it.
     /// Returns whether it was kept.
     pub fn insert(&self, ticket: Ticket, key: TileKey, tile: Arc<Tile>) -> bool {
+        self.insert_filtered(ticket, key, None, tile, None)
+    }
+
+    /// [`TileCache::insert`] (with `replayed`: [`TileCache::insert_replayed`]) of a tile drawn under
+    /// `filter` (a normal form; `None`: unfiltered).
+    pub fn insert_filtered(
+        &self,
+        ticket: Ticket,
+        key: TileKey,
+        filter: Option<Arc<str>>,
+        tile: Arc<Tile>,
+        replayed: Option<Lsn>,
+    ) -> bool {
         let changes = self.lock();
-        if changes.altered_since(ticket, &key) {
+        if changes.altered_since(ticket, &key) || replayed.is_some_and(|r| !changes.replayed_all(r, &key)) {
             return false;
         }
-        self.tiles.insert(key, tile);
+        self.tiles.insert(Entry { key, filter }, tile);
         true
     }
 
@@ -159,12 +187,7 @@ impl TileCache {
     /// it had replayed. A tile refused here is still served; the next request renders it again, and it
     /// is kept once the standby has caught up.
     pub fn insert_replayed(&self, ticket: Ticket, key: TileKey, tile: Arc<Tile>, replayed: Lsn) -> bool {
-        let changes = self.lock();
-        if changes.altered_since(ticket, &key) || !changes.replayed_all(replayed, &key) {
-            return false;
-        }
-        self.tiles.insert(key, tile);
-        true
+        self.insert_filtered(ticket, key, None, tile, Some(replayed))
     }
 
     /// Tells the cache the primary's WAL has reached `wal` (`pg_current_wal_insert_lsn()` read after a
@@ -216,7 +239,7 @@ impl TileCache {
         }
         if layer.is_none() {
             self.tiles.invalidate_all();
-        } else if let Err(e) = self.tiles.invalidate_entries_if(move |key, _| change.alters(key)) {
+        } else if let Err(e) = self.tiles.invalidate_entries_if(move |entry, _| change.alters(&entry.key)) {
             // Cannot happen: the cache is built with invalidation closures.
             tracing::error!(error = %e, "tile cache cannot invalidate by predicate; dropping everything");
             self.tiles.invalidate_all();

@@ -41,6 +41,8 @@ pub struct ItemQuery {
     /// north).
     pub bbox: Option<[f64; 4]>,
     pub filters: Vec<(&'static Filter, String)>,
+    /// A CQL2 filter (`filter`), read for the caller's audience.
+    pub cql: Option<std::sync::Arc<super::cql::Where>>,
     pub limit: u32,
     /// Where the page starts: a feature id, or under `sort` a position ([`sort::encode`]).
     pub cursor: Option<Cursor>,
@@ -156,6 +158,11 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, layer: Layer, q: &ItemQue
     for (filter, value) in &q.filters {
         and(b, first).push(filter.sql).push(" = ").push_bind(value.clone()).push("::").push(filter.cast);
     }
+    if let Some(w) = &q.cql {
+        and(b, first).push("(");
+        w.push_to(b);
+        b.push(")");
+    }
 }
 
 /// One page of `layer` for `audience`.
@@ -177,7 +184,8 @@ pub async fn page(db: impl PgExecutor<'_>, layer: Layer, audience: Audience, q: 
     // One row past the page tells whether more follow.
     sort::push_order(&mut b, layer, &q.sort, descending);
     b.push(" limit ").push_bind(i64::from(q.limit) + 1);
-    let mut rows = b.build().fetch_all(db).await?;
+    // A filter's statement is its own: it is not kept prepared.
+    let mut rows = b.build().persistent(q.cql.is_none()).fetch_all(db).await?;
     let more = rows.len() > q.limit as usize;
     rows.truncate(q.limit as usize);
     // A page read backwards is still given in order.
@@ -203,6 +211,7 @@ pub async fn number_matched(db: impl PgExecutor<'_>, layer: Layer, q: &ItemQuery
     let s = layer.source();
     if let Some(collection) = s.counted
         && q.bbox.is_none()
+        && q.cql.is_none()
         && q.filters.iter().all(|(f, _)| f.counted_as.is_some())
     {
         let mut b =
@@ -214,11 +223,12 @@ pub async fn number_matched(db: impl PgExecutor<'_>, layer: Layer, q: &ItemQuery
         }
         return Ok(Some(b.build_query_scalar::<i64>().fetch_one(db).await?));
     }
-    let mut b =
-        QueryBuilder::new(format!("select count(*) from (select 1 from {}", from_clause(layer, Audience::Public)));
+    // A filter on a staff fact needs the staff joins (only staff can give one).
+    let audience = if q.cql.as_ref().is_some_and(|w| w.staff) { Audience::Staff } else { Audience::Public };
+    let mut b = QueryBuilder::new(format!("select count(*) from (select 1 from {}", from_clause(layer, audience)));
     push_conditions(&mut b, layer, q, &mut true);
     b.push(format!(" limit {}) s", COUNT_CAP + 1));
-    let n = b.build_query_scalar::<i64>().fetch_one(db).await?;
+    let n = b.build_query_scalar::<i64>().persistent(q.cql.is_none()).fetch_one(db).await?;
     Ok((n <= COUNT_CAP).then_some(n))
 }
 

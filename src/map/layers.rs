@@ -255,7 +255,7 @@ static FARMHOUSES: Source = Source {
     from: "farmhouses f
            join parcels p on p.parcel_code = f.parcel_code
            left join lateral (
-               select l.asking_rent_fen, l.allowed_uses from listings l
+               select l.asking_rent_fen, l.allowed_uses, l.notice_start, l.notice_end from listings l
                where l.farmhouse_id = f.id and l.status = 'open' limit 1) l on true",
     staff_joins: "left join lateral (
                select tx.lessee_party_id, tx.contract_no from transactions tx
@@ -417,7 +417,7 @@ static TILE_SQL: LazyLock<HashMap<(Layer, Band, Audience), String>> = LazyLock::
     let mut all = HashMap::new();
     for layer in Layer::ALL {
         for audience in [Audience::Public, Audience::Staff] {
-            all.insert((layer, Band::Features, audience), features_tile_sql(layer, audience));
+            all.insert((layer, Band::Features, audience), features_tile_sql(layer, audience, ""));
         }
     }
     let clusters = clusters_tile_sql();
@@ -430,7 +430,8 @@ static TILE_SQL: LazyLock<HashMap<(Layer, Band, Audience), String>> = LazyLock::
 /// The envelope of the requested tile, and the same widened by the buffer (what the index searches).
 const ENVELOPE: &str = "st_tileenvelope($1::integer, $2::integer, $3::integer)";
 
-fn features_tile_sql(layer: Layer, audience: Audience) -> String {
+/// `condition`: more SQL after the index search's condition (` and (…)`), or nothing.
+pub(crate) fn features_tile_sql(layer: Layer, audience: Audience, condition: &str) -> String {
     let s = layer.source();
     let mut columns = String::new();
     for p in layer.visible(audience, true) {
@@ -445,7 +446,7 @@ fn features_tile_sql(layer: Layer, audience: Audience) -> String {
     select {tile_id} as id,
            st_asmvtgeom({geom}, {ENVELOPE}, {EXTENT}, {BUFFER}, true) as geom{columns}
     from {from}
-    where {geom} && st_tileenvelope($1::integer, $2::integer, $3::integer, margin => {margin})
+    where {geom} && st_tileenvelope($1::integer, $2::integer, $3::integer, margin => {margin}){condition}
 ) mvt where mvt.geom is not null",
         name = layer.name(),
         tile_id = s.tile_id,

@@ -28,7 +28,9 @@
 //!   to it ([`TileCache::insert_replayed`]).
 
 pub mod cache;
+pub mod cql;
 pub mod encoding;
+pub mod filtered;
 pub mod grid;
 pub mod items;
 pub mod layers;

@@ -152,14 +152,12 @@ print("collections", ",".join(ids))
 page = api.collection_items("farmhouses", limit=5)
 print("returned", page["numberReturned"], "matched", page["numberMatched"], "features", len(page["features"]))
 print("first", page["features"][0]["properties"]["unit_number"])
-print("conforms", len(api.conformance()["conformsTo"]))
+print("conforms core", "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in api.conformance()["conformsTo"])
 "#
     );
     let out = run("python3", vec!["-c".into(), script]).await;
     assert!(out.contains("collections farmhouses,parcels,townships,villages"), "{out}");
     assert!(out.contains("returned 5 matched 25 features 5"), "{out}");
     assert!(out.contains("first 330604001001JC"), "{out}");
-    let declared = reqwest::get(format!("http://{addr}/conformance")).await.unwrap().json::<serde_json::Value>().await;
-    let declared = declared.unwrap()["conformsTo"].as_array().unwrap().len();
-    assert!(out.contains(&format!("conforms {declared}\n")), "{out}");
+    assert!(out.contains("conforms core True"), "{out}");
 }

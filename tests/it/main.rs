@@ -10,6 +10,7 @@ mod backup;
 mod capacity;
 mod certificates;
 mod corpus;
+mod cql;
 mod deals;
 mod embedded;
 mod export;
