@@ -159,5 +159,5 @@ print("conforms", len(api.conformance()["conformsTo"]))
     assert!(out.contains("collections farmhouses,parcels,townships,villages"), "{out}");
     assert!(out.contains("returned 5 matched 25 features 5"), "{out}");
     assert!(out.contains("first 330604001001JC"), "{out}");
-    assert!(out.contains("conforms 3"), "{out}");
+    assert!(out.contains("conforms 4"), "{out}"); // Part 1 core, GeoJSON, OpenAPI 3.0; Part 2 CRS
 }
