@@ -1,10 +1,11 @@
 //! OGC API – Features, Part 1 (core, GeoJSON, OpenAPI 3.0): the landing page at `/`, `/conformance`,
 //! `/collections`, `/collections/{id}`, `/collections/{id}/items` (bbox, limit, keyset `next`/`prev`
-//! links, `numberMatched`/`numberReturned`, equality filters) and `/collections/{id}/items/{featureId}`.
+//! links, `numberMatched`/`numberReturned`, equality filters) and `/collections/{id}/items/{featureId}`;
+//! Part 2 (`crs`, `bbox-crs`, docs/DESIGN.md §3.1), `sortby` (§7.4) and `properties`.
 //!
 //! The collections are the map's layers ([`Layer`]); their items carry the attributes the caller's role
-//! sees, in EPSG:4326 longitude/latitude (CRS84). They are read from the standbys when the service has
-//! any ([`crate::store::standbys`]); the landing page and the web map are not.
+//! sees, in EPSG:4326 longitude/latitude (CRS84) unless `crs` names another. They are read from the
+//! standbys when the service has any ([`crate::store::standbys`]); the landing page and the web map are not.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! CQL2 filters (OGC API – Features, Part 3; docs/DESIGN.md §7.1) over the map's layers: the queryables
+//! CQL2 filters (OGC API – Features, Part 3; docs/DESIGN.md §7.3) over the map's layers: the queryables
 //! of a layer as its caller's role sees them, and a filter in cql2-text or cql2-json turned into a SQL
 //! condition whose every value is a bound parameter.
 //!

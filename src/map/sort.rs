@@ -1,13 +1,13 @@
-//! `sortby` on items (docs/DESIGN.md §7.1): the keys a collection sorts on, their order in SQL, and the
+//! `sortby` on items (docs/DESIGN.md §7.4): the keys a collection sorts on, their order in SQL, and the
 //! keyset cursor of the `next`/`prev` links.
 //!
 //! A page never skips rows with OFFSET: its link carries the position of its last (or first) feature —
 //! the values of the sort keys and the id, which breaks ties — and the next page is the rows after that
 //! position in the order. A deep page costs what the first one costs, and a feature inserted or removed
-//! meanwhile moves no other from one page to the next. When the keys cannot be null and run one way the
-//! condition is one row comparison, `(key, id) > ($1, $2)`, which an index on `(key, id)` answers as a
-//! range (`migrations/0122_sort_indexes.sql`); otherwise it spells out the order key by key, nulls last
-//! ascending and first descending, as `order by` puts them.
+//! meanwhile moves no other from one page to the next. Keys are columns that are never null. When they run
+//! one way the condition is one row comparison, `(key, id) > ($1, $2)`, which an index on `(key, id)`
+//! answers as a range (`migrations/0122_sort_indexes.sql`); otherwise it spells out the order key by key,
+//! bounded by the first key so an index on it still starts the scan at the position.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,7 +19,9 @@ use super::items::is_id;
 use super::layers::{IdKind, Layer};
 use crate::domain::roles::Audience;
 
-/// A property items may be sorted on.
+/// A property items may be sorted on. Only columns of the layer's own rows are keys, and of the large
+/// layers only indexed ones: a value looked up per row (a house's open listing, its lease, its parcel's
+/// village) or without an index would have the database read and sort the whole collection for every page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortKey {
     /// The property's name (see [`Layer::properties`]); a key is offered to those who see the property.
@@ -28,36 +30,25 @@ pub struct SortKey {
     pub sql: &'static str,
     /// Its SQL type, which a cursor's value is read as.
     pub cast: &'static str,
-    pub nullable: bool,
 }
 
 const fn key(name: &'static str, sql: &'static str, cast: &'static str) -> SortKey {
-    SortKey { name, sql, cast, nullable: false }
+    SortKey { name, sql, cast }
 }
 
-const fn nullable(name: &'static str, sql: &'static str, cast: &'static str) -> SortKey {
-    SortKey { name, sql, cast, nullable: true }
-}
-
+// Houses and parcels are many: each of their keys leads an index (`0122_sort_indexes.sql` and before).
 const FARMHOUSE_KEYS: &[SortKey] = &[
     key("unit_number", "f.unit_number", "bpchar"),
     key("township_code", "f.township_code", "bpchar"),
-    key("village", "p.village", "text"),
     key("status", "f.status", "text"),
     key("floor_area_m2", "f.floor_area_m2", "numeric"),
     key("floors", "f.floors", "int2"),
     key("year_built", "f.year_built", "int2"),
-    key("structure", "f.structure", "text"),
-    key("condition", "f.condition", "text"),
-    nullable("asking_rent_yuan", "l.asking_rent_fen", "int8"),
-    nullable("contract_no", "x.contract_no", "text"),
 ];
 
 const PARCEL_KEYS: &[SortKey] = &[
     key("parcel_code", "p.parcel_code", "bpchar"),
     key("township_code", "p.township_code", "bpchar"),
-    key("village", "p.village", "text"),
-    key("land_use", "p.land_use", "bpchar"),
     key("area_m2", "p.area_m2", "float8"),
 ];
 
@@ -65,8 +56,9 @@ const TOWNSHIP_KEYS: &[SortKey] = &[
     key("code", "t.code", "bpchar"),
     key("name", "t.name", "text"),
     key("kind", "t.kind", "text"),
-    nullable("houses_total", "a.houses_total", "int8"),
-    nullable("certified_houses", "a.certified_houses", "int8"),
+    // `township_activation()` has a row of every township, zeros where it has no houses.
+    key("houses_total", "a.houses_total", "int8"),
+    key("certified_houses", "a.certified_houses", "int8"),
 ];
 
 const VILLAGE_KEYS: &[SortKey] = &[key("name", "v.name", "text"), key("township_code", "v.township_code", "bpchar")];
@@ -175,11 +167,14 @@ pub fn decode(layer: Layer, sort: &SortBy, text: &str) -> Result<Position, Strin
     }
     for ((key, _), value) in sort.keys.iter().zip(&position.keys) {
         let fits = match value {
-            None => key.nullable,
+            None => false,
             Some(v) if v.contains('\0') => false,
             Some(v) => match key.cast {
-                "int2" | "int4" | "int8" => v.parse::<i64>().is_ok(),
-                "numeric" | "float8" => v.parse::<f64>().is_ok(),
+                // What the cast takes without an error (a value out of its range would fail the query).
+                "int2" => v.parse::<i16>().is_ok(),
+                "int4" => v.parse::<i32>().is_ok(),
+                "int8" => v.parse::<i64>().is_ok(),
+                "numeric" | "float8" => v.parse::<f64>().is_ok_and(f64::is_finite),
                 _ => true,
             },
         };
@@ -203,15 +198,15 @@ pub fn position_of(row: &PgRow, sort: &SortBy, from: usize) -> sqlx::Result<Posi
 
 /// The terms of the order: each key with its direction (reversed when `backwards`), then the id, which runs
 /// as the last key does.
-fn terms(layer: Layer, sort: &SortBy, backwards: bool) -> Vec<(&'static str, &'static str, bool, bool)> {
+fn terms(layer: Layer, sort: &SortBy, backwards: bool) -> Vec<(&'static str, &'static str, bool)> {
     let s = layer.source();
     let id_cast = match s.id_kind {
         IdKind::Number => "int8",
         IdKind::Code => "text",
     };
-    let mut terms: Vec<_> = sort.keys.iter().map(|(k, d)| (k.sql, k.cast, k.nullable, *d != backwards)).collect();
+    let mut terms: Vec<_> = sort.keys.iter().map(|(k, d)| (k.sql, k.cast, *d != backwards)).collect();
     let last = sort.keys.last().is_some_and(|(_, d)| *d);
-    terms.push((s.id, id_cast, false, last != backwards));
+    terms.push((s.id, id_cast, last != backwards));
     terms
 }
 
@@ -219,8 +214,8 @@ fn terms(layer: Layer, sort: &SortBy, backwards: bool) -> Vec<(&'static str, &'s
 pub fn push_order(b: &mut QueryBuilder<'_, Postgres>, layer: Layer, sort: &SortBy, backwards: bool) {
     b.push(" order by ");
     let mut list = b.separated(", ");
-    for (sql, _, _, descending) in terms(layer, sort, backwards) {
-        list.push(sql).push_unseparated(if descending { " desc nulls first" } else { " asc nulls last" });
+    for (sql, _, descending) in terms(layer, sort, backwards) {
+        list.push(sql).push_unseparated(if descending { " desc" } else { " asc" });
     }
 }
 
@@ -236,69 +231,45 @@ pub fn push_after(
 ) {
     b.push(if std::mem::take(first) { " where " } else { " and " });
     let terms = terms(layer, sort, backwards);
-    let values: Vec<Option<String>> = at.keys.iter().cloned().chain([Some(at.id.clone())]).collect();
+    let values: Vec<&str> = at.keys.iter().map(|v| v.as_deref().unwrap_or_default()).chain([at.id.as_str()]).collect();
     let value = |b: &mut QueryBuilder<'_, Postgres>, v: &str, cast: &str| {
         b.push_bind(v.to_string()).push("::").push(cast.to_string());
     };
-    let one_way = terms.iter().all(|t| t.3 == terms[0].3);
-    if one_way && terms.iter().all(|t| !t.2) && values.iter().all(Option::is_some) {
+    if terms.iter().all(|t| t.2 == terms[0].2) {
         // (k1, …, id) > (v1, …, id0): a range of an index on the same columns.
         b.push("(");
         let mut list = b.separated(", ");
         for t in &terms {
             list.push(t.0);
         }
-        b.push(if terms[0].3 { ") < (" } else { ") > (" });
+        b.push(if terms[0].2 { ") < (" } else { ") > (" });
         for (i, (t, v)) in terms.iter().zip(&values).enumerate() {
             if i > 0 {
                 b.push(", ");
             }
-            value(b, v.as_deref().unwrap_or_default(), t.1);
+            value(b, v, t.1);
         }
         b.push(")");
         return;
     }
-    // Key by key: equal on the keys before, past it on this one.
-    b.push("(");
-    for (i, ((sql, cast, nullable, descending), v)) in terms.iter().zip(&values).enumerate() {
+    // Key by key: equal on the keys before, past it on this one; bounded by the first key, which an index
+    // on it reads as a range.
+    let (sql, cast, descending) = terms[0];
+    b.push(sql).push(if descending { " <= " } else { " >= " });
+    value(b, values[0], cast);
+    b.push(" and (");
+    for (i, ((sql, cast, descending), v)) in terms.iter().zip(&values).enumerate() {
         if i > 0 {
             b.push(" or ");
         }
         b.push("(");
-        for ((sql, cast, _, _), v) in terms[..i].iter().zip(&values) {
-            match v {
-                Some(v) => {
-                    b.push(*sql).push(" = ");
-                    value(b, v, cast);
-                }
-                None => {
-                    b.push(*sql).push(" is null");
-                }
-            }
+        for ((sql, cast, _), v) in terms[..i].iter().zip(&values) {
+            b.push(*sql).push(" = ");
+            value(b, v, cast);
             b.push(" and ");
         }
-        match (v, descending) {
-            // Ascending, nulls last: nothing follows a null but other nulls, which are equal.
-            (None, false) => {
-                b.push("false");
-            }
-            (Some(v), false) => {
-                b.push("(").push(*sql).push(" > ");
-                value(b, v, cast);
-                if *nullable {
-                    b.push(" or ").push(*sql).push(" is null");
-                }
-                b.push(")");
-            }
-            // Descending, nulls first: every value follows a null.
-            (None, true) => {
-                b.push(*sql).push(" is not null");
-            }
-            (Some(v), true) => {
-                b.push(*sql).push(" < ");
-                value(b, v, cast);
-            }
-        }
+        b.push(*sql).push(if *descending { " < " } else { " > " });
+        value(b, v, cast);
         b.push(")");
     }
     b.push(")");
@@ -313,7 +284,6 @@ mod tests {
         let sort = read(Layer::Farmhouses, Audience::Public, "-floor_area_m2,+year_built,status").unwrap();
         assert_eq!(sort.text(), "-floor_area_m2,year_built,status");
         assert!(read(Layer::Farmhouses, Audience::Public, "contract_no").unwrap_err().contains("cannot be sorted"));
-        assert!(read(Layer::Farmhouses, Audience::Staff, "contract_no").is_ok());
         for bad in ["", "floors,", "colour", "-", "floors,-floors", "description"] {
             assert!(read(Layer::Farmhouses, Audience::Public, bad).is_err(), "{bad:?}");
         }
@@ -330,16 +300,26 @@ mod tests {
 
     #[test]
     fn a_cursor_reads_back_only_under_its_own_order() {
-        let sort = read(Layer::Farmhouses, Audience::Public, "-floor_area_m2,asking_rent_yuan").unwrap();
-        let at = Position { sortby: sort.text(), keys: vec![Some("120.50".into()), None], id: "42".into() };
+        let sort = read(Layer::Farmhouses, Audience::Public, "-floor_area_m2,status").unwrap();
+        let at =
+            Position { sortby: sort.text(), keys: vec![Some("120.50".into()), Some("listed".into())], id: "42".into() };
         let token = encode(&sort, &at);
         assert_eq!(decode(Layer::Farmhouses, &sort, &token), Ok(at.clone()));
-        let other = read(Layer::Farmhouses, Audience::Public, "floor_area_m2,asking_rent_yuan").unwrap();
+        let other = read(Layer::Farmhouses, Audience::Public, "floor_area_m2,status").unwrap();
         assert!(decode(Layer::Farmhouses, &other, &token).unwrap_err().contains("not of sortby"));
         assert!(decode(Layer::Farmhouses, &sort, "42").is_err());
-        let bad = Position { keys: vec![Some("much".into()), None], ..at.clone() };
-        assert!(decode(Layer::Farmhouses, &sort, &encode(&sort, &bad)).is_err());
-        let null_area = Position { keys: vec![None, None], ..at };
+        for much in ["much", "1e400", "NaN"] {
+            let bad = Position { keys: vec![Some(much.into()), Some("listed".into())], ..at.clone() };
+            assert!(decode(Layer::Farmhouses, &sort, &encode(&sort, &bad)).is_err(), "{much}");
+        }
+        let townships = read(Layer::Townships, Audience::Public, "-houses_total,name").unwrap();
+        let (keys, id) = (vec![None, Some("百官街道".into())], "330604001".into());
+        let nulls = Position { sortby: townships.text(), keys, id };
+        assert!(decode(Layer::Townships, &townships, &encode(&townships, &nulls)).is_err(), "keys are never null");
+        let floors = read(Layer::Farmhouses, Audience::Public, "floors").unwrap();
+        let too_many = Position { sortby: "floors".into(), keys: vec![Some("70000".into())], id: "1".into() };
+        assert!(decode(Layer::Farmhouses, &floors, &encode(&floors, &too_many)).is_err(), "beyond smallint");
+        let null_area = Position { keys: vec![None, Some("listed".into())], ..at };
         assert!(decode(Layer::Farmhouses, &sort, &encode(&sort, &null_area)).is_err());
         // In id order the cursor is the id itself.
         let by_id = SortBy::default();

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::process::Stdio;
 
 use crate::common::TestDb;
-use crate::common::fixtures::{self, CENTRE, M_PER_DEG_LAT, M_PER_DEG_LON};
+use crate::common::fixtures::{CENTRE, M_PER_DEG_LAT, M_PER_DEG_LON};
 use crate::common::map_fixtures::{houses_grid, spawn_with};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
@@ -266,44 +266,50 @@ async fn bad_crs_sortby_and_properties_are_refused_naming_them() {
     assert_eq!((status, problem["field"].as_str()), (400, Some("after")), "{problem}");
 }
 
-/// The features in the order `sortby` asks, worked out here from their properties: each key ascending
-/// (nulls last) or descending (nulls first), then the id as the last key runs.
-fn sorted(features: &[Value], keys: &[(&str, bool)]) -> Vec<i64> {
+/// The ids of `features` in the order `sortby` asks, worked out here from their properties: each key
+/// ascending or descending, then the id as the last key runs.
+fn sorted(features: &[Value], keys: &[(&str, bool)]) -> Vec<Value> {
+    use std::cmp::Ordering;
+    fn compare(a: &Value, b: &Value) -> Ordering {
+        match (a, b) {
+            (Value::String(x), Value::String(y)) => x.cmp(y),
+            (x, y) => x.as_f64().unwrap().partial_cmp(&y.as_f64().unwrap()).unwrap(),
+        }
+    }
     let mut rows: Vec<&Value> = features.iter().collect();
-    let number = |f: &Value, k: &str| f["properties"][k].as_f64();
     rows.sort_by(|a, b| {
         for (k, descending) in keys {
-            let order = match (number(a, k), number(b, k)) {
-                (None, None) => std::cmp::Ordering::Equal,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (Some(x), Some(y)) => x.partial_cmp(&y).unwrap(),
-            };
+            let order = compare(&a["properties"][k], &b["properties"][k]);
             let order = if *descending { order.reverse() } else { order };
             if order.is_ne() {
                 return order;
             }
         }
-        let by_id = a["id"].as_i64().cmp(&b["id"].as_i64());
+        let by_id = compare(&a["id"], &b["id"]);
         if keys.last().is_some_and(|k| k.1) { by_id.reverse() } else { by_id }
     });
-    rows.iter().map(|f| f["id"].as_i64().unwrap()).collect()
+    rows.iter().map(|f| f["id"].clone()).collect()
+}
+
+/// Walks `sortby` over `collection` a few features a page: every feature once, in the order [`sorted`]
+/// works out from `all`, and the `prev` links go back page by page.
+async fn assert_sorted_walk(items: &str, all: &[Value], sortby: &str, keys: &[(&str, bool)], limit: usize) {
+    let (features, pages) = walk(&format!("{items}?sortby={sortby}&limit={limit}")).await;
+    let walked: Vec<Value> = features.iter().map(|f| f["id"].clone()).collect();
+    assert_eq!(walked, sorted(all, keys), "sortby={sortby}");
+    assert_eq!(pages.len(), all.len().div_ceil(limit), "sortby={sortby}");
+    // Back from the fourth page: the third, then the second.
+    let ids = |page: &Value| page["features"].as_array().unwrap().iter().map(|f| f["id"].clone()).collect::<Vec<_>>();
+    let (_, _, back) = get(link(&pages[3], "prev").unwrap()).await;
+    assert_eq!(ids(&back), ids(&pages[2]), "sortby={sortby}");
+    let (_, _, back) = get(link(&back, "prev").unwrap()).await;
+    assert_eq!(ids(&back), ids(&pages[1]), "sortby={sortby}");
 }
 
 #[tokio::test]
 async fn walking_the_pages_of_a_sort_gives_every_feature_once_in_order() {
     let db = TestDb::with_district().await;
-    houses_grid(&db.pool, 1, 60, 40.0, 0.0, 0.0).await; // floors 1–3: many ties
-    // Open listings on every fourth house, at three rents: ties and nulls for asking_rent_yuan.
-    for h in (4..=60).step_by(4) {
-        let listing = fixtures::listing(&db.pool, h).await;
-        sqlx::query("update listings set asking_rent_fen = $1 where id = $2")
-            .bind(1_000_000 + (h % 3) * 100_000)
-            .bind(listing)
-            .execute(&db.admin)
-            .await
-            .unwrap();
-    }
+    houses_grid(&db.pool, 1, 60, 40.0, 0.0, 0.0).await; // floors 1–3 and four statuses: many ties
     let addr = spawn_with(AppState::new(db.pool.clone()), Role::Public).await;
     let items = format!("http://{addr}/collections/farmhouses/items");
     let (all, _) = walk(&format!("{items}?limit=1000")).await;
@@ -315,27 +321,44 @@ async fn walking_the_pages_of_a_sort_gives_every_feature_once_in_order() {
         ("%2Bfloor_area_m2", vec![("floor_area_m2", false)]),
         ("-floors,floor_area_m2", vec![("floors", true), ("floor_area_m2", false)]),
         ("floors,-year_built", vec![("floors", false), ("year_built", true)]),
-        ("asking_rent_yuan", vec![("asking_rent_yuan", false)]),
-        ("-asking_rent_yuan", vec![("asking_rent_yuan", true)]),
-        ("asking_rent_yuan,-floors", vec![("asking_rent_yuan", false), ("floors", true)]),
+        ("status,-floors", vec![("status", false), ("floors", true)]),
+        ("-unit_number", vec![("unit_number", true)]),
     ] {
-        let (features, pages) = walk(&format!("{items}?sortby={sortby}&limit=7")).await;
-        let walked: Vec<i64> = features.iter().map(|f| f["id"].as_i64().unwrap()).collect();
-        assert_eq!(walked, sorted(&all, &keys), "sortby={sortby}");
-        assert_eq!(pages.len(), 9, "sortby={sortby}: 60 features, 7 a page");
-        assert!(pages.iter().all(|p| p["numberMatched"] == 60));
-        // Back from the fourth page: the third, then the second.
-        let (_, _, back) = get(link(&pages[3], "prev").unwrap()).await;
-        assert_eq!(ids(&back), ids(&pages[2]), "sortby={sortby}");
-        let (_, _, back) = get(link(&back, "prev").unwrap()).await;
-        assert_eq!(ids(&back), ids(&pages[1]), "sortby={sortby}");
+        assert_sorted_walk(&items, &all, sortby, &keys, 7).await;
     }
 
     // With a filter the sort walks the filtered features.
-    let (listed, _) = walk(&format!("{items}?status=registered&sortby=-asking_rent_yuan&limit=4")).await;
+    let (listed, _) = walk(&format!("{items}?status=registered&sortby=-floors&limit=4")).await;
     let registered: Vec<Value> = all.iter().filter(|f| f["properties"]["status"] == "registered").cloned().collect();
-    let walked: Vec<i64> = listed.iter().map(|f| f["id"].as_i64().unwrap()).collect();
-    assert_eq!(walked, sorted(&registered, &[("asking_rent_yuan", true)]));
+    let walked: Vec<Value> = listed.iter().map(|f| f["id"].clone()).collect();
+    assert_eq!(walked, sorted(&registered, &[("floors", true)]));
+}
+
+#[tokio::test]
+async fn townships_sort_on_their_figures_with_ties_broken_by_code() {
+    let db = TestDb::with_district().await;
+    houses_grid(&db.pool, 1, 8, 40.0, 0.0, 0.0).await; // all in 330604001, two of them certified
+    for n in 2..=9 {
+        sqlx::query("insert into townships (code, name, kind, boundary) select $1, $2, '镇', outline from districts")
+            .bind(format!("33060400{n}"))
+            .bind(format!("测试{n}镇"))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    let addr = spawn_with(AppState::new(db.pool.clone()), Role::Public).await;
+    let items = format!("http://{addr}/collections/townships/items");
+    let (all, _) = walk(&format!("{items}?limit=100")).await;
+    assert_eq!(all.len(), 9);
+    assert_eq!(all.iter().filter(|t| t["properties"]["houses_total"] == 0).count(), 8, "ties: no houses");
+    for (sortby, keys) in [
+        ("houses_total", vec![("houses_total", false)]),
+        ("-houses_total", vec![("houses_total", true)]),
+        ("-certified_houses,code", vec![("certified_houses", true), ("code", false)]),
+        ("houses_total,-code", vec![("houses_total", false), ("code", true)]),
+    ] {
+        assert_sorted_walk(&items, &all, sortby, &keys, 2).await;
+    }
 }
 
 #[tokio::test]
@@ -359,9 +382,9 @@ async fn properties_gives_exactly_those_keys_on_every_page() {
     assert!(none["features"].as_array().unwrap().iter().all(|f| f["properties"] == serde_json::json!({})));
     let (_, _, one) = get(&format!("http://{public}/collections/parcels/items/1?properties=area_m2")).await;
     assert_eq!(one["properties"].as_object().unwrap().keys().collect::<Vec<_>>(), ["area_m2"]);
-    // Staff may ask for (and sort on) what staff see.
+    // Staff may ask for what staff see.
     let (status, _, staff) =
-        get(&format!("http://{official}/collections/farmhouses/items?properties=contract_no&sortby=contract_no")).await;
+        get(&format!("http://{official}/collections/farmhouses/items?properties=contract_no&sortby=-floors")).await;
     assert_eq!(status, 200, "{staff}");
     assert!(staff["features"][0]["properties"].as_object().unwrap().contains_key("contract_no"));
 }
