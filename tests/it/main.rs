@@ -25,6 +25,7 @@ mod money;
 mod ogc_tiles;
 mod openapi;
 mod pitr;
+mod pmtiles;
 mod privacy;
 mod projects;
 mod reliability;
