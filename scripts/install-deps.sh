@@ -56,13 +56,13 @@ fi
 
 # Python tools the tests drive, pinned: OWSLib (a GIS client of OGC API – Features), the OpenAPI
 # validator, Schemathesis, joserfc (a JOSE implementation of its own, checking certificate signatures),
-# pyotp (two-factor codes computed apart from the service's own) and prometheus_client (reads /metrics as
-# Prometheus does).
+# pyotp (two-factor codes computed apart from the service's own), prometheus_client (reads /metrics as
+# Prometheus does) and pmtiles (reads the tile export's archive).
 # Debian's own Python refuses pip installs into the system unless told to;
 # a Python of its own (pyenv, venv) takes them as they are.
 if [[ "${1:-}" == "test" ]]; then
     tools=(OWSLib==0.35.0 openapi-spec-validator==0.7.1 schemathesis==4.32.5 joserfc==1.8.0 pyotp==2.9.0
-           prometheus_client==0.26.0)
+           prometheus_client==0.26.0 pmtiles==3.8.1)
     if ! python3 -m pip install --quiet --disable-pip-version-check "${tools[@]}" 2>/dev/null; then
         python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${tools[@]}"
     fi

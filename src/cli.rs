@@ -381,6 +381,47 @@ fn today() -> chrono::NaiveDate {
     crate::domain::lifecycle::beijing_today()
 }
 
+/// `farmhouse export tiles --format pmtiles`: the public map's tiles as one PMTiles archive, with progress
+/// on standard error (a bar on a terminal, else a line every 1,000 tiles).
+async fn export_tiles(args: ExportArgs) -> Result<()> {
+    use std::io::IsTerminal;
+    if args.kind != "tiles" || args.format != "pmtiles" {
+        anyhow::bail!("tiles are exported as pmtiles, and pmtiles hold tiles: `export tiles --format pmtiles`");
+    }
+    if args.crs.is_some() || args.township.is_some() {
+        anyhow::bail!(
+            "a tile export takes neither --crs (tiles are Web Mercator) nor --township (it is the whole map)"
+        );
+    }
+    let output = args.output.as_ref().context("a tile export needs --output FILE")?;
+    let database = Database::open(&args.db, &PoolConfig::default()).await?;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("tiles [{bar:40}] {pos}/{len} ({eta} left)")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let shown = bar.clone();
+    let progress = move |done: u64, total: u64| {
+        shown.set_length(total);
+        shown.set_position(done);
+        if shown.is_hidden() && (done.is_multiple_of(1000) || done == total) {
+            tracing::info!(done, total, "exporting tiles");
+        }
+    };
+    let written = crate::map::archive::write_pmtiles(&database.pool, output, args.max_zoom, progress).await;
+    bar.finish_and_clear();
+    let written = written?;
+    database.close().await?;
+    tracing::info!(tiles = written.tiles, addressed = written.addressed, max_zoom = args.max_zoom,
+                   to = %output.display(), "exported");
+    Ok(())
+}
+
 async fn import(args: ImportArgs) -> Result<()> {
     use crate::import::{Failure, Kind, Source, Step};
     use std::io::IsTerminal;
@@ -435,6 +476,9 @@ async fn export(args: ExportArgs) -> Result<()> {
     use crate::export::{self, Encoder, Format, ShapefileWriter};
     use crate::import::Kind;
     use futures_util::StreamExt;
+    if args.kind == "tiles" || args.format == "pmtiles" {
+        return export_tiles(args).await;
+    }
     let kind = Kind::parse(&args.kind).context("kind is parcels or farmhouses")?;
     let format = Format::parse(&args.format).context("format is geojson, csv or shp")?;
     let crs = args.crs.as_deref().map(Crs::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or(Crs::Wgs84);

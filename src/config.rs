@@ -390,11 +390,15 @@ pub struct ImportArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// What to export.
-    #[arg(value_parser = ["parcels", "farmhouses"])]
+    /// What to export: records, or `tiles` (the public map, with `--format pmtiles`).
+    #[arg(value_parser = ["parcels", "farmhouses", "tiles"])]
     pub kind: String,
-    #[arg(long, default_value = "geojson", value_parser = ["geojson", "csv", "shp"])]
+    #[arg(long, default_value = "geojson", value_parser = ["geojson", "csv", "shp", "pmtiles"])]
     pub format: String,
+    /// tiles: the last zoom written (from 0).
+    #[arg(long, default_value_t = crate::map::archive::MAX_EXPORT_ZOOM,
+          value_parser = clap::value_parser!(u8).range(0..=i64::from(crate::map::archive::MAX_EXPORT_ZOOM)))]
+    pub max_zoom: u8,
     /// CRS of the coordinates written (default EPSG:4326 lon/lat).
     #[arg(long)]
     pub crs: Option<String>,

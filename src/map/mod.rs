@@ -27,6 +27,7 @@
 //!   what it hears; a tile read from a standby is kept only if the standby had replayed every change
 //!   to it ([`TileCache::insert_replayed`]).
 
+pub mod archive;
 pub mod cache;
 pub mod cql;
 pub mod encoding;

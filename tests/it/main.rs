@@ -29,6 +29,7 @@ mod ogc_tiles;
 mod officer_views;
 mod openapi;
 mod pitr;
+mod pmtiles;
 mod privacy;
 mod projects;
 mod reliability;
