@@ -1,7 +1,6 @@
 //! Tiles drawn under a CQL2 filter ([`super::cql`]): the layer's features that match it, and at the
-//! cluster zooms the houses that match it gathered into the cells of the same grid as
-//! `farmhouse_clusters` (`migrations/0108_map.sql`), counted on the fly, so a cluster says how many of
-//! its houses match. The filter's values are parameters `$4…` after zoom, column and row; the statements
+//! cluster zooms the houses that match it gathered into the same drawn cells as the unfiltered clusters
+//! (docs/DESIGN.md §10), counted on the fly, so a cluster says how many of its houses match. The filter's values are parameters `$4…` after zoom, column and row; the statements
 //! are not kept prepared (each filter is a statement of its own).
 
 use bytes::Bytes;
@@ -10,7 +9,7 @@ use sqlx::PgExecutor;
 use super::cache::TileKey;
 use super::cql::Where;
 use super::grid::{BUFFER, EXTENT};
-use super::layers::{Band, CLUSTER_CELLS, CLUSTER_FIELDS, Layer, features_tile_sql, from_clause};
+use super::layers::{Band, CLUSTER_FIELDS, DRAWN_CELLS, Layer, features_tile_sql, from_clause};
 use crate::domain::roles::Audience;
 use crate::store::StoreResult;
 
@@ -52,35 +51,43 @@ fn cluster_field(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Clusters of the matching houses in the tile's cells and the ring of cells around it, with the ids
-/// and points the unfiltered clusters have (the mean of the houses' map points).
+/// Clusters of the matching houses, drawn as the unfiltered clusters are ([`super::layers`]): the tile
+/// cut into [`DRAWN_CELLS`] cells per edge, each cluster with its drawn cell's number in the zoom as id
+/// and drawn halfway between the mean of its matching houses and its cell's centre.
 fn clusters_sql(audience: Audience, condition: &str) -> String {
     let fields: Vec<String> =
         CLUSTER_FIELDS.iter().map(|(f, _)| format!("{} as {f}", cluster_field(f).unwrap_or("null::int4"))).collect();
     let names: Vec<String> = CLUSTER_FIELDS.iter().map(|(f, _)| format!("c.{f}")).collect();
     format!(
-        "select coalesce(st_asmvt(mvt, 'farmhouses', {EXTENT}, 'geom', 'id'), ''::bytea) from (
-    select c.iy::int8 * ({cells}::int8 << $1::integer) + c.ix as id,
-           st_asmvtgeom(st_setsrid(st_makepoint(c.sum_x / c.houses, c.sum_y / c.houses), 3857),
+        "with g as (select {world} / ({drawn} * 2 ^ $1::integer) as size)
+select coalesce(st_asmvt(mvt, 'farmhouses', {EXTENT}, 'geom', 'id'), ''::bytea) from (
+    select c.gy::int8 * ({drawn}::int8 << $1::integer) + c.gx as id,
+           st_asmvtgeom(st_setsrid(st_makepoint(
+               (c.sum_x / c.houses - {half} + (c.gx + 0.5) * g.size) / 2,
+               (c.sum_y / c.houses + {half} - (c.gy + 0.5) * g.size) / 2), 3857),
                         st_tileenvelope($1::integer, $2::integer, $3::integer), {EXTENT}, {BUFFER}, true) as geom,
            {names}
     from (
-        select floor((st_x(f.point_3857) + 20037508.342789244) / g.cell)::integer as ix,
-               floor((20037508.342789244 - st_y(f.point_3857)) / g.cell)::integer as iy,
+        select floor((st_x(f.point_3857) + {half}) / g.size)::integer as gx,
+               floor(({half} - st_y(f.point_3857)) / g.size)::integer as gy,
                {fields},
                sum(st_x(f.point_3857)) as sum_x, sum(st_y(f.point_3857)) as sum_y
         from {from}
-        cross join (select 40075016.685578488 / ({cells} * 2 ^ $1::integer) as cell) g
-        where f.point_3857 && st_tileenvelope($1::integer, $2::integer, $3::integer, margin => {margin})
+        cross join g
+        where f.point_3857 && st_tileenvelope($1::integer, $2::integer, $3::integer)
           and ({condition})
         group by 1, 2
     ) c
+    cross join g
+    where c.gx between $2::integer * {drawn} and $2::integer * {drawn} + {drawn} - 1
+      and c.gy between $3::integer * {drawn} and $3::integer * {drawn} + {drawn} - 1
 ) mvt where mvt.geom is not null",
-        cells = CLUSTER_CELLS,
+        drawn = DRAWN_CELLS,
+        half = super::grid::WORLD_HALF,
+        world = 2.0 * super::grid::WORLD_HALF,
         names = names.join(", "),
         fields = fields.join(",\n               "),
         from = from_clause(Layer::Farmhouses, audience),
-        margin = 1.0 / f64::from(CLUSTER_CELLS),
     )
 }
 

@@ -345,7 +345,7 @@ async fn tilesets_describe_the_fields_the_callers_role_sees_in_its_tiles() {
             let tileset = json(&format!("http://{addr}{tileset_path}")).await;
             let layers = tileset["layers"].as_array().unwrap();
             let houses = layers.iter().find(|l| l["id"] == "farmhouses").unwrap();
-            assert_eq!((houses["minTileMatrix"].as_str(), houses["maxTileMatrix"].as_str()), (Some("11"), Some("16")));
+            assert_eq!((houses["minTileMatrix"].as_str(), houses["maxTileMatrix"].as_str()), (Some("8"), Some("16")));
             assert_eq!(houses["dataType"], "vector");
             let described: BTreeSet<&str> =
                 houses["propertiesSchema"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
@@ -427,6 +427,7 @@ async fn the_api_document_is_openapi_30_of_the_ogc_routes() {
         "/tileMatrixSets/{tileMatrixSetId}",
         "/tiles/{layer}",
         "/tiles/{layer}/{z}/{x}/{y}",
+        "/styles/default.json",
     ]
     .into();
     for path in &ogc {
@@ -535,11 +536,82 @@ async fn every_declared_conformance_class_is_backed() {
             ("http://www.opengis.net/spec/tms/2.0", "tilematrixsetlimits" | "json-tilematrixsetlimits") => {
                 let t = json(&format!("{base}/collections/farmhouses/tiles/WebMercatorQuad")).await;
                 let limits = t["tileMatrixSetLimits"].as_array().unwrap();
-                assert_eq!(limits.len(), 6, "houses' matrices 11 to 16");
+                assert_eq!(limits.len(), 9, "houses' matrices 8 (clusters) to 16");
                 let last = limits.last().unwrap();
                 assert_eq!(last["tileMatrix"], "16");
                 assert!(last["minTileRow"].as_u64().unwrap() <= u64::from(row));
                 assert!(u64::from(row) <= last["maxTileRow"].as_u64().unwrap());
+            }
+            ("http://www.opengis.net/spec/ogcapi-features-2/1.0", "crs") => {
+                const EPSG_4549: &str = "http://www.opengis.net/def/crs/EPSG/0/4549";
+                let c = json(&format!("{base}/collections/farmhouses")).await;
+                assert!(c["crs"].as_array().unwrap().iter().any(|v| v == EPSG_4549), "{c}");
+                let res =
+                    reqwest::get(format!("{base}/collections/farmhouses/items?limit=1&crs={EPSG_4549}")).await.unwrap();
+                assert_eq!(res.status(), 200);
+                assert_eq!(res.headers()["content-crs"], format!("<{EPSG_4549}>").as_str());
+                let page: Value = res.json().await.unwrap();
+                let first = page["features"][0]["geometry"]["coordinates"][0][0][0].as_f64().unwrap();
+                assert!(first > 3_000_000.0, "northing first in EPSG:4549: {first}");
+            }
+            ("http://www.opengis.net/spec/ogcapi-features-3/1.0", "queryables") => {
+                let c = json(&format!("{base}/collections/farmhouses")).await;
+                let url = href(&c, "http://www.opengis.net/def/rel/ogc/1.0/queryables");
+                let q = fetch(&url).await;
+                assert_eq!((q.status, q.kind.as_str()), (200, "application/schema+json"));
+                assert!(q.json()["properties"]["floor_area_m2"].is_object(), "{}", q.text());
+            }
+            (
+                "http://www.opengis.net/spec/ogcapi-features-3/1.0" | "http://www.opengis.net/spec/cql2/1.0",
+                "filter"
+                | "features-filter"
+                | "cql2-text"
+                | "cql2-json"
+                | "basic-cql2"
+                | "advanced-comparison-operators"
+                | "case-insensitive-comparison"
+                | "basic-spatial-functions"
+                | "basic-spatial-functions-plus"
+                | "spatial-functions",
+            ) => {
+                // Each class by a filter of its own that selects every house, and its negation none.
+                let status = json(&format!("{base}/collections/farmhouses/items?limit=1")).await["features"][0]
+                    ["properties"]["status"]
+                    .as_str()
+                    .unwrap()
+                    .to_uppercase();
+                let (all, lang) = match name {
+                    "cql2-json" => (r#"{"op":">","args":[{"property":"floor_area_m2"},0]}"#.to_string(), "cql2-json"),
+                    "advanced-comparison-operators" => ("floor_area_m2 BETWEEN 0 AND 1000000".into(), "cql2-text"),
+                    // Every house: the listed ones only if CASEI matches them whatever the case.
+                    "case-insensitive-comparison" => (
+                        format!("CASEI(status) = CASEI('{status}') OR status <> '{}'", status.to_lowercase()),
+                        "cql2-text",
+                    ),
+                    "basic-spatial-functions" | "basic-spatial-functions-plus" | "spatial-functions" => {
+                        ("S_INTERSECTS(geometry, BBOX(119, 29, 123, 31))".into(), "cql2-text")
+                    }
+                    _ => ("floor_area_m2 > 0".into(), "cql2-text"),
+                };
+                let matched = |filter: String| {
+                    let url = reqwest::Url::parse_with_params(
+                        &format!("{base}/collections/farmhouses/items"),
+                        [("filter", filter.as_str()), ("filter-lang", lang), ("limit", "1")],
+                    )
+                    .unwrap();
+                    async move {
+                        let page = fetch(url.as_str()).await;
+                        assert_eq!(page.status, 200, "{class}: {}", page.text());
+                        page.json()["numberMatched"].as_i64()
+                    }
+                };
+                assert_eq!(matched(all.clone()).await, Some(60), "{class}: {all}");
+                let none = if lang == "cql2-json" {
+                    format!(r#"{{"op":"not","args":[{all}]}}"#)
+                } else {
+                    format!("NOT ({all})")
+                };
+                assert_eq!(matched(none.clone()).await, Some(0), "{class}: {none}");
             }
             _ => panic!("no check for the conformance class {class}: add one here"),
         }
