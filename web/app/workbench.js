@@ -503,7 +503,7 @@ export class Workbench {
     const rows = [
       ['deal.lessee', lessee],
       ['deal.use', t(`use.${deal.intended_use}`)],
-      ['deal.rent', t('yuan', { v: number(deal.annual_rent_yuan) })],
+      ['deal.before.rent', t('yuan', { v: number(deal.annual_rent_yuan) })],
       ['deal.listing', l ? `${l.title ? `“${l.title}” ` : ''}${t('deal.listing.value', {
         rent: number(l.asking_rent_yuan), start: l.notice_start, end: l.notice_end,
       })}` : '—'],
