@@ -84,8 +84,8 @@ pub struct Queryable {
     pub description: &'static str,
 }
 
-/// Dates of the open listing a house's filter may use (the listing's public notice, 公示), beside the
-/// layer's properties. `l` is the open listing in the farmhouses' `from` clause.
+/// Facts of the open listing a house's filter may use beside the layer's properties: its public
+/// notice's dates (公示) and its allowed uses. `l` is the open listing in the farmhouses' `from` clause.
 const FARMHOUSE_DATES: &[Queryable] = &[
     Queryable {
         name: "notice_start",
@@ -100,6 +100,15 @@ const FARMHOUSE_DATES: &[Queryable] = &[
         ty: Ty::Date,
         audience: Audience::Public,
         description: "last day of the open listing's public notice (公示)",
+    },
+    // A list in features; here its items joined by commas, so `allowed_uses LIKE '%民宿%'` selects the
+    // houses whose open listing allows that use (the investor map's use filter).
+    Queryable {
+        name: "allowed_uses",
+        sql: "array_to_string(l.allowed_uses, ',')",
+        ty: Ty::Text,
+        audience: Audience::Public,
+        description: "uses the open listing allows, joined by commas (e.g. allowed_uses LIKE '%民宿%')",
     },
 ];
 

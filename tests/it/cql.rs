@@ -180,7 +180,7 @@ async fn the_queryables_list_exactly_what_each_role_may_filter_on() {
         .collect();
     let mut expected = vec!["geometry".to_string()];
     expected.extend(visible);
-    expected.extend(["notice_start".to_string(), "notice_end".to_string()]);
+    expected.extend(["notice_start".to_string(), "notice_end".to_string(), "allowed_uses".to_string()]);
     assert_eq!(names(&doc), expected);
     assert_eq!(doc["properties"]["floors"]["type"], "integer");
     assert_eq!(doc["properties"]["notice_start"]["format"], "date");

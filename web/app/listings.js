@@ -93,7 +93,26 @@ export class Listings {
     };
   }
 
+  /**
+   * The filter as CQL2 for the map's house tiles: listed houses must match it, other statuses (drawn
+   * when the legend asks) are left as they are. Null when nothing narrows the list.
+   */
+  cql() {
+    const f = this.form.elements;
+    const text = (v) => `'${String(v).replaceAll("'", "''")}'`;
+    const number = (v) => (v === '' || !Number.isFinite(Number(v)) ? null : Number(v));
+    const parts = [];
+    if (f.township.value) parts.push(`township_code = ${text(f.township.value)}`);
+    if (this.village?.name) parts.push(`village = ${text(this.village.name)}`);
+    if (number(f.min_floor_area.value) !== null) parts.push(`floor_area_m2 >= ${number(f.min_floor_area.value)}`);
+    if (number(f.max_floor_area.value) !== null) parts.push(`floor_area_m2 <= ${number(f.max_floor_area.value)}`);
+    if (number(f.max_rent_yuan.value) !== null) parts.push(`asking_rent_yuan <= ${number(f.max_rent_yuan.value)}`);
+    if (f.allowed_use.value) parts.push(`allowed_uses LIKE ${text(`%${f.allowed_use.value}%`)}`);
+    return parts.length ? `status <> 'listed' OR (${parts.join(' AND ')})` : null;
+  }
+
   async refresh() {
+    this.app.map.filterHouses?.(this.cql());
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;

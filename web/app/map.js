@@ -100,6 +100,8 @@ export class FarmMap {
     this.map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: '上虞区 · farmhouse' }));
     this.map.getCanvas().setAttribute('aria-label', container.getAttribute('aria-label') ?? 'map');
     this.map.once('style.load', () => this.addProjectLayers());
+    // A filter chosen before the house tiles' TileJSON arrived applies once it has.
+    this.map.once('load', () => { if (this.houseFilter) this.setTiles('farmhouses'); });
     for (const layer of ['houses-fill', 'houses-cluster', 'projects-fill', 'townships-fill', 'villages', 'villages-label']) {
       this.map.on('mouseenter', layer, () => { this.map.getCanvas().style.cursor = 'pointer'; });
       this.map.on('mouseleave', layer, () => { this.map.getCanvas().style.cursor = ''; });
@@ -169,11 +171,26 @@ export class FarmMap {
   /** Asks for fresh house and township tiles (after a write), without reloading the page. */
   refresh() {
     this.version += 1;
-    for (const layer of ['farmhouses', 'townships']) {
-      const source = this.map.getSource(layer);
-      const url = source?.tiles?.[0];
-      if (url) source.setTiles([`${url.split('?')[0]}?v=${this.version}`]);
-    }
+    for (const layer of ['farmhouses', 'townships']) this.setTiles(layer);
+  }
+
+  /**
+   * Draws only the houses matching `cql` (a CQL2 text filter, or null for all): the service filters the
+   * tiles and recounts the clusters (docs/DESIGN.md §7.3), so the map shows what the list finds.
+   */
+  filterHouses(cql) {
+    if ((cql ?? null) === (this.houseFilter ?? null)) return;
+    this.houseFilter = cql ?? null;
+    this.setTiles('farmhouses');
+  }
+
+  setTiles(layer) {
+    const source = this.map.getSource(layer);
+    const url = source?.tiles?.[0];
+    if (!url) return;
+    const params = new URLSearchParams({ v: String(this.version) });
+    if (layer === 'farmhouses' && this.houseFilter) params.set('filter', this.houseFilter);
+    source.setTiles([`${url.split('?')[0]}?${params}`]);
   }
 
   /** Marks house `id` as selected (outline), unmarking the previous one. */

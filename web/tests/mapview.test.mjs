@@ -247,3 +247,35 @@ for (const view of VIEWS) {
     await page.close();
   });
 }
+
+test('the list\'s filter draws on the map exactly the listed houses it finds (CQL2-filtered tiles)', async () => {
+  const { page, problems } = await open(VIEWS[0]);
+  const { bounds } = await getJson(page, '/api/v1/site');
+  const rent = 9000;
+  const want = (await getJson(page, `/api/v1/farmhouses?status=listed&max_rent_yuan=${rent}&allowed_use=${encodeURIComponent('民宿')}&limit=1`)).numberMatched;
+  const all = await openListings(page);
+  assert.ok(want > 0 && want < all, `the filter narrows the ${all} open listings to ${want}`);
+  const listedOnMap = async () => {
+    await page.evaluate((b) => window.farmhouse.map.fitBounds(b, { animate: false, padding: 10 }), bounds);
+    await mapIdle(page);
+    return page.evaluate(() => {
+      const byId = new Map();
+      for (const f of window.farmhouse.map.querySourceFeatures('farmhouses', { sourceLayer: 'farmhouses' })) {
+        byId.set(f.id, f.properties.listed ?? 0);
+      }
+      return [...byId.values()].reduce((a, n) => a + n, 0);
+    });
+  };
+  assert.equal(await listedOnMap(), all, 'unfiltered, the clusters hold every open listing');
+  await page.evaluate(({ rent }) => {
+    const form = document.getElementById('filter');
+    form.elements.extent.checked = false;
+    form.elements.max_rent_yuan.value = String(rent);
+    form.elements.allowed_use.value = '民宿';
+    form.dispatchEvent(new Event('change'));
+  }, { rent });
+  await page.waitForFunction(() => window.farmhouse.map.getSource('farmhouses').tiles[0].includes('filter='));
+  assert.equal(await listedOnMap(), want, 'filtered, the clusters hold exactly the listings the list finds');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
