@@ -451,7 +451,8 @@ pub async fn dataset_tile(
     for layer in Layer::ALL {
         let audience = layer.audience(caller.role.audience());
         widest = widest.max(audience);
-        let (t, hit) = super::tiles::cached(&state, TileKey { layer, audience, tile }, Encoding::Identity, None).await?;
+        let (t, hit) =
+            super::tiles::cached(&state, TileKey { layer, audience, tile }, Encoding::Identity, None).await?;
         all_hit &= hit;
         body.extend_from_slice(t.raw());
     }
