@@ -3,8 +3,8 @@
 // full count the API gives; the list follows the filter and, when asked, the map's extent — but not a
 // move of the map made by opening one of its houses.
 
-import { api, el, loading, query } from './api.js';
-import { number, onLangChange, t } from './i18n.js';
+import { api, chinese, el, loading, placeName, query } from './api.js';
+import { lang, number, onLangChange, t } from './i18n.js';
 import './texts.js';
 
 const PAGE = 50;
@@ -66,7 +66,11 @@ export class Listings {
   /** Fills the township choice. */
   setTownships(townships) {
     const select = this.form.elements.township;
-    select.append(...townships.map((tw) => el('option', { value: tw.code }, tw.name)));
+    // An option holds text only: in English the pinyin, then the Chinese.
+    const label = (tw) => (lang() === 'en' && tw.name_pinyin ? `${tw.name_pinyin} ${tw.name}` : tw.name);
+    const options = townships.map((tw) => el('option', { value: tw.code }, label(tw)));
+    select.append(...options);
+    onLangChange(() => options.forEach((o, i) => { o.textContent = label(townships[i]); }));
   }
 
   /** Lists the houses of one village (clicked on the map), whatever the map shows; null: all again. */
@@ -179,8 +183,9 @@ export class Listings {
       const l = p.listing;
       return el('li', { dataset: { id: f.id } },
         el('button', { type: 'button', class: 'house-item', onclick: () => this.open(f.id) },
-          el('strong', {}, l?.title || `${p.village} · ${p.unit_number.slice(12, 19)}`),
-          el('span', {}, `${p.township_name} ${p.village} · ${p.unit_number.slice(12, 19)}`),
+          el('strong', {}, l?.title ? chinese(l.title) : [placeName(p.village, p.village_pinyin), ` · ${p.unit_number.slice(12, 19)}`]),
+          el('span', {}, placeName(p.township_name, p.township_name_pinyin), ' ', placeName(p.village, p.village_pinyin),
+            ` · ${p.unit_number.slice(12, 19)}`),
           el('span', {}, `${t('m2', { v: number(p.floor_area_m2, 0) })} · ${l ? t('list.rent', { v: number(l.asking_rent_yuan) }) : ''}`),
           el('span', {}, l ? t('list.notice_end', { d: l.notice_end }) : ''),
           el('span', { class: 'uses' }, (l?.allowed_uses ?? []).map((u) => t(`use.${u}`)).join(' · '))));

@@ -7,6 +7,7 @@
 
 import * as maplibregl from '/vendor/maplibre-gl/maplibre-gl.mjs';
 import { bbox, centre } from './geometry.js';
+import { lang, onLangChange } from './i18n.js';
 
 /**
  * Status colours: distinguishable, also for red–green colour blindness (blue, orange, dark green, grey),
@@ -258,24 +259,51 @@ export class FarmMap {
     if (!this.currentTip.isOpen()) this.currentTip.addTo(this.map);
   }
 
+  /** The villages' names: in English the pinyin above the Chinese (when the tiles carry it). */
+  labelVillages() {
+    if (!this.map.getLayer('villages-label')) return;
+    const name = lang() === 'en'
+      ? ['case', ['has', 'name_pinyin'], ['concat', ['get', 'name_pinyin'], '\n', ['get', 'name']], ['get', 'name']]
+      : ['get', 'name'];
+    if (JSON.stringify(this.map.getLayoutProperty('villages-label', 'text-field')) !== JSON.stringify(name)) {
+      this.map.setLayoutProperty('villages-label', 'text-field', name);
+    }
+  }
+
   /** Township names as HTML markers at the middle of each township (no glyph server needed). */
   labelTownships(townships) {
     for (const m of this.townshipMarkers) m.remove();
     this.townshipMarkers = [];
+    if (!this.townships) {
+      // In English a place is named in pinyin with the Chinese beside it: townships and villages.
+      onLangChange(() => this.labelTownships(this.townships));
+      this.map.on('styledata', () => this.labelVillages());
+      this.map.on('zoomend', () => this.toggleTownshipLabels());
+    }
+    this.townships = townships;
+    this.labelVillages();
     for (const f of townships) {
       const label = document.createElement('div');
       label.className = 'township-label';
-      label.textContent = f.name;
+      if (lang() === 'en' && f.name_pinyin) {
+        const zh = document.createElement('span');
+        zh.lang = 'zh';
+        zh.textContent = f.name;
+        label.append(`${f.name_pinyin} `, zh);
+      } else {
+        label.textContent = f.name;
+      }
       label.setAttribute('aria-hidden', 'true');
       const marker = new maplibregl.Marker({ element: label }).setLngLat(centre(f.geometry)).addTo(this.map);
       this.townshipMarkers.push(marker);
     }
-    const toggle = () => {
-      const hidden = this.map.getZoom() >= 12;
-      for (const m of this.townshipMarkers) m.getElement().classList.toggle('hidden', hidden);
-    };
-    this.map.on('zoomend', toggle);
-    toggle();
+    this.toggleTownshipLabels();
+  }
+
+  /** Township labels give way to the villages' from zoom 12. */
+  toggleTownshipLabels() {
+    const hidden = this.map.getZoom() >= 12;
+    for (const m of this.townshipMarkers) m.getElement().classList.toggle('hidden', hidden);
   }
 
   /**

@@ -3,7 +3,7 @@
 // status, floor area and rent; the arrow keys go through them; choosing one opens the house; Escape
 // closes them and returns to the box.
 
-import { api, el, loading, query } from './api.js';
+import { api, el, loading, placeName, query } from './api.js';
 import { number, onLangChange, t } from './i18n.js';
 import './texts.js';
 
@@ -84,12 +84,16 @@ export class Search {
       this.results.replaceChildren(el('p', { role: 'status' }, t('search.none', { q })));
       return;
     }
+    // Place names in both languages (pinyin, then the Chinese marked lang="zh", in English).
     const line = (p) => [
-      `${p.township_name} ${p.village} · ${p.unit_number}`,
-      t(`status.${p.status}`),
-      t('m2', { v: number(p.floor_area_m2, 0) }),
-      p.listing ? t('search.rent', { v: number(p.listing.asking_rent_yuan) }) : '',
-    ].filter(Boolean).join(' · ');
+      placeName(p.township_name, p.township_name_pinyin), ' ', placeName(p.village, p.village_pinyin),
+      ` · ${[
+        p.unit_number,
+        t(`status.${p.status}`),
+        t('m2', { v: number(p.floor_area_m2, 0) }),
+        p.listing ? t('search.rent', { v: number(p.listing.asking_rent_yuan) }) : '',
+      ].filter(Boolean).join(' · ')}`,
+    ];
     this.results.replaceChildren(
       el('p', { role: 'status', class: 'count' }, t('search.total', { n: number(total) }),
         features.length < total ? t('search.shown', { n: number(features.length) }) : ''),

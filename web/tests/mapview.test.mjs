@@ -279,3 +279,36 @@ test('the list\'s filter draws on the map exactly the listed houses it finds (CQ
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('in English, townships and villages are named in pinyin with the Chinese beside it, marked lang="zh"', async () => {
+  const { page, problems } = await open(VIEWS[1]);
+  await page.waitForFunction(() => document.querySelectorAll('.township-label').length >= 20);
+  const seen = await page.evaluate(() => ({
+    label: document.querySelector('.township-label').textContent,
+    labelZh: document.querySelector('.township-label span[lang="zh"]')?.textContent,
+    option: [...document.querySelectorAll('#filter select[name=township] option')].find((o) => o.value)?.textContent,
+    cardZh: document.querySelector('#listings .house-item span[lang="zh"], .house-item span[lang="zh"]')?.textContent,
+  }));
+  // "Baiguan Jiedao 百官街道": romanised, then the Chinese.
+  assert.match(seen.label, /^[A-Z][a-z']+( [A-Z][a-z']+)* \p{Script=Han}+$/u, seen.label);
+  assert.ok(seen.labelZh && seen.label.endsWith(seen.labelZh), 'the Chinese is marked lang="zh"');
+  assert.match(seen.option, /^[A-Z][a-z']+( [A-Z][a-z']+)* \p{Script=Han}+$/u, seen.option);
+  assert.match(seen.cardZh ?? '', /\p{Script=Han}/u, 'the list names places with the Chinese marked');
+  // The villages' labels, from zoom 12, carry the pinyin the tiles hold.
+  const { bounds } = await getJson(page, '/api/v1/site');
+  await page.evaluate((b) => window.farmhouse.map.jumpTo({ center: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], zoom: 13 }), bounds);
+  await mapIdle(page);
+  const village = await page.evaluate(() => {
+    const map = window.farmhouse.map;
+    const f = map.queryRenderedFeatures({ layers: ['villages-label'] })[0];
+    return { pinyin: f?.properties.name_pinyin, field: JSON.stringify(map.getLayoutProperty('villages-label', 'text-field')) };
+  });
+  assert.ok(village.pinyin, 'a village label with its pinyin in view');
+  assert.ok(village.field.includes('name_pinyin'), village.field);
+  // Back in Chinese, the Chinese alone.
+  await page.click('#lang');
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  assert.match(await page.evaluate(() => document.querySelector('.township-label').textContent), /^\p{Script=Han}+$/u);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
