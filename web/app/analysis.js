@@ -9,7 +9,7 @@
 
 import uPlot from '/vendor/uplot/uPlot.esm.js';
 import { api, downloadCsv, el, loading, query } from './api.js';
-import { lang, number, onLangChange, t, wan } from './i18n.js';
+import { amount, lang, number, onLangChange, t, wan } from './i18n.js';
 
 /** What the time series can plot: the field, the field a year earlier (if the service gives one), the axis. */
 const MEASURES = {
@@ -28,7 +28,7 @@ const percent = (v, sign = false) => {
   return sign && v > 0 ? `+${text}` : text;
 };
 const rawPercent = (v) => (v === null || v === undefined ? '' : (v * 100).toFixed(1));
-const money = (v) => number(v, Number.isInteger(Number(v)) ? 0 : 2);
+const money = amount;
 
 /**
  * The columns of the tables: the heading's key, the raw value (what the CSV has), the text shown, and

@@ -1394,6 +1394,11 @@ export function number(v, digits = 0) {
   }).format(v);
 }
 
+/** An amount of money in yuan: whole yuan as they are, else to the fen (5,839.40). */
+export function amount(v) {
+  return number(v, Number.isInteger(Number(v)) ? 0 : 2);
+}
+
 /** An amount in 万 (ten thousands), two decimals: 1154900 m² → "115.49". */
 export function wan(v) {
   return number(Number(v) / 10000, 2);

@@ -5,7 +5,7 @@
 
 import { api, clearAlert, el, loading, query, showNotice, upload } from './api.js';
 import { checked, choices, clearErrors, done, field, input, num, report, select, showProblem, today, value, workForm } from './forms.js';
-import { lang, number, onLangChange, t } from './i18n.js';
+import { amount, lang, number, onLangChange, t } from './i18n.js';
 import { bbox } from './geometry.js';
 import { USES } from './listings.js';
 import { scheduleFields, scheduleForm } from './money.js';
@@ -503,9 +503,9 @@ export class Workbench {
     const rows = [
       ['deal.lessee', lessee],
       ['deal.use', t(`use.${deal.intended_use}`)],
-      ['deal.before.rent', t('yuan', { v: number(deal.annual_rent_yuan) })],
+      ['deal.before.rent', t('yuan', { v: amount(deal.annual_rent_yuan) })],
       ['deal.listing', l ? `${l.title ? `“${l.title}” ` : ''}${t('deal.listing.value', {
-        rent: number(l.asking_rent_yuan), start: l.notice_start, end: l.notice_end,
+        rent: amount(l.asking_rent_yuan), start: l.notice_start, end: l.notice_end,
       })}` : '—'],
     ];
     return [el('section', { class: 'deal-summary', id: 'deal-summary' },

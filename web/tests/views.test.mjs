@@ -131,7 +131,10 @@ test('before certifying, the deal shows its lessee, use and listing; history rea
   const fact = (k) => page.textContent(`#deal-summary dd[data-fact="${k}"]`);
   assert.match(await fact('deal.lessee'), new RegExp(deal.lessee.name));
   assert.equal(await fact('deal.use'), deal.intended_use);
-  assert.match(await fact('deal.listing'), new RegExp(`挂牌年租金 ${listing.asking_rent_yuan.toLocaleString('zh-CN')} 元，公示 ${listing.notice_start} 至 ${listing.notice_end}`));
+  // To the fen unless whole yuan: 5839.4 → 5,839.40.
+  const fen = Number.isInteger(listing.asking_rent_yuan) ? 0 : 2;
+  const rent = listing.asking_rent_yuan.toLocaleString('zh-CN', { minimumFractionDigits: fen, maximumFractionDigits: fen });
+  assert.match(await fact('deal.listing'), new RegExp(`挂牌年租金 ${rent} 元，公示 ${listing.notice_start} 至 ${listing.notice_end}`));
   // The summary comes before the button that certifies.
   assert.ok((await box(page, '#deal-summary')).y < (await box(page, '#certify')).y);
   // With the panel open the map is narrow: a notice still covers no control and nothing of the panel.
