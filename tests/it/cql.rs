@@ -6,12 +6,12 @@
 //! GDAL (OAPIF and MVT drivers) and OWSLib.
 
 use std::net::SocketAddr;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::common::TestDb;
 use crate::common::fixtures;
 use crate::common::map_fixtures::{features, houses_grid, spawn_with, tag, tile_at};
+use crate::gis_clients::{ogrinfo_tile, run, run_env};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use reqwest::header;
@@ -323,21 +323,7 @@ async fn a_filtered_tile_holds_exactly_the_matching_features_and_clusters_count_
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("filtered.mvt");
     std::fs::write(&file, &body).unwrap();
-    let out = run(
-        "ogrinfo",
-        vec![
-            "-ro".into(),
-            "-al".into(),
-            "-oo".into(),
-            format!("Z={}", p[0]),
-            "-oo".into(),
-            format!("X={}", p[1]),
-            "-oo".into(),
-            format!("Y={}", p[2]),
-            file.to_string_lossy().to_string(),
-        ],
-    )
-    .await;
+    let out = ogrinfo_tile(&file, &path).await;
     let read = out.lines().filter(|l| l.starts_with("OGRFeature(")).count() as i64;
     assert_eq!(read, matching, "{out}");
     let statuses = out.lines().filter(|l| l.trim_start().starts_with("status (String) = ")).count() as i64;
@@ -431,25 +417,6 @@ async fn an_edit_that_takes_a_house_into_or_out_of_a_filter_changes_the_cached_f
     assert_eq!(now.len(), certified.len());
 }
 
-/// Runs `program` with `args` off the async runtime; panics with its output unless it succeeds.
-async fn run(program: &str, args: Vec<String>) -> String {
-    run_env(program, args, &[]).await
-}
-
-async fn run_env(program: &str, args: Vec<String>, env: &[(&str, &str)]) -> String {
-    let shown = format!("{program} {}", args.join(" "));
-    let program = program.to_string();
-    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let out: Output = tokio::task::spawn_blocking(move || Command::new(&program).args(&args).envs(env).output())
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("cannot run {shown} ({e}); run scripts/install-deps.sh test"));
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{shown} failed:\n{stdout}\n{stderr}");
-    format!("{stdout}\n{stderr}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gdal_reads_a_filtered_collection_and_owslib_reads_the_queryables() {
     let db = TestDb::with_district().await;
@@ -464,12 +431,13 @@ async fn gdal_reads_a_filtered_collection_and_owslib_reads_the_queryables() {
     let mut s = form_urlencoded::Serializer::new(String::new());
     s.append_pair("filter", filter);
     let source = format!("OAPIF:http://{addr}/collections/farmhouses?{}", s.finish());
-    let out = run_env(
+    let (stdout, log) = run_env(
         "ogrinfo",
         vec!["-ro".into(), "-al".into(), "-q".into(), "-oo".into(), "PAGE_SIZE=25".into(), source],
         &[("CPL_DEBUG", "ON")],
     )
     .await;
+    let out = format!("{stdout}\n{log}");
     let read = out.lines().filter(|l| l.starts_with("OGRFeature(")).count() as i64;
     assert_eq!(read, expected, "{out}");
     assert!(!out.contains("status (String) = listed"), "only certified houses:\n{out}");

@@ -10,17 +10,37 @@ use crate::common::map_fixtures::{houses_grid, spawn_with, tile_at};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 
-/// Runs `program` with `args` off the async runtime; panics with its output unless it succeeds.
-async fn run(program: &str, args: Vec<String>) -> String {
+/// Runs `program` with `args` off the async runtime; panics with its output unless it succeeds. Its
+/// standard output.
+pub(crate) async fn run(program: &str, args: Vec<String>) -> String {
+    run_env(program, args, &[]).await.0
+}
+
+/// [`run`] with `env` added to the environment; standard output and standard error.
+pub(crate) async fn run_env(program: &str, args: Vec<String>, env: &[(&str, &str)]) -> (String, String) {
     let shown = format!("{program} {}", args.join(" "));
     let program = program.to_string();
-    let out: Output = tokio::task::spawn_blocking(move || Command::new(&program).args(&args).output())
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let out: Output = tokio::task::spawn_blocking(move || Command::new(&program).args(&args).envs(env).output())
         .await
         .unwrap()
         .unwrap_or_else(|e| panic!("cannot run {shown} ({e}); run scripts/install-deps.sh test"));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{shown} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    stdout
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{shown} failed:\n{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+/// GDAL's MVT driver on `file`, the tile at `path` (`z/x/y`): `ogrinfo -al` of every feature.
+pub(crate) async fn ogrinfo_tile(file: &std::path::Path, path: &str) -> String {
+    let p: Vec<&str> = path.split('/').collect();
+    let args = [format!("Z={}", p[0]), format!("X={}", p[1]), format!("Y={}", p[2])];
+    let mut argv: Vec<String> = vec!["-ro".into(), "-al".into()];
+    for a in args {
+        argv.extend(["-oo".into(), a]);
+    }
+    argv.push(file.to_string_lossy().to_string());
+    run("ogrinfo", argv).await
 }
 
 /// The number after `Feature Count:` in ogrinfo's summary.
@@ -34,9 +54,10 @@ fn feature_count(ogrinfo: &str) -> i64 {
         .unwrap()
 }
 
-async fn service_with_houses(n: u32) -> (TestDb, SocketAddr) {
+/// The district with `n` houses in a grid `spacing` m apart and a village, served to the public.
+pub(crate) async fn service_with_grid(n: u32, spacing: f64) -> (TestDb, SocketAddr) {
     let db = TestDb::with_district().await;
-    houses_grid(&db.pool, 1, n, 30.0, 0.0, 0.0).await;
+    houses_grid(&db.pool, 1, n, spacing, 0.0, 0.0).await;
     sqlx::query(
         "insert into villages (township_code, name, location) values ('330604001', '网格村', st_setsrid(st_makepoint(120.9, 30.0), 4326))",
     )
@@ -49,7 +70,7 @@ async fn service_with_houses(n: u32) -> (TestDb, SocketAddr) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gdal_counts_and_copies_every_farmhouse_through_ogc_api_features() {
-    let (db, addr) = service_with_houses(1234).await;
+    let (db, addr) = service_with_grid(1234, 30.0).await;
     let in_database: i64 = sqlx::query_scalar("select count(*) from farmhouses").fetch_one(&db.pool).await.unwrap();
     let source = format!("OAPIF:http://{addr}/");
 
@@ -78,7 +99,7 @@ async fn gdal_counts_and_copies_every_farmhouse_through_ogc_api_features() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gdal_reads_the_expected_features_from_a_tile_of_each_layer() {
-    let (db, addr) = service_with_houses(100).await;
+    let (db, addr) = service_with_grid(100, 30.0).await;
     let dir = tempfile::tempdir().unwrap();
     let houses_in = |z: u8| {
         let pool = db.pool.clone();
@@ -107,22 +128,7 @@ async fn gdal_reads_the_expected_features_from_a_tile_of_each_layer() {
             reqwest::get(format!("http://{addr}/tiles/{layer}/{path}.pbf")).await.unwrap().bytes().await.unwrap();
         let file = dir.path().join(format!("{layer}.mvt"));
         std::fs::write(&file, &body).unwrap();
-        let p: Vec<&str> = path.split('/').collect();
-        let out = run(
-            "ogrinfo",
-            vec![
-                "-ro".into(),
-                "-al".into(),
-                "-oo".into(),
-                format!("Z={}", p[0]),
-                "-oo".into(),
-                format!("X={}", p[1]),
-                "-oo".into(),
-                format!("Y={}", p[2]),
-                file.to_string_lossy().to_string(),
-            ],
-        )
-        .await;
+        let out = ogrinfo_tile(&file, &path).await;
         assert!(out.contains(&format!("Layer name: {layer}")), "{out}");
         let read = out.lines().filter(|l| l.starts_with("OGRFeature(")).count() as i64;
         // Parcels of houses at the tile's edge reach into it too.
@@ -142,7 +148,7 @@ async fn gdal_reads_the_expected_features_from_a_tile_of_each_layer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owslib_lists_collections_and_reads_items() {
-    let (_db, addr) = service_with_houses(25).await;
+    let (_db, addr) = service_with_grid(25, 30.0).await;
     let script = format!(
         r#"
 from owslib.ogcapi.features import Features

@@ -5,10 +5,11 @@
 //! routes; and every conformance class the service declares is checked here.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
 use crate::common::TestDb;
-use crate::common::map_fixtures::{features, houses_grid, leased_house, spawn_with, tile_at};
+use crate::common::map_fixtures::{features, leased_house, spawn_with, tile_at};
+use crate::gis_clients::service_with_grid;
+use crate::openapi::assert_valid_openapi;
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use reqwest::header;
@@ -110,19 +111,6 @@ fn served(path: &str) -> bool {
     farmhouse::http::endpoints().iter().any(|e| e.path == path)
 }
 
-async fn district_with_houses() -> (TestDb, SocketAddr) {
-    let db = TestDb::with_district().await;
-    houses_grid(&db.pool, 1, 60, 40.0, 0.0, 0.0).await;
-    sqlx::query(
-        "insert into villages (township_code, name, location) values ('330604001', '网格村', st_setsrid(st_makepoint(120.9, 30.0), 4326))",
-    )
-    .execute(&db.pool)
-    .await
-    .unwrap();
-    let addr = spawn_with(AppState::new(db.pool.clone()), Role::Public).await;
-    (db, addr)
-}
-
 /// Checks one link: asked for the media type it names, it resolves (200) with that type; a templated tile
 /// link is filled in with the tile of zoom 15 at the centre, where every layer has features. Returns what
 /// it fetched.
@@ -147,7 +135,7 @@ async fn follow(link: &Value) -> Fetched {
 
 #[tokio::test]
 async fn every_link_of_the_landing_page_tilesets_and_tilesets_lists_resolves_where_it_says() {
-    let (_db, addr) = district_with_houses().await;
+    let (_db, addr) = service_with_grid(60, 40.0).await;
     let base = format!("http://{addr}");
     let landing = json(&format!("{base}/?f=json")).await;
 
@@ -276,7 +264,7 @@ async fn the_tile_matrix_set_is_the_ogc_web_mercator_quad() {
 
 #[tokio::test]
 async fn tiles_through_the_ogc_templates_are_the_maps_own_tiles_byte_for_byte() {
-    let (_db, addr) = district_with_houses().await;
+    let (_db, addr) = service_with_grid(60, 40.0).await;
     let base = format!("http://{addr}");
     let mut compared = 0;
     for (z, east) in [(8, 100.0), (12, 100.0), (14, 100.0), (15, 100.0), (16, 100.0), (16, 30_000.0)] {
@@ -382,23 +370,6 @@ async fn tilesets_describe_the_fields_the_callers_role_sees_in_its_tiles() {
     }
 }
 
-/// The OpenAPI 3.0 document passes openapi-spec-validator (`scripts/install-deps.sh test`).
-fn assert_valid_openapi(doc: &Value) {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), serde_json::to_vec(doc).unwrap()).unwrap();
-    let out = std::process::Command::new("python3")
-        .args(["-m", "openapi_spec_validator"])
-        .arg(file.path())
-        .output()
-        .expect("python3 with openapi-spec-validator (scripts/install-deps.sh test installs it)");
-    assert!(
-        out.status.success(),
-        "not valid OpenAPI:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test]
 async fn the_api_document_is_openapi_30_of_the_ogc_routes() {
     let db = TestDb::new().await;
@@ -442,7 +413,7 @@ async fn the_api_document_is_openapi_30_of_the_ogc_routes() {
 /// added without a check here fails.
 #[tokio::test]
 async fn every_declared_conformance_class_is_backed() {
-    let (_db, addr) = district_with_houses().await;
+    let (_db, addr) = service_with_grid(60, 40.0).await;
     let base = format!("http://{addr}");
     let landing = json(&format!("{base}/?f=json")).await;
     let classes: Vec<String> = json(&format!("{base}/conformance")).await["conformsTo"]
