@@ -13,7 +13,7 @@
 //! Tileset documents describe each layer with the fields the caller's role sees, as its tiles carry them.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use serde_json::{Value, json};
@@ -398,10 +398,6 @@ fn tile_id(matrix: &str, row: &str, col: &str) -> Result<TileId> {
     })
 }
 
-fn encoding_of(headers: &HeaderMap) -> Encoding {
-    Encoding::negotiate(headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()))
-}
-
 /// A tile of a collection: the map's own tile of that layer (the same bytes as `/tiles/{layer}/{z}/{x}/{y}`).
 #[utoipa::path(get, path = "/collections/{collection}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
     tag = "ogc-tiles",
@@ -425,7 +421,7 @@ pub async fn collection_tile(
     }
     let tile = tile_id(&matrix, &row, &col)?;
     let audience = layer.audience(caller.role.audience());
-    let encoding = encoding_of(&headers);
+    let encoding = super::tiles::encoding_of(&headers);
     let (t, hit) = super::tiles::cached(&state, TileKey { layer, audience, tile }, encoding, None).await?;
     Ok(super::tiles::respond(&t, encoding, audience, hit, &headers))
 }
@@ -456,7 +452,7 @@ pub async fn dataset_tile(
         all_hit &= hit;
         body.extend_from_slice(t.raw());
     }
-    let encoding = encoding_of(&headers);
+    let encoding = super::tiles::encoding_of(&headers);
     let t = Tile::new(Bytes::from(body)).with(encoding);
     Ok(super::tiles::respond(&t, encoding, widest, all_hit, &headers))
 }

@@ -63,7 +63,7 @@ pub async fn tile(
         None => None,
     };
     let key = TileKey { layer, audience, tile };
-    let encoding = Encoding::negotiate(headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
+    let encoding = encoding_of(&headers);
     let (tile, hit) = cached(&state, key, encoding, filter).await?;
     Ok(respond(&tile, encoding, audience, hit, &headers))
 }
@@ -99,6 +99,11 @@ pub(super) async fn cached(
             (t, false)
         }
     })
+}
+
+/// The body encoding a request's `Accept-Encoding` asks for.
+pub(super) fn encoding_of(headers: &HeaderMap) -> Encoding {
+    Encoding::negotiate(headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()))
 }
 
 pub(super) fn respond(tile: &Tile, encoding: Encoding, audience: Audience, hit: bool, headers: &HeaderMap) -> Response {
