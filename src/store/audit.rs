@@ -172,7 +172,7 @@ pub async fn verify_chains(pool: &PgPool) -> StoreResult<Result<Vec<Chain>, Brea
 
     let anchor: Option<(i64, Vec<u8>)> =
         sqlx::query_as("select legacy_seq, legacy_hash from history_anchor where one").fetch_optional(pool).await?;
-    let anchor = anchor.map(|(seq, hash)| Anchor { seq, hash }).unwrap_or(Anchor { seq: 0, hash: Vec::new() });
+    let anchor = anchor.map_or(Anchor { seq: 0, hash: Vec::new() }, |(seq, hash)| Anchor { seq, hash });
     let mut chains = Vec::new();
 
     // The legacy chain, which must end exactly at the anchor.

@@ -98,7 +98,7 @@ async fn each_county_writes_its_own_chain_and_a_person_the_province_s() {
     // A registry that began with chains per county has an empty legacy chain: each chain starts from nothing.
     let starts: Vec<Vec<u8>> =
         sqlx::query_scalar("select prev_hash from history where seq = 1").fetch_all(&db.pool).await.unwrap();
-    assert!(starts.len() == 3 && starts.iter().all(|h| h.is_empty()), "{starts:?}");
+    assert!(starts.len() == 3 && starts.iter().all(Vec::is_empty), "{starts:?}");
     let anchor: (i64, Vec<u8>) =
         sqlx::query_as("select legacy_seq, legacy_hash from history_anchor").fetch_one(&db.pool).await.unwrap();
     assert_eq!(anchor, (0, Vec::new()));
@@ -259,7 +259,7 @@ async fn a_write_in_one_county_does_not_wait_for_an_open_transaction_of_another(
 
     // Once the first commits, it goes through, and each chain is whole.
     shangyu.commit().await.unwrap();
-    appraise(&mut *db.pool.acquire().await.unwrap(), a2, 3).await.unwrap();
+    appraise(&mut db.pool.acquire().await.unwrap(), a2, 3).await.unwrap();
     assert_eq!(verify(&db).await, Ok(vec![chain("000000", 1), chain("330603", 3), chain("330604", 6)]));
 }
 
