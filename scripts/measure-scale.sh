@@ -77,13 +77,14 @@ certify() {
     local last_cert wal_before history_before result
     last_cert=$(sql "select coalesce(max(id), 0) from certifications")
     wal_before=$(sql "select pg_current_wal_insert_lsn()")
-    history_before=$(sql "select coalesce(max(seq), 0) from history")
+    # History entries are numbered per county chain; `id` numbers them across chains (DESIGN §2.7).
+    history_before=$(sql "select coalesce(max(id), 0) from history")
     result=$(IDS="$dir/ids.$clients" TOKEN="$token" THREADS=$threads wrk -t "$threads" -c "$clients" \
         -d "${RUN_SECONDS}s" --timeout 30s -s bench/certify.lua "http://127.0.0.1:$port" | grep '^RESULT')
     sql "select count(*),
                 round((count(*) - 1) / nullif(extract(epoch from max(issued_at) - min(issued_at)), 0), 1),
                 round(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$wal_before') / nullif(count(*), 0)),
-                round(((select max(seq) from history) - $history_before)::numeric / nullif(count(*), 0), 1)
+                round((select count(*) from history where id > $history_before)::numeric / nullif(count(*), 0), 1)
          from certifications where id > $last_cert" |
         awk -F'|' -v r="$result" 'BEGIN {split(r, w, " ")} {print $1, $2, w[5], w[6], $3, $4, w[7]}'
 }

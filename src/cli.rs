@@ -89,11 +89,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Audit { action: AuditAction::Verify, db } => {
             let database = Database::open(&db, &PoolConfig::default()).await?;
-            let result = store::audit::verify(&database.pool).await;
+            let result = store::audit::verify_chains(&database.pool).await;
             database.close().await?;
             match result? {
-                Ok(n) => {
-                    say(&format!("the history is intact: {n} entries, each linked to the one before"));
+                Ok(chains) => {
+                    let intact = store::audit::describe(&chains);
+                    say(&format!("the history is intact: {intact}, each linked to the one before"));
                     Ok(())
                 }
                 Err(b) => anyhow::bail!("the history is broken at entry {}: {}", b.seq, b.reason),
@@ -121,7 +122,7 @@ async fn restore_until(db: &DbArgs, pitr: &PitrArgs, until: chrono::DateTime<chr
     let url = cluster.url("farmhouse");
     let checked = async {
         let pool = store::pool(&url, &PoolConfig { max_connections: 1, ..PoolConfig::admin() })?;
-        let result = store::audit::verify(&pool).await;
+        let result = store::audit::verify_chains(&pool).await;
         pool.close().await;
         anyhow::Ok(result?)
     }
@@ -136,8 +137,9 @@ async fn restore_until(db: &DbArgs, pitr: &PitrArgs, until: chrono::DateTime<chr
         ));
     }
     match checked? {
-        Ok(n) => {
-            say(&format!("the history is intact: {n} entries, each linked to the one before"));
+        Ok(chains) => {
+            let intact = store::audit::describe(&chains);
+            say(&format!("the history is intact: {intact}, each linked to the one before"));
             Ok(())
         }
         Err(b) => anyhow::bail!("the restored history is broken at entry {}: {}", b.seq, b.reason),

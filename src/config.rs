@@ -183,7 +183,8 @@ pub enum UserAction {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Walk the hash chain of the history; name the first entry that was altered or removed.
+    /// Walk the hash chains of the history (the legacy chain, then each county's); name the first entry
+    /// that was altered, removed or moved, and its chain.
     Verify,
 }
 

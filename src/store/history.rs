@@ -1,4 +1,5 @@
-//! The history of changes (written by triggers; see migrations/0104_history.sql).
+//! The history of changes (written by triggers; see migrations/0104_history.sql, and
+//! 0124_history_per_county.sql for its chains per county, docs/DESIGN.md §2.7).
 
 use super::StoreResult;
 use chrono::{DateTime, Utc};
@@ -8,6 +9,10 @@ use sqlx::{FromRow, PgExecutor};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Entry {
+    /// The chain of the entry: the county code ('000000' for no county, '' for an entry written before
+    /// chains per county).
+    pub chain: String,
+    /// Position in its chain.
     pub seq: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
@@ -18,7 +23,6 @@ pub struct Entry {
     pub after: Option<Json<Value>>,
 }
 
-/// Every entry of record `id` of `table`, oldest first.
 /// The display names of the accounts that `actors` (`role:username`, as history records them) name;
 /// actors without an account (`seed`, `import`) are left out.
 pub async fn actor_names(
@@ -35,10 +39,15 @@ pub async fn actor_names(
     Ok(rows.into_iter().collect())
 }
 
+/// Every entry of record `id` of `table`, oldest first. A record's entries may lie in several chains (a
+/// person's changes go to the chain of the county each change was made for), so they are ordered by `id`,
+/// the order in which entries were written across chains; entries written before chains per county all
+/// have id 0 and keep the order of their seq, before any later one. The lookup goes through the index
+/// history_record (table_name, record_id, seq) and sorts the record's few entries.
 pub async fn of_record(ex: impl PgExecutor<'_>, table: &str, id: i64) -> StoreResult<Vec<Entry>> {
     sqlx::query_as(
-        "select seq, at, actor, table_name, record_id, action, before, after from history
-         where table_name = $1 and record_id = $2 order by seq",
+        "select chain, seq, at, actor, table_name, record_id, action, before, after from history
+         where table_name = $1 and record_id = $2 order by id, seq",
     )
     .bind(table)
     .bind(id)

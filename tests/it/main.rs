@@ -18,6 +18,7 @@ mod features;
 mod gis_clients;
 mod guard;
 mod health;
+mod history_chain;
 mod import;
 mod interests;
 mod layers;
