@@ -63,3 +63,27 @@ begin
         call map_statement_triggers(t.name::regclass, t.name || '_map_notify', 'notify_map_change', t.args);
     end loop;
 end $$;
+
+-- A footprint within its parcel (with the survey tolerance). Widening the parcel (`st_buffer`) was most of
+-- the cost of writing a house (importing 10,000 houses: 1.0 s of buffers and 0.8 s of coverage tests in
+-- this trigger alone), yet almost every footprint lies inside the parcel itself: a parcel covers the
+-- footprint, or else the widened parcel is asked as before. The rule is the same — the widened parcel
+-- contains the parcel — and only a footprint reaching over the parcel's edge pays for the buffer.
+create or replace function farmhouses_check_geometry() returns trigger language plpgsql as $$
+declare
+    p record;
+begin
+    select boundary, township_code into p from parcels where parcel_code = left(new.unit_number, 19)::char(19)
+        for share;
+    if not found then
+        raise exception 'no parcel % for unit number %', left(new.unit_number, 19), new.unit_number
+            using errcode = 'foreign_key_violation', constraint = 'farmhouses_parcel_code_fkey';
+    end if;
+    new.township_code := p.township_code;
+    if is_checkable(new.footprint) and not st_covers(p.boundary, new.footprint)
+       and not st_coveredby(new.footprint, st_buffer(p.boundary, footprint_tolerance())) then
+        raise exception 'footprint of % is not within parcel %', new.unit_number, left(new.unit_number, 19)
+            using errcode = 'check_violation', constraint = 'farmhouses_footprint_within_parcel';
+    end if;
+    return new;
+end $$;
