@@ -87,3 +87,62 @@ begin
     end if;
     return new;
 end $$;
+
+-- Payments credit their instalments once per statement. The row trigger of 0114_money_credit.sql updated
+-- the instalment for each payment, one UPDATE statement per payment, and each ran the statement triggers
+-- of `instalments` (its history) again: seeding 10,000 houses spent 2.0 s of its 2.6 s of payments there.
+-- The row trigger still refuses changes, locks the instalment (`for update`: two writers of one
+-- instalment take turns), checks the payment against what was paid before the statement and writes the
+-- split; the statement trigger below checks each payment against the payments before it in the same
+-- statement too, then adds them to their instalments in one UPDATE.
+create or replace function payments_apply() returns trigger language plpgsql as $$
+declare
+    i instalments;
+begin
+    if tg_op <> 'INSERT' then
+        raise exception 'payments are kept as recorded'
+            using errcode = 'restrict_violation', constraint = 'payments_kept';
+    end if;
+    -- The instalment's row is locked: two payments at once are counted one after the other.
+    select * into i from instalments where id = new.instalment_id for update;
+    if not found then
+        raise exception 'instalment % does not exist', new.instalment_id
+            using errcode = 'foreign_key_violation', constraint = 'payments_instalment_id_fkey';
+    end if;
+    if i.paid_fen + new.amount_fen > i.amount_fen and new.excess_reason is null then
+        raise exception 'instalment % of deal % is % fen, % fen paid already: % fen is more than is due',
+                i.seq, i.transaction_id, i.amount_fen, i.paid_fen, new.amount_fen
+            using errcode = 'check_violation', constraint = 'payments_within_due';
+    end if;
+    new.collective_fen := (new.amount_fen * i.collective_fen) / i.amount_fen;
+    new.household_fen := new.amount_fen - new.collective_fen;
+    new.recorded_by_user_id := acting_user_id();
+    return new;
+end $$;
+
+create function payments_credit() returns trigger language plpgsql as $$
+declare
+    b record;
+begin
+    -- In the order written: the first payment that, with those before it, is more than is due.
+    select i.seq, i.transaction_id, i.amount_fen as due, i.paid_fen + p.before as paid, p.amount_fen as paying into b
+    from (select n.id, n.instalment_id, n.amount_fen, n.excess_reason,
+                 coalesce(sum(n.amount_fen) over (partition by n.instalment_id order by n.id
+                                                  rows between unbounded preceding and 1 preceding), 0) as before
+          from new_rows n) p
+    join instalments i on i.id = p.instalment_id
+    where p.excess_reason is null and i.paid_fen + p.before + p.amount_fen > i.amount_fen
+    order by p.id
+    limit 1;
+    if found then
+        raise exception 'instalment % of deal % is % fen, % fen paid already: % fen is more than is due',
+                b.seq, b.transaction_id, b.due, b.paid, b.paying
+            using errcode = 'check_violation', constraint = 'payments_within_due';
+    end if;
+    update instalments i set paid_fen = i.paid_fen + n.amount_fen
+    from (select instalment_id, sum(amount_fen) as amount_fen from new_rows group by instalment_id) n
+    where i.id = n.instalment_id;
+    return null;
+end $$;
+create trigger payments_credit after insert on payments referencing new table as new_rows
+    for each statement execute function payments_credit();
