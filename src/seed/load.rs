@@ -28,7 +28,7 @@ const STAGING: &str = "
         notice_end date, status text);
     create temp table if not exists seed_transactions (unit_number char(28), lessee_id_number text,
         lessee_credit_code text, mode text, contract_no text, signed_on date, lease_start date, lease_end date,
-        annual_rent_fen bigint, total_amount_fen bigint, intended_use text);
+        annual_rent_fen bigint, total_amount_fen bigint, intended_use text, payment_plan text);
     create temp table if not exists seed_certifications (contract_no text, certificate_no text,
         issued_at timestamptz, verification_code text);
     create temp table if not exists seed_collectives (township_code text, village text, credit_code text);
@@ -71,16 +71,20 @@ const MOVE: &str = "
         from seed_listings s join farmhouses f on f.unit_number = s.unit_number;
     insert into transactions (listing_id, farmhouse_id, lessee_party_id, mode, contract_no, signed_on,
                               lease_start, lease_end, annual_rent_fen, total_amount_fen, intended_use,
-                              lessor_party_id, collective_party_id)
+                              lessor_party_id, collective_party_id, payment_plan, collective_fee_fen_per_m2_year,
+                              land_area_m2)
         select l.id, f.id,
                coalesce((select id from parties where credit_code = s.lessee_credit_code),
                         (select id from parties where id_number = s.lessee_id_number)),
                s.mode, s.contract_no, s.signed_on, s.lease_start, s.lease_end, s.annual_rent_fen,
                s.total_amount_fen, s.intended_use, f.owner_party_id,
-               (select c.id from parties c join parcels p on p.parcel_code = f.parcel_code
-                where c.kind = 'collective' and c.township_code = f.township_code and c.village = p.village)
+               (select c.id from parties c
+                where c.kind = 'collective' and c.township_code = f.township_code and c.village = p.village),
+               s.payment_plan, coalesce(v.collective_fee_fen_per_m2_year, 0), round(p.area_m2::numeric, 2)
         from seed_transactions s join farmhouses f on f.unit_number = s.unit_number
-        join listings l on l.farmhouse_id = f.id and l.status = 'closed';
+        join listings l on l.farmhouse_id = f.id and l.status = 'closed'
+        join parcels p on p.parcel_code = f.parcel_code
+        left join villages v on v.township_code = f.township_code and v.name = p.village;
     -- Consent to each deal: the owner household's (one adult member, its head) and the village committee's.
     insert into consents (transaction_id, kind, member_name, agrees, given_on)
         select t.id, 'member', o.name, true, t.signed_on - 5
@@ -314,6 +318,7 @@ pub async fn villages(
                 .value(lease.annual_rent_yuan * 100)
                 .value(lease.total_amount_yuan() * 100)
                 .text(lease.intended_use)
+                .text(schedule_of(&lease.contract_no, demo).plan.as_str())
                 .end();
             if let Some(c) = &deal.certificate {
                 certificates.push((c.issued_at, &lease.contract_no, &c.verification_code));
@@ -345,10 +350,20 @@ pub async fn villages(
     Ok(())
 }
 
+/// The schedule of deal `contract_no`: in the demo yearly for four deals in five, a lump sum for the rest;
+/// in scale data (a million houses for the benchmarks) a lump sum each, so that loading stays a matter of
+/// minutes (one instalment and one payment a deal instead of a dozen).
+fn schedule_of(contract_no: &str, demo: bool) -> Schedule {
+    if !demo || contract_no.bytes().map(u32::from).sum::<u32>().is_multiple_of(5) {
+        Schedule::lump_sum()
+    } else {
+        Schedule { plan: Plan::Yearly, escalation: None, rent_free_months: 0, custom: Vec::new() }
+    }
+}
+
 /// The rent schedules of the staged deals, made by the registry's own rule ([`rent::instalments`]) from
-/// each contract and its village's collective fee: in the demo yearly for four deals in five, a lump sum
-/// for the rest; in scale data (a million houses for the benchmarks) a lump sum each, so that loading stays
-/// a matter of minutes (one instalment and one payment a deal instead of a dozen).
+/// each contract and its village's collective fee ([`schedule_of`]). The deals were written with their
+/// plan, fee and land area already (DESIGN §6.2: no second pass over them).
 async fn schedules(conn: &mut PgConnection, demo: bool) -> Result<()> {
     type Row = (i64, String, NaiveDate, NaiveDate, NaiveDate, i64, i64, i64, f64);
     let deals: Vec<Row> = sqlx::query_as(
@@ -362,13 +377,8 @@ async fn schedules(conn: &mut PgConnection, demo: bool) -> Result<()> {
     .fetch_all(&mut *conn)
     .await?;
     let mut rows = CopyRows::new();
-    let (mut ids, mut plans, mut fees, mut areas) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (id, contract_no, signed_on, lease_start, lease_end, annual_rent_fen, total_fen, fee, area_m2) in deals {
-        let plan = if !demo || contract_no.bytes().map(u32::from).sum::<u32>().is_multiple_of(5) {
-            Schedule::lump_sum()
-        } else {
-            Schedule { plan: Plan::Yearly, escalation: None, rent_free_months: 0, custom: Vec::new() }
-        };
+        let plan = schedule_of(&contract_no, demo);
         let contract = Contract { signed_on, lease_start, lease_end, annual_rent_fen, total_fen };
         let dues = rent::instalments(&plan, &contract, rent::collective_annual_fen(fee, area_m2))
             .map_err(|e| anyhow::anyhow!("deal {contract_no}: {e}"))?;
@@ -376,27 +386,11 @@ async fn schedules(conn: &mut PgConnection, demo: bool) -> Result<()> {
             rows.value(id).value(n + 1).value(d.due_on).value(d.amount_fen).value(d.household_fen);
             rows.value(d.collective_fen).end();
         }
-        ids.push(id);
-        plans.push(plan.plan);
-        fees.push(fee);
-        areas.push(area_m2);
     }
     rows.send(
         conn,
         "copy instalments (transaction_id, seq, due_on, amount_fen, household_fen, collective_fen) from stdin",
     )
-    .await?;
-    sqlx::query(
-        "update transactions t set payment_plan = d.plan, collective_fee_fen_per_m2_year = d.fee,
-                land_area_m2 = round(d.area::numeric, 2)
-         from unnest($1::bigint[], $2::text[], $3::bigint[], $4::float8[]) as d(id, plan, fee, area)
-         where t.id = d.id",
-    )
-    .bind(&ids)
-    .bind(plans.iter().map(|p| p.as_str()).collect::<Vec<_>>())
-    .bind(&fees)
-    .bind(&areas)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -645,3 +645,33 @@ async fn heights_and_invisible_characters_in_survey_files_are_refused() {
         .unwrap();
     assert_eq!(counts, (1, 0), "only the flat file was imported");
 }
+
+/// An import tells running services which tiles it made stale, as any write does: the houses' own boxes
+/// and, on the `townships` layer, the box of every township the houses lie in (read once per statement,
+/// DESIGN §6.2). The expected boxes are computed here from the townships themselves.
+#[tokio::test]
+async fn an_import_of_houses_notifies_the_boxes_of_the_townships_it_touched() {
+    let db = district().await;
+    let parcels = survey(1, 3);
+    import(&db.pool, Kind::Parcels, source("p.geojson", geojson_4549(&parcels)), None).await.unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db.pool).await.unwrap();
+    listener.listen("map_tiles").await.unwrap();
+    import(&db.pool, Kind::Farmhouses, source("h.csv", csv_houses(&parcels)), Some(Crs::Cgcs2000Gk120)).await.unwrap();
+    let mut payloads = Vec::new();
+    while let Ok(Ok(n)) = tokio::time::timeout(std::time::Duration::from_secs(2), listener.recv()).await {
+        payloads.push(n.payload().to_string());
+    }
+    let townships: Vec<String> = sqlx::query_scalar(
+        "select concat_ws(',', floor(st_xmin(b)), floor(st_ymin(b)), ceil(st_xmax(b)), ceil(st_ymax(b)))
+         from (select distinct t.code, t.boundary_3857 as b from farmhouses f join townships t on t.code = f.township_code) s
+         order by 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert!(!townships.is_empty());
+    let expected = format!("townships {}", townships.join(";"));
+    assert!(payloads.contains(&expected), "expected {expected:?} among {payloads:?}");
+    let houses = payloads.iter().find(|p| p.starts_with("farmhouses ")).expect("the houses' own boxes");
+    assert_eq!(houses.split(';').count(), 3, "{houses}");
+}
