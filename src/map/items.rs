@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Postgres, QueryBuilder, Row};
 
-use super::layers::{Filter, IdKind, Kind, Layer, Property, from_clause, kept_house_attribute};
+use super::layers::{Filter, IdKind, Kind, Layer, Property, from_clause};
 use super::output_crs::OutputCrs;
 use super::sort::{self, SortBy};
 use super::view::View;
@@ -71,64 +71,9 @@ pub fn is_id(layer: Layer, id: &str) -> bool {
     }
 }
 
-/// Where the rows of a query come from: the layer's own `from` clause, or for houses the house with the
-/// public attributes `map_houses` keeps for it (alias `m`): one lookup by key per house instead of its
-/// parcel, open listing and photo count (DESIGN §7.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rows {
-    Records,
-    Kept,
-}
-
-impl Rows {
-    /// Kept attributes serve house pages whose conditions name only the house's own columns (a CQL2
-    /// filter or the village filter read the records, as the filtered tiles do).
-    fn of(layer: Layer, q: &ItemQuery) -> Rows {
-        if layer == Layer::Farmhouses && q.cql.is_none() && q.filters.iter().all(|(f, _)| f.sql.starts_with("f.")) {
-            Rows::Kept
-        } else {
-            Rows::Records
-        }
-    }
-
-    fn from(self, layer: Layer, audience: Audience) -> String {
-        match self {
-            Rows::Records => from_clause(layer, audience),
-            Rows::Kept => {
-                let staff = from_clause(layer, audience);
-                let staff = staff.strip_prefix(layer.source().from).unwrap_or("");
-                format!("farmhouses f join map_houses m on m.id = f.id{staff}")
-            }
-        }
-    }
-
-    /// These rows for `layer` if they can serve it, else the records.
-    fn only_for(self, layer: Layer) -> Rows {
-        if layer == Layer::Farmhouses { self } else { Rows::Records }
-    }
-
-    /// The SQL of property `p` over these rows.
-    fn sql(self, p: &Property) -> std::borrow::Cow<'static, str> {
-        if self == Rows::Kept && p.audience == Audience::Public {
-            if let Some(kept) = kept_house_attribute(p.name) {
-                return match p.kind {
-                    // Kept as the tiles draw it: joined by commas (no allowed use holds one).
-                    Kind::List => format!("string_to_array({kept}, ',')").into(),
-                    _ => kept.into(),
-                };
-            }
-            // Most houses have no photo: no lookup for them.
-            if p.name == "photo_urls" {
-                return format!("case when m.photos = 0 then '{{}}'::text[] else {} end", p.sql).into();
-            }
-        }
-        p.sql.into()
-    }
-}
-
 /// The select list of one feature of `layer` with `properties`: the id as text, the geometry as
 /// GeoJSON text in `crs`, then each property (in [`Layer::visible`] order) as the type its [`Kind`] reads.
-fn feature_columns(layer: Layer, properties: &[&Property], crs: OutputCrs, rows: Rows) -> String {
+fn feature_columns(layer: Layer, properties: &[&Property], crs: OutputCrs) -> String {
     let s = layer.source();
     let mut columns = vec![format!("{}::text", s.id), crs.geometry_sql(s)];
     for p in properties {
@@ -138,7 +83,7 @@ fn feature_columns(layer: Layer, properties: &[&Property], crs: OutputCrs, rows:
             Kind::Number => "float8",
             Kind::List => "text[]",
         };
-        columns.push(format!("({})::{cast}", rows.sql(p)));
+        columns.push(format!("({})::{cast}", p.sql));
     }
     columns.join(", ")
 }
@@ -231,12 +176,11 @@ pub async fn page(
     out: &mut Vec<u8>,
 ) -> StoreResult<Page> {
     let properties = q.view.properties(layer, audience);
-    let rows = Rows::of(layer, q);
     let mut b = QueryBuilder::new(format!(
         "select {}{} from {}",
-        feature_columns(layer, &properties, q.view.crs, rows),
+        feature_columns(layer, &properties, q.view.crs),
         sort::key_columns(&q.sort),
-        rows.from(layer, audience)
+        from_clause(layer, audience)
     ));
     let mut first = true;
     push_conditions(&mut b, layer, q, &mut first);
@@ -330,8 +274,8 @@ pub async fn item(
     let properties = view.properties(layer, audience);
     let sql = format!(
         "select {columns} from {from} where {id} = $1::{cast}",
-        columns = feature_columns(layer, &properties, view.crs, Rows::Kept.only_for(layer)),
-        from = Rows::Kept.only_for(layer).from(layer, audience),
+        columns = feature_columns(layer, &properties, view.crs),
+        from = from_clause(layer, audience),
         id = s.id,
     );
     let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(db).await? else {

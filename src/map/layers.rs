@@ -462,7 +462,7 @@ pub(crate) fn features_tile_sql(layer: Layer, audience: Audience, condition: &st
 
 /// The value of public house attribute `name` as `map_houses` (alias `m`) keeps it, drawn as the
 /// property's own SQL draws it from the records (DESIGN §7.5).
-pub(crate) fn kept_house_attribute(name: &str) -> Option<&'static str> {
+fn kept_house_attribute(name: &str) -> Option<&'static str> {
     Some(match name {
         "unit_number" => "m.unit_number",
         "township_code" => "m.township_code",

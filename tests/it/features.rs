@@ -285,7 +285,7 @@ async fn links_name_the_public_url_or_what_a_trusted_proxy_forwards() {
 }
 
 #[tokio::test]
-async fn house_pages_from_the_kept_attributes_hold_what_the_records_say() {
+async fn house_pages_hold_each_houses_listing_photos_and_lease_as_the_role_sees_them_under_any_filter() {
     let db = TestDb::with_district().await;
     let (leased, _) = leased_house(&db.pool).await;
     let other = house(&db.pool, 2).await;
@@ -303,8 +303,7 @@ async fn house_pages_from_the_kept_attributes_hold_what_the_records_say() {
     for role in [Role::Public, Role::Officer] {
         let addr = spawn_with(AppState::new(db.pool.clone()), role).await;
         let base = format!("http://{addr}/collections/farmhouses/items?limit=10");
-        // A CQL2 filter every house matches makes the page read the records (the parcel, the open
-        // listing, the photos); without one it reads map_houses.
+        // A CQL2 filter every house matches changes nothing (a filtered page is a statement of its own).
         let (_, kind, kept) = get_json(&base).await;
         assert_eq!(kind, "application/geo+json");
         let (_, _, records) = get_json(&format!("{base}&filter=floors%20%3E%200")).await;
