@@ -508,10 +508,15 @@ pub async fn items(
     }
     // Both on one connection: from the same server, so the count and the page agree, and never holding
     // one connection while waiting for a second (under load, every request could hold one and wait).
+    // One buffer, the body: the features are written into it straight from the rows, the members that
+    // depend on them (counts, links) after them (DESIGN §7.5).
+    let mut body = Vec::with_capacity(q.limit.min(1000) as usize * 700 + 1024);
+    body.extend_from_slice(br#"{"type":"FeatureCollection","features":["#);
     let mut read = state.reads.acquire().await?;
-    let page = items::page(&mut *read.conn, layer, audience, &q).await?;
+    let page = items::page(&mut *read.conn, layer, audience, &q, &mut body).await?;
     let matched = items::number_matched(&mut *read.conn, layer, &q).await?;
     drop(read);
+    body.extend_from_slice(b"],");
 
     let backwards = matches!(q.cursor, Some(Cursor::Before(_)));
     let mut links = vec![
@@ -526,22 +531,18 @@ pub async fn items(
     if let (true, Some(first)) = (has_prev, &page.first_id) {
         links.push(link(page_href(&base, layer, &q, Some(("before", first))), "prev", GEOJSON, "the previous page"));
     }
-    let mut head = json!({
-        "type": "FeatureCollection",
+    let mut tail = json!({
         "numberReturned": page.returned,
         "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "links": links,
     });
     if let Some(n) = matched {
-        head["numberMatched"] = json!(n);
+        tail["numberMatched"] = json!(n);
     }
-    // The features arrive from the database as one JSON text; the page is spliced around it.
-    let head = serde_json::to_string(&head).map_err(|e| Error::Internal(e.into()))?;
-    let mut body = String::with_capacity(head.len() + page.features.len() + 16);
-    body.push_str(&head[..head.len() - 1]);
-    body.push_str(",\"features\":[");
-    body.push_str(&page.features);
-    body.push_str("]}");
+    // The members after the features: the object's own, without its opening brace.
+    let opening = body.len();
+    serde_json::to_writer(&mut body, &tail).map_err(|e| Error::Internal(e.into()))?;
+    body.remove(opening);
     Ok(with_content_crs(json_response(StatusCode::OK, GEOJSON, body), q.view.crs))
 }
 

@@ -7,6 +7,7 @@
 //! selecting the columns: `json_build_object` looks up the type of every value of every row.)
 
 use crate::store::{StoreError, StoreResult};
+use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Postgres, QueryBuilder, Row};
 
@@ -51,10 +52,9 @@ pub struct ItemQuery {
     pub view: View,
 }
 
-/// One page: its features as GeoJSON joined by commas, in the query's order.
+/// One page (its features are written to the caller's buffer).
 #[derive(Debug, Clone, Default)]
 pub struct Page {
-    pub features: String,
     pub returned: i64,
     /// The cursors of its first and last feature (their ids in id order).
     pub first_id: Option<String>,
@@ -127,16 +127,16 @@ fn json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     }
 }
 
-/// The features of `rows` (selected with [`feature_columns`] of `properties`), in their order, joined by commas.
-fn write_features(layer: Layer, properties: &[&Property], rows: &[PgRow]) -> StoreResult<String> {
-    let mut out = Vec::with_capacity(rows.len() * 700);
+/// Appends the features of `rows` (selected with [`feature_columns`] of `properties`) to `out`, in their
+/// order, joined by commas.
+fn write_features(out: &mut Vec<u8>, layer: Layer, properties: &[&Property], rows: &[PgRow]) -> StoreResult<()> {
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_feature(&mut out, layer, properties, row)?;
+        write_feature(out, layer, properties, row)?;
     }
-    String::from_utf8(out).map_err(|e| sqlx::Error::Decode(e.into()).into())
+    Ok(())
 }
 
 /// Starts the next condition of a `where` clause: `where` before the first, `and` before the others.
@@ -165,8 +165,16 @@ fn push_conditions(b: &mut QueryBuilder<'_, Postgres>, layer: Layer, q: &ItemQue
     }
 }
 
-/// One page of `layer` for `audience`.
-pub async fn page(db: impl PgExecutor<'_>, layer: Layer, audience: Audience, q: &ItemQuery) -> StoreResult<Page> {
+/// One page of `layer` for `audience`: its features, GeoJSON joined by commas in the query's order, are
+/// appended to `out` (the response body), as the rows arrive; a page read forwards holds no row longer
+/// than it takes to write it (DESIGN §7.5).
+pub async fn page(
+    db: impl PgExecutor<'_>,
+    layer: Layer,
+    audience: Audience,
+    q: &ItemQuery,
+    out: &mut Vec<u8>,
+) -> StoreResult<Page> {
     let properties = q.view.properties(layer, audience);
     let mut b = QueryBuilder::new(format!(
         "select {}{} from {}",
@@ -184,25 +192,40 @@ pub async fn page(db: impl PgExecutor<'_>, layer: Layer, audience: Audience, q: 
     // One row past the page tells whether more follow.
     sort::push_order(&mut b, layer, &q.sort, descending);
     b.push(" limit ").push_bind(i64::from(q.limit) + 1);
-    // A filter's statement is its own: it is not kept prepared.
-    let mut rows = b.build().persistent(q.cql.is_none()).fetch_all(db).await?;
-    let more = rows.len() > q.limit as usize;
-    rows.truncate(q.limit as usize);
-    // A page read backwards is still given in order.
-    if descending {
-        rows.reverse();
-    }
+    let limit = q.limit as usize;
     let keys_from = properties.len() + 2;
     let id = |row: Option<&PgRow>| {
         row.map(|r| sort::position_of(r, &q.sort, keys_from).map(|at| sort::encode(&q.sort, &at))).transpose()
     };
-    Ok(Page {
-        features: write_features(layer, &properties, &rows)?,
-        returned: rows.len() as i64,
-        first_id: id(rows.first())?,
-        last_id: id(rows.last())?,
-        more,
-    })
+    // A filter's statement is its own: it is not kept prepared.
+    let query = b.build().persistent(q.cql.is_none());
+    if descending {
+        // A page read backwards is still given in order.
+        let mut rows = query.fetch_all(db).await?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        rows.reverse();
+        write_features(out, layer, &properties, &rows)?;
+        return Ok(Page { returned: rows.len() as i64, first_id: id(rows.first())?, last_id: id(rows.last())?, more });
+    }
+    let mut stream = query.fetch(db);
+    let (mut returned, mut more) = (0, false);
+    let (mut first_id, mut last) = (None, None);
+    while let Some(row) = stream.try_next().await? {
+        if returned == limit {
+            more = true;
+            continue;
+        }
+        if returned > 0 {
+            out.push(b',');
+        } else {
+            first_id = id(Some(&row))?;
+        }
+        write_feature(out, layer, &properties, &row)?;
+        returned += 1;
+        last = Some(row);
+    }
+    Ok(Page { returned: returned as i64, first_id, last_id: id(last.as_ref())?, more })
 }
 
 /// How many features match `q` (paging aside): from the maintained counts when they can answer, else
@@ -255,8 +278,12 @@ pub async fn item(
         from = from_clause(layer, audience),
         id = s.id,
     );
-    let row = sqlx::query(&sql).bind(id).fetch_optional(db).await?;
-    row.map(|r| write_features(layer, &properties, std::slice::from_ref(&r))).transpose()
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(db).await? else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(1024);
+    write_feature(&mut out, layer, &properties, &row)?;
+    String::from_utf8(out).map(Some).map_err(|e| sqlx::Error::Decode(e.into()).into())
 }
 
 /// The longitude/latitude extent of the districts served: every collection's extent.

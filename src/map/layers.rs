@@ -417,7 +417,11 @@ static TILE_SQL: LazyLock<HashMap<(Layer, Band, Audience), String>> = LazyLock::
     let mut all = HashMap::new();
     for layer in Layer::ALL {
         for audience in [Audience::Public, Audience::Staff] {
-            all.insert((layer, Band::Features, audience), features_tile_sql(layer, audience, ""));
+            let sql = match layer {
+                Layer::Farmhouses => kept_footprints_sql(audience),
+                _ => features_tile_sql(layer, audience, ""),
+            };
+            all.insert((layer, Band::Features, audience), sql);
         }
     }
     let clusters = clusters_tile_sql();
@@ -452,6 +456,65 @@ pub(crate) fn features_tile_sql(layer: Layer, audience: Audience, condition: &st
         tile_id = s.tile_id,
         geom = s.geom_3857,
         from = from_clause(layer, audience),
+        margin = f64::from(BUFFER) / f64::from(EXTENT),
+    )
+}
+
+/// The value of public house attribute `name` as `map_houses` (alias `m`) keeps it, drawn as the
+/// property's own SQL draws it from the records (DESIGN §7.5).
+fn kept_house_attribute(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "unit_number" => "m.unit_number",
+        "township_code" => "m.township_code",
+        "village" => "m.village",
+        "status" => "m.status",
+        "floor_area_m2" => "m.floor_area_m2",
+        "floors" => "m.floors",
+        "year_built" => "m.year_built",
+        "structure" => "m.structure",
+        "condition" => "m.condition",
+        "asking_rent_yuan" => "(m.asking_rent_fen / 100.0)::float8",
+        "allowed_uses" => "m.allowed_uses",
+        "photos" => "m.photos",
+        _ => return None,
+    })
+}
+
+/// The footprint tile of the houses for `audience` (zooms 15 and up), read from `map_houses`, where
+/// triggers keep each house's public attributes with its Web Mercator footprint: one table through one
+/// GiST index, no lookup per house (DESIGN §7.5). Staff attributes (the lease in force) are looked up
+/// per house as in [`FARMHOUSES`]. The same features and values as [`features_tile_sql`] draws from the
+/// records (which the filtered tiles still use); tests/it/tiles.rs compares the two. No `geom is not
+/// null` around it: `st_asmvt` skips rows without a geometry itself, and the condition made PostgreSQL
+/// clip every footprint twice (once to filter, once to select).
+fn kept_footprints_sql(audience: Audience) -> String {
+    let mut columns = String::new();
+    for p in Layer::Farmhouses.visible(audience, true) {
+        let value = match (p.audience, kept_house_attribute(p.name)) {
+            (Audience::Public, Some(kept)) => kept.to_string(),
+            (Audience::Public, None) => panic!("map_houses keeps no {}", p.name),
+            (_, _) => match p.kind {
+                Kind::List => format!("array_to_string({}, ',')", p.sql),
+                _ => p.sql.to_string(),
+            },
+        };
+        columns.push_str(&format!(",\n           {value} as {}", p.name));
+    }
+    let staff_joins = if audience.sees(Audience::Staff) {
+        "\n    left join lateral (
+               select tx.lessee_party_id, tx.contract_no from transactions tx
+               where tx.farmhouse_id = m.id and tx.status = 'signed'
+               order by tx.lease_start desc limit 1) x on true"
+    } else {
+        ""
+    };
+    format!(
+        "select coalesce(st_asmvt(mvt, 'farmhouses', {EXTENT}, 'geom', 'id'), ''::bytea) from (
+    select m.id,
+           st_asmvtgeom(m.footprint_3857, {ENVELOPE}, {EXTENT}, {BUFFER}, true) as geom{columns}
+    from map_houses m{staff_joins}
+    where m.footprint_3857 && st_tileenvelope($1::integer, $2::integer, $3::integer, margin => {margin})
+) mvt",
         margin = f64::from(BUFFER) / f64::from(EXTENT),
     )
 }
@@ -510,6 +573,17 @@ mod tests {
             assert!(!public_sql.contains("lessee"), "{public_sql}");
         }
         assert!(Layer::Farmhouses.tile_sql(Band::Features, Audience::Staff).unwrap().contains("lessee_party_id"));
+    }
+
+    #[test]
+    fn map_houses_keeps_every_public_attribute_of_house_tiles() {
+        for p in Layer::Farmhouses.visible(Audience::Public, true) {
+            assert!(kept_house_attribute(p.name).is_some(), "map_houses keeps no {}", p.name);
+        }
+        let staff = Layer::Farmhouses.tile_sql(Band::Features, Audience::Staff).unwrap();
+        assert!(staff.contains("from map_houses m") && staff.contains("x.contract_no as contract_no"), "{staff}");
+        let public = Layer::Farmhouses.tile_sql(Band::Features, Audience::Public).unwrap();
+        assert!(!public.contains("join"), "{public}");
     }
 
     #[test]

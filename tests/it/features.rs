@@ -283,3 +283,44 @@ async fn links_name_the_public_url_or_what_a_trusted_proxy_forwards() {
     let (_, tiles) = links_for(proxied, &[]).await;
     assert_eq!(tiles, tiles_at("https://farmhouse.example/registry"));
 }
+
+#[tokio::test]
+async fn house_pages_hold_each_houses_listing_photos_and_lease_as_the_role_sees_them_under_any_filter() {
+    let db = TestDb::with_district().await;
+    let (leased, _) = leased_house(&db.pool).await;
+    let other = house(&db.pool, 2).await;
+    for (h, n) in [(leased, 1), (leased, 2)] {
+        sqlx::query(
+            "insert into farmhouse_photos (farmhouse_id, media_type, width, height, sha256, content)
+             values ($1, 'image/jpeg', 1, 1, sha256(int4send($2)), int4send($2))",
+        )
+        .bind(h)
+        .bind(n)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    for role in [Role::Public, Role::Officer] {
+        let addr = spawn_with(AppState::new(db.pool.clone()), role).await;
+        let base = format!("http://{addr}/collections/farmhouses/items?limit=10");
+        // A CQL2 filter every house matches changes nothing (a filtered page is a statement of its own).
+        let (_, kind, kept) = get_json(&base).await;
+        assert_eq!(kind, "application/geo+json");
+        let (_, _, records) = get_json(&format!("{base}&filter=floors%20%3E%200")).await;
+        assert_eq!(kept["features"], records["features"], "{role}");
+        assert_eq!(kept["type"], "FeatureCollection");
+        assert_eq!(kept["numberReturned"], 2);
+        assert!(link(&kept, "self").is_some());
+        let features = kept["features"].as_array().unwrap();
+        let by_id = |id: i64| &features.iter().find(|f| f["id"] == id).unwrap()["properties"];
+        let p = by_id(leased);
+        assert_eq!(p["photos"], 2);
+        assert_eq!(p["photo_urls"].as_array().unwrap().len(), 2);
+        assert_eq!(p["allowed_uses"], serde_json::json!(["民宿", "康养"]));
+        assert_eq!(p["asking_rent_yuan"], 12000.0);
+        assert_eq!(p["contract_no"].as_str(), (role == Role::Officer).then_some("HT-0001"));
+        let q = by_id(other);
+        assert_eq!((q["photos"].clone(), q["photo_urls"].clone()), (serde_json::json!(0), serde_json::json!([])));
+        assert!(q["asking_rent_yuan"].is_null());
+    }
+}

@@ -384,3 +384,141 @@ async fn maintained_counts_and_clusters_follow_inserts_updates_and_deletes() {
     .unwrap();
     assert!(clusters_agree, "farmhouse_clusters differs from the houses");
 }
+
+/// A tile's features sorted by id, each with its tags sorted: the contents, whatever the order drawn.
+fn contents(mvt: &[u8]) -> Vec<(u64, Vec<(String, String)>)> {
+    let mut all: Vec<_> = features(mvt, "farmhouses")
+        .into_iter()
+        .map(|(id, mut tags)| {
+            tags.sort();
+            (id, tags)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_house_attributes_follow_every_record_and_draw_what_the_records_draw() {
+    let db = TestDb::with_district().await;
+    houses_grid(&db.pool, 1, 100, 30.0, 0.0, 1000.0).await;
+    let (leased, _) = leased_house(&db.pool).await;
+    let registered: Vec<i64> =
+        sqlx::query_scalar("select id from farmhouses where status = 'registered' and id <> $1 order by id limit 4")
+            .bind(leased)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    let mut listings = Vec::new();
+    for h in &registered[..3] {
+        listings.push(fixtures::listing(&db.pool, *h).await);
+    }
+    sqlx::query("update listings set status = 'withdrawn' where id = $1")
+        .bind(listings[1])
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    for (h, n) in [(registered[0], 1), (registered[0], 2), (registered[3], 3)] {
+        sqlx::query(
+            "insert into farmhouse_photos (farmhouse_id, media_type, width, height, sha256, content)
+             values ($1, 'image/jpeg', 1, 1, sha256(int4send($2)), int4send($2))",
+        )
+        .bind(h)
+        .bind(n)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("delete from farmhouse_photos where farmhouse_id = $1")
+        .bind(registered[3])
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update parcels set village = '新村' where parcel_code = (select parcel_code from farmhouses where id = $1)",
+    )
+    .bind(registered[0])
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query("update farmhouses set floors = 3, floor_area_m2 = floor_area_m2 + 0.5 where id % 5 = 0")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "delete from farmhouses where id = (select max(id) from farmhouses where id <> $1 and status = 'certified')",
+    )
+    .bind(leased)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    // map_houses holds exactly what the records say, row for row.
+    let records =
+        "select f.id, f.unit_number::text, f.township_code::text, p.village, f.status, f.floor_area_m2::float8,
+                          f.floors::int4, f.year_built::int4, f.structure, f.condition, l.asking_rent_fen,
+                          array_to_string(l.allowed_uses, ','),
+                          (select count(*) from farmhouse_photos ph where ph.farmhouse_id = f.id)::int4,
+                          st_asewkb(f.footprint_3857)
+                   from farmhouses f join parcels p on p.parcel_code = f.parcel_code
+                   left join listings l on l.farmhouse_id = f.id and l.status = 'open'";
+    let kept = "select id, unit_number, township_code, village, status, floor_area_m2, floors, year_built, structure,
+                       condition, asking_rent_fen, allowed_uses, photos, st_asewkb(footprint_3857)
+                from map_houses";
+    let differ: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from (({records}) except ({kept}) union all ({kept}) except ({records})) d"
+    ))
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(differ, 0, "map_houses differs from the records");
+    let (rows, houses): (i64, i64) =
+        sqlx::query_as("select (select count(*) from map_houses), (select count(*) from farmhouses)")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!((rows, houses), (100, 100), "one row per house, the deleted one gone");
+    let first: (String, i32, Option<String>) =
+        sqlx::query_as("select village, photos, allowed_uses from map_houses where id = $1")
+            .bind(registered[0])
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(first, ("新村".to_string(), 2, Some("民宿,康养".to_string())));
+    let withdrawn: (Option<i64>, i32) = sqlx::query_as("select asking_rent_fen, photos from map_houses where id = $1")
+        .bind(registered[1])
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(withdrawn, (None, 0));
+
+    // Each role's footprint tiles, read from map_houses, hold what the filtered tiles (which read the
+    // records) draw under a filter every house matches.
+    let public = spawn_with(AppState::new(db.pool.clone()), Role::Public).await;
+    let officer = spawn_with(AppState::new(db.pool.clone()), Role::Officer).await;
+    let mut tiles: Vec<String> = (0..4)
+        .flat_map(|e| (0..4).map(move |n| tile_at(16, f64::from(e) * 100.0, 1000.0 + f64::from(n) * 100.0)))
+        .collect();
+    tiles.push(tile_at(16, 100.0, 0.0));
+    tiles.sort();
+    tiles.dedup();
+    for addr in [public, officer] {
+        let mut drawn = std::collections::BTreeSet::new();
+        let mut tagged = Vec::new();
+        for t in &tiles {
+            let (kept, _) = mvt(addr, &format!("/tiles/farmhouses/{t}")).await;
+            let (from_records, _) = mvt(addr, &format!("/tiles/farmhouses/{t}?filter=floors%20%3E%200")).await;
+            let kept = contents(&kept);
+            assert_eq!(kept, contents(&from_records), "tile {t}");
+            drawn.extend(kept.iter().map(|(id, _)| *id));
+            tagged.extend(kept.into_iter().filter(|(id, _)| *id == registered[0] as u64 || *id == leased as u64));
+        }
+        assert_eq!(drawn.len(), 100, "every house drawn");
+        let tags = &tagged.iter().find(|(id, _)| *id == registered[0] as u64).expect("the photographed house").1;
+        assert_eq!(tag(tags, "photos"), Some("2"));
+        assert_eq!(tag(tags, "village"), Some("新村"));
+        assert_eq!(tag(tags, "asking_rent_yuan"), Some("12000"));
+        let leased_tags = &tagged.iter().find(|(id, _)| *id == leased as u64).expect("the leased house").1;
+        assert_eq!(tag(leased_tags, "contract_no").is_some(), addr == officer, "{leased_tags:?}");
+    }
+}
