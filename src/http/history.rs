@@ -17,7 +17,8 @@ use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
-    /// Position in the district's hash-chained history.
+    /// Position in the hash-chained history of its county (DESIGN §2.7: one chain per county, so entries of
+    /// different counties may share a number).
     pub seq: i64,
     pub at: chrono::DateTime<chrono::Utc>,
     /// Who made the change (`officer:li.ming`, `seed`, …).
