@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::common::TestDb;
 use crate::common::fixtures::{self, house};
-use crate::common::map_fixtures::{houses_grid, leased_house, spawn_with};
+use crate::common::map_fixtures::{houses_grid, leased_house, photo, spawn_with};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use reqwest::header;
@@ -290,15 +290,7 @@ async fn house_pages_hold_each_houses_listing_photos_and_lease_as_the_role_sees_
     let (leased, _) = leased_house(&db.pool).await;
     let other = house(&db.pool, 2).await;
     for (h, n) in [(leased, 1), (leased, 2)] {
-        sqlx::query(
-            "insert into farmhouse_photos (farmhouse_id, media_type, width, height, sha256, content)
-             values ($1, 'image/jpeg', 1, 1, sha256(int4send($2)), int4send($2))",
-        )
-        .bind(h)
-        .bind(n)
-        .execute(&db.pool)
-        .await
-        .unwrap();
+        photo(&db.pool, h, n).await;
     }
     for role in [Role::Public, Role::Officer] {
         let addr = spawn_with(AppState::new(db.pool.clone()), role).await;

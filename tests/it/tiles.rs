@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::TestDb;
 use crate::common::fixtures::{self, house};
-use crate::common::map_fixtures::{features, houses_grid, leased_house, mercator, spawn_with, tag, tile_at};
+use crate::common::map_fixtures::{features, houses_grid, leased_house, mercator, photo, spawn_with, tag, tile_at};
 use farmhouse::domain::roles::Role;
 use farmhouse::http::AppState;
 use farmhouse::map::{Bbox, Layer, TileId};
@@ -419,15 +419,7 @@ async fn kept_house_attributes_follow_every_record_and_draw_what_the_records_dra
         .await
         .unwrap();
     for (h, n) in [(registered[0], 1), (registered[0], 2), (registered[3], 3)] {
-        sqlx::query(
-            "insert into farmhouse_photos (farmhouse_id, media_type, width, height, sha256, content)
-             values ($1, 'image/jpeg', 1, 1, sha256(int4send($2)), int4send($2))",
-        )
-        .bind(h)
-        .bind(n)
-        .execute(&db.pool)
-        .await
-        .unwrap();
+        photo(&db.pool, h, n).await;
     }
     sqlx::query("delete from farmhouse_photos where farmhouse_id = $1")
         .bind(registered[3])

@@ -92,6 +92,19 @@ pub fn tile_at(z: u8, east: f64, north: f64) -> String {
     format!("{}/{}/{}", t.z, t.x, t.y)
 }
 
+/// A 1×1 photo of house `house` whose bytes (and so digest) are made from `n`: distinct `n`, distinct photos.
+pub async fn photo(pool: &PgPool, house: i64, n: i32) {
+    sqlx::query(
+        "insert into farmhouse_photos (farmhouse_id, media_type, width, height, sha256, content)
+         values ($1, 'image/jpeg', 1, 1, sha256(int4send($2)), int4send($2))",
+    )
+    .bind(house)
+    .bind(n)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
 /// The service over `state` (which the test keeps, to reach its tile cache), acting as `role`.
 pub async fn spawn_with(state: AppState, role: Role) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
