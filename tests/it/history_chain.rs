@@ -78,6 +78,23 @@ fn chain(code: &str, entries: u64) -> Chain {
     Chain { chain: code.to_string(), entries }
 }
 
+/// Removes entry `seq` of `chain`, expects verify to name it with `reason`, and puts it back intact.
+async fn removal_is_found(db: &TestDb, chain: &str, seq: i64, reason: &str) {
+    tamper(
+        db,
+        &format!(
+            "create table removed as select * from history where chain = '{chain}' and seq = {seq};
+             delete from history where chain = '{chain}' and seq = {seq}"
+        ),
+    )
+    .await;
+    let b = verify(db).await.expect_err("a removed entry is found");
+    assert_eq!((b.chain.as_str(), b.seq), (chain, seq), "{b:?}");
+    assert!(b.reason.contains(reason), "{b:?}");
+    tamper(db, "insert into history select * from removed; drop table removed").await;
+    assert!(verify(db).await.is_ok(), "put back as it was");
+}
+
 #[tokio::test]
 async fn each_county_writes_its_own_chain_and_a_person_the_province_s() {
     let (db, _) = two_counties().await;
@@ -123,17 +140,7 @@ async fn audit_verify_names_an_altered_removed_or_moved_entry_with_its_chain() {
     assert!(verify(&db).await.is_ok(), "put back as it was");
 
     // Removed: entry 3 of 330604 (kept aside, then put back).
-    tamper(
-        &db,
-        "create table removed as select * from history where chain = '330604' and seq = 3;
-         delete from history where chain = '330604' and seq = 3",
-    )
-    .await;
-    let b = verify(&db).await.expect_err("a removed entry is found");
-    assert_eq!((b.chain.as_str(), b.seq), ("330604", 3), "{b:?}");
-    assert!(b.reason.contains("entry 3 was removed"), "{b:?}");
-    tamper(&db, "insert into history select * from removed; drop table removed").await;
-    assert!(verify(&db).await.is_ok(), "put back as it was");
+    removal_is_found(&db, "330604", 3, "entry 3 was removed").await;
 
     // Moved: entry 2 of 330604 made the third entry of 330603. Both chains are broken; the walk, in the
     // order of the codes, meets 330603's first.
@@ -193,12 +200,7 @@ async fn a_registry_of_one_chain_keeps_it_as_the_legacy_chain_the_county_chains_
     assert_eq!((house[0].chain.as_str(), house[0].seq), ("", 2));
 
     // Removing the legacy chain's last entry is found: the county chains start from it.
-    tamper(&db, "create table removed as select * from history where chain = '' and seq = 3; delete from history where chain = '' and seq = 3").await;
-    let b = verify(&db).await.expect_err("a removed legacy entry is found");
-    assert_eq!((b.chain.as_str(), b.seq), ("", 3), "{b:?}");
-    assert!(b.reason.contains("entry 3 was removed from the legacy chain"), "{b:?}");
-    tamper(&db, "insert into history select * from removed; drop table removed").await;
-    assert!(verify(&db).await.is_ok(), "put back as it was");
+    removal_is_found(&db, "", 3, "entry 3 was removed from the legacy chain").await;
     // ... and so is removing its first.
     tamper(&db, "delete from history where chain = '' and seq = 1").await;
     let b = verify(&db).await.expect_err("a removed legacy entry is found");
