@@ -382,10 +382,10 @@ row "farmhouse cold filter" "$ours_cold_filtered"
 row "farmhouse warm filter" "$ours_warm_filtered"
 cold_ratio=$(ratio "$(field "$ours_cold" 4)" "$(field "$martin_cold" 4)")
 warm_ratio=$(ratio "$(field "$ours_warm" 4)" "$(field "$martin_warm" 4)")
+fp_cold_ratio=$(ratio "$(field "$ours_cold_fp" 4)" "$(field "$martin_cold_fp" 4)")
+fp_warm_ratio=$(ratio "$(field "$ours_warm_fp" 4)" "$(field "$martin_warm_fp" 4)")
 printf 'farmhouse / martin req/s: cold %s×, warm %s×; footprints only (z15-16): cold %s×, warm %s×\n' \
-    "$cold_ratio" "$warm_ratio" \
-    "$(ratio "$(field "$ours_cold_fp" 4)" "$(field "$martin_cold_fp" 4)")" \
-    "$(ratio "$(field "$ours_warm_fp" 4)" "$(field "$martin_warm_fp" 4)")"
+    "$cold_ratio" "$warm_ratio" "$fp_cold_ratio" "$fp_warm_ratio"
 echo
 echo "Tiles one at a time, uncached (uncompressed MVT): tiles, KB mean / max, ms mean / max"
 printf '%-16s %6s | %-30s | %-30s\n' "layer zoom" "tiles" "farmhouse" "martin"
@@ -450,8 +450,6 @@ echo "Memory: $MIXED_CONNECTIONS connections of tiles, feature pages and summari
 echo "peak RSS (VmHWM): farmhouse $ours_rss MB; martin $martin_rss MB after its tile runs ($CONNECTIONS connections)"
 echo
 check() { if awk "BEGIN {exit !($2)}"; then echo "  met      $1"; else echo "  NOT MET  $1"; fi; }
-fp_cold_ratio=$(ratio "$(field "$ours_cold_fp" 4)" "$(field "$martin_cold_fp" 4)")
-fp_warm_ratio=$(ratio "$(field "$ours_warm_fp" 4)" "$(field "$martin_warm_fp" 4)")
 # Every tile of ours, one at a time and uncached (z8-z16, both layers): the largest and the 99th percentile.
 all_largest=$(awk '$3 > b {b = $3} END {printf "%.1f", b / 1024}' "$work/ours.sizes" "$work/ours.low")
 all_p99=$(awk '{print $4 * 1000}' "$work/ours.sizes" "$work/ours.low" | sort -n |
