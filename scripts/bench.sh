@@ -419,12 +419,14 @@ echo
 echo "OGC API - Features: $items, $FEATURE_CONNECTIONS connections, ${DURATION}s each"
 printf '%-6s %-6s %10s %10s %10s %8s\n' "limit" "page" "req/s" "p50 ms" "p99 ms" "errors"
 worst_page_p99=0
+worst_1000_p99=0
 for r in "${feature_results[@]}"; do
     read -r limit page p _ requests seconds rps p50 p99 errors <<<"$r"
     label=$page
     ((p == page)) || label="$page→$p"
     printf '%-6s %-6s %10s %10s %10s %8s\n' "$limit" "$label" "$rps" "$p50" "$p99" "$errors"
     worst_page_p99=$(awk -v a="$worst_page_p99" -v b="$p99" 'BEGIN {print (b > a) ? b : a}')
+    ((limit != 1000)) || worst_1000_p99=$(awk -v a="$worst_1000_p99" -v b="$p99" 'BEGIN {print (b > a) ? b : a}')
 done
 printf '%-6s %-6s %10s %10s %10s %8s\n' "100" "cql2" "$(field "$cql_items" 4)" "$(field "$cql_items" 5)" \
     "$(field "$cql_items" 6)" "$(field "$cql_items" 7)"
@@ -454,12 +456,6 @@ check() { if awk "BEGIN {exit !($2)}"; then echo "  met      $1"; else echo "  N
 all_largest=$(awk '$3 > b {b = $3} END {printf "%.1f", b / 1024}' "$work/ours.sizes" "$work/ours.low")
 all_p99=$(awk '{print $4 * 1000}' "$work/ours.sizes" "$work/ours.low" | sort -n |
     awk '{v[NR] = $1} END {i = int(NR * 0.99 + 0.999); if (i < 1) i = 1; printf "%.1f", v[i]}')
-worst_1000_p99=0
-for r in "${feature_results[@]}"; do
-    read -r limit _ _ _ _ _ _ _ p99 _ <<<"$r"
-    ((limit == 1000)) || continue
-    worst_1000_p99=$(awk -v a="$worst_1000_p99" -v b="$p99" 'BEGIN {print (b > a) ? b : a}')
-done
 echo "Targets:"
 check "z15-16 footprint tiles, uncached, ≥ 1.5× Martin's req/s (${fp_cold_ratio}×)" "$fp_cold_ratio >= 1.5"
 check "z15-16 footprint tiles, cached, ≥ 5× Martin's req/s (${fp_warm_ratio}×)" "$fp_warm_ratio >= 5"
