@@ -85,18 +85,19 @@ pub struct Queryable {
 }
 
 /// Facts of the open listing a house's filter may use beside the layer's properties: its public
-/// notice's dates (公示) and its allowed uses. `l` is the open listing in the farmhouses' `from` clause.
+/// notice's dates (公示) and its allowed uses, as `map_houses` (`m` in the farmhouses' `from` clause)
+/// keeps them.
 const FARMHOUSE_DATES: &[Queryable] = &[
     Queryable {
         name: "notice_start",
-        sql: "l.notice_start",
+        sql: "m.notice_start",
         ty: Ty::Date,
         audience: Audience::Public,
         description: "first day of the open listing's public notice (公示)",
     },
     Queryable {
         name: "notice_end",
-        sql: "l.notice_end",
+        sql: "m.notice_end",
         ty: Ty::Date,
         audience: Audience::Public,
         description: "last day of the open listing's public notice (公示)",
@@ -105,7 +106,7 @@ const FARMHOUSE_DATES: &[Queryable] = &[
     // houses whose open listing allows that use (the investor map's use filter).
     Queryable {
         name: "allowed_uses",
-        sql: "array_to_string(l.allowed_uses, ',')",
+        sql: "m.allowed_uses",
         ty: Ty::Text,
         audience: Audience::Public,
         description: "uses the open listing allows, joined by commas (e.g. allowed_uses LIKE '%民宿%')",
@@ -1063,7 +1064,7 @@ mod tests {
     fn values_are_bound_never_written_into_the_sql() {
         let w = text("village = 'x''); drop table farmhouses; --' and floors >= 2").unwrap();
         let sql = w.numbered(1);
-        assert_eq!(sql, "(((p.village) = $1::text) and ((f.floors::int4) >= $2::float8))");
+        assert_eq!(sql, "(((m.village) = $1::text) and ((f.floors::int4) >= $2::float8))");
         assert!(!sql.contains("drop"), "{sql}");
     }
 

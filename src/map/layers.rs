@@ -123,6 +123,10 @@ pub struct Source {
     pub staff_joins: &'static str,
     /// The feature identifier (keyset paging runs on it) and its type.
     pub id: &'static str,
+    /// The same identifier in a table joined one row to one (the layer's kept values): a keyset bound on
+    /// the id is given on it too, since PostgreSQL carries an equality across a join but not a range,
+    /// and without it would merge the joined table's key from its first row.
+    pub id_twin: Option<&'static str>,
     pub id_kind: IdKind,
     /// The identifier as a bigint, for MVT feature ids.
     pub tile_id: &'static str,
@@ -250,18 +254,20 @@ pub const CLUSTER_FIELDS: &[(&str, &str)] = &[
 ];
 
 static FARMHOUSES: Source = Source {
-    // The open listing is looked up per house (at most one: `listings_one_open_per_house`); a plain left
-    // join let the planner hash every open listing of the district for a tile of a few hundred houses.
+    // A house's public values beyond its own row (its parcel's village, its open listing's rent, uses
+    // and notice dates, its photo count) are read from `map_houses`, which triggers keep one row per
+    // house (DESIGN §7.5): one row found by the id, where a page or a filtered tile made a parcel lookup,
+    // a listing lookup and two photo lookups per house. A left join on its primary key, so a query that
+    // reads none of its columns (a count of a box) does not join it at all; bounded on `m.id` as on
+    // `f.id` (see `id_twin`), PostgreSQL merges the two tables' keys from the page's position.
     from: "farmhouses f
-           join parcels p on p.parcel_code = f.parcel_code
-           left join lateral (
-               select l.asking_rent_fen, l.allowed_uses, l.notice_start, l.notice_end from listings l
-               where l.farmhouse_id = f.id and l.status = 'open' limit 1) l on true",
+           left join map_houses m on m.id = f.id",
     staff_joins: "left join lateral (
                select tx.lessee_party_id, tx.contract_no from transactions tx
                where tx.farmhouse_id = f.id and tx.status = 'signed'
                order by tx.lease_start desc limit 1) x on true",
     id: "f.id",
+    id_twin: Some("m.id"),
     id_kind: IdKind::Number,
     tile_id: "f.id",
     geom_3857: "f.footprint_3857",
@@ -272,7 +278,7 @@ static FARMHOUSES: Source = Source {
 const FARMHOUSE_PROPERTIES: &[Property] = &[
     public("unit_number", "f.unit_number::text", Kind::String, "real-estate unit number (不动产单元号)"),
     public("township_code", "f.township_code::text", Kind::String, "township division code"),
-    public("village", "p.village", Kind::String, "village of the house's parcel"),
+    public("village", "m.village", Kind::String, "village of the house's parcel"),
     public("status", "f.status", Kind::String, "registered, listed, contracted or certified (activated)"),
     public("floor_area_m2", "f.floor_area_m2::float8", Kind::Number, "floor area (建筑面积), m²"),
     public("floors", "f.floors::int4", Kind::Integer, "floors"),
@@ -281,22 +287,20 @@ const FARMHOUSE_PROPERTIES: &[Property] = &[
     public("condition", "f.condition", Kind::String, "condition: 完好, 基本完好, 一般 or 破损"),
     public(
         "asking_rent_yuan",
-        "(l.asking_rent_fen / 100.0)::float8",
+        "(m.asking_rent_fen / 100.0)::float8",
         Kind::Number,
         "asking annual rent of the open listing, yuan",
     ),
-    public("allowed_uses", "l.allowed_uses", Kind::List, "uses the open listing allows"),
-    public(
-        "photos",
-        "(select count(*) from farmhouse_photos ph where ph.farmhouse_id = f.id)::int4",
-        Kind::Integer,
-        "number of photos",
-    ),
+    // Kept joined by commas (no use has one: `listings.allowed_uses` takes six words).
+    public("allowed_uses", "string_to_array(m.allowed_uses, ',')", Kind::List, "uses the open listing allows"),
+    public("photos", "m.photos", Kind::Integer, "number of photos"),
     features_only("description", "f.description", Kind::String, "public description"),
     features_only(
         "photo_urls",
-        "(select coalesce(array_agg(format('/api/v1/farmhouses/%s/photos/%s', f.id, ph.id) order by ph.id), '{}')
-          from farmhouse_photos ph where ph.farmhouse_id = f.id)",
+        "case when m.photos > 0 then
+             (select array_agg(format('/api/v1/farmhouses/%s/photos/%s', f.id, ph.id) order by ph.id)
+              from farmhouse_photos ph where ph.farmhouse_id = f.id)
+         else '{}' end",
         Kind::List,
         "links to the photos",
     ),
@@ -313,13 +317,14 @@ const FARMHOUSE_FILTERS: &[Filter] = &[
         cast: "bpchar",
         counted_as: Some("township_code"),
     },
-    Filter { name: "village", alias: None, sql: "p.village", cast: "text", counted_as: None },
+    Filter { name: "village", alias: None, sql: "m.village", cast: "text", counted_as: None },
 ];
 
 static PARCELS: Source = Source {
     from: "parcels p",
     staff_joins: "",
     id: "p.id",
+    id_twin: None,
     id_kind: IdKind::Number,
     tile_id: "p.id",
     geom_3857: "p.boundary_3857",
@@ -350,6 +355,7 @@ static TOWNSHIPS: Source = Source {
     from: "townships t left join township_activation() a on a.township_code = t.code",
     staff_joins: "",
     id: "t.code",
+    id_twin: None,
     id_kind: IdKind::Code,
     tile_id: "t.code::int8",
     geom_3857: "t.boundary_3857",
@@ -382,6 +388,7 @@ static VILLAGES: Source = Source {
     from: "villages v",
     staff_joins: "",
     id: "v.id",
+    id_twin: None,
     id_kind: IdKind::Number,
     tile_id: "v.id",
     geom_3857: "v.location_3857",
@@ -462,7 +469,7 @@ pub(crate) fn features_tile_sql(layer: Layer, audience: Audience, condition: &st
 
 /// The value of public house attribute `name` as `map_houses` (alias `m`) keeps it, drawn as the
 /// property's own SQL draws it from the records (DESIGN §7.5).
-fn kept_house_attribute(name: &str) -> Option<&'static str> {
+pub(crate) fn kept_house_attribute(name: &str) -> Option<&'static str> {
     Some(match name {
         "unit_number" => "m.unit_number",
         "township_code" => "m.township_code",

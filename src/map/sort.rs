@@ -235,6 +235,12 @@ pub fn push_after(
     let value = |b: &mut QueryBuilder<'_, Postgres>, v: &str, cast: &str| {
         b.push_bind(v.to_string()).push("::").push(cast.to_string());
     };
+    if let (Some(twin), [(_, cast, descending)]) = (layer.source().id_twin, &terms[..]) {
+        // In id order the same range on the joined table's id too (see `Source::id_twin`).
+        b.push(twin).push(if *descending { " < " } else { " > " });
+        value(b, values[0], cast);
+        b.push(" and ");
+    }
     if terms.iter().all(|t| t.2 == terms[0].2) {
         // (k1, …, id) > (v1, …, id0): a range of an index on the same columns.
         b.push("(");

@@ -398,6 +398,48 @@ fn contents(mvt: &[u8]) -> Vec<(u64, Vec<(String, String)>)> {
     all
 }
 
+/// A tile's features sorted by id, each with its values as typed (`tile::Value` as debugged: string,
+/// double, uint …) and its rings as absolute points, each ring from its least point on (in the order
+/// drawn, so a turned ring differs): what the tile draws, whichever vertex a ring starts at.
+type Drawn = (u64, Vec<(String, String)>, Vec<Vec<(i32, i32)>>);
+fn drawing(mvt: &[u8]) -> Vec<Drawn> {
+    use geozero::mvt::{Message, Tile};
+    let tile = Tile::decode(mvt).expect("a Mapbox Vector Tile");
+    let Some(layer) = tile.layers.iter().find(|l| l.name == "farmhouses") else { return Vec::new() };
+    let decode = |z: u32| ((z >> 1) as i32) ^ -((z & 1) as i32);
+    let mut all: Vec<Drawn> = layer
+        .features
+        .iter()
+        .map(|f| {
+            let mut tags: Vec<(String, String)> = f
+                .tags
+                .chunks(2)
+                .map(|kv| (layer.keys[kv[0] as usize].clone(), format!("{:?}", layer.values[kv[1] as usize])))
+                .collect();
+            tags.sort();
+            let (mut rings, mut ring, mut at, mut i) = (Vec::new(), Vec::new(), (0, 0), 0);
+            while i < f.geometry.len() {
+                let (id, count) = (f.geometry[i] & 7, f.geometry[i] >> 3);
+                i += 1;
+                if id == 7 {
+                    let least = (0..ring.len()).min_by_key(|&k| ring[k]).unwrap_or(0);
+                    ring.rotate_left(least);
+                    rings.push(std::mem::take(&mut ring));
+                    continue;
+                }
+                for _ in 0..count {
+                    at = (at.0 + decode(f.geometry[i]), at.1 + decode(f.geometry[i + 1]));
+                    ring.push(at);
+                    i += 2;
+                }
+            }
+            (f.id.unwrap_or(0), tags, rings)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kept_house_attributes_follow_every_record_and_draw_what_the_records_draw() {
     let db = TestDb::with_district().await;
@@ -451,11 +493,12 @@ async fn kept_house_attributes_follow_every_record_and_draw_what_the_records_dra
                           f.floors::int4, f.year_built::int4, f.structure, f.condition, l.asking_rent_fen,
                           array_to_string(l.allowed_uses, ','),
                           (select count(*) from farmhouse_photos ph where ph.farmhouse_id = f.id)::int4,
-                          st_asewkb(f.footprint_3857)
+                          l.notice_start, l.notice_end, st_asewkb(f.footprint_3857)
                    from farmhouses f join parcels p on p.parcel_code = f.parcel_code
                    left join listings l on l.farmhouse_id = f.id and l.status = 'open'";
     let kept = "select id, unit_number, township_code, village, status, floor_area_m2, floors, year_built, structure,
-                       condition, asking_rent_fen, allowed_uses, photos, st_asewkb(footprint_3857)
+                       condition, asking_rent_fen, allowed_uses, photos, notice_start, notice_end,
+                       st_asewkb(footprint_3857)
                 from map_houses";
     let differ: i64 = sqlx::query_scalar(&format!(
         "select count(*) from (({records}) except ({kept}) union all ({kept}) except ({records})) d"
@@ -484,8 +527,9 @@ async fn kept_house_attributes_follow_every_record_and_draw_what_the_records_dra
         .unwrap();
     assert_eq!(withdrawn, (None, 0));
 
-    // Each role's footprint tiles, read from map_houses, hold what the filtered tiles (which read the
-    // records) draw under a filter every house matches.
+    // Each role's footprint tiles (the public ones encoded by the service from map_houses rows, the
+    // staff ones by PostGIS) hold what the filtered tiles (PostGIS over the records) draw under a filter
+    // every house matches: the same features, geometries and typed values.
     let public = spawn_with(AppState::new(db.pool.clone()), Role::Public).await;
     let officer = spawn_with(AppState::new(db.pool.clone()), Role::Officer).await;
     let mut tiles: Vec<String> = (0..4)
@@ -500,6 +544,7 @@ async fn kept_house_attributes_follow_every_record_and_draw_what_the_records_dra
         for t in &tiles {
             let (kept, _) = mvt(addr, &format!("/tiles/farmhouses/{t}")).await;
             let (from_records, _) = mvt(addr, &format!("/tiles/farmhouses/{t}?filter=floors%20%3E%200")).await;
+            assert_eq!(drawing(&kept), drawing(&from_records), "tile {t}: the features' geometries and typed values");
             let kept = contents(&kept);
             assert_eq!(kept, contents(&from_records), "tile {t}");
             drawn.extend(kept.iter().map(|(id, _)| *id));
