@@ -32,6 +32,7 @@ pub mod cache;
 pub mod cql;
 pub mod encoding;
 pub mod filtered;
+pub mod footprints;
 pub mod grid;
 pub mod items;
 pub mod layers;
@@ -53,6 +54,9 @@ pub use layers::{Band, Layer};
 /// that zoom).
 pub async fn render(db: impl PgExecutor<'_>, key: &TileKey) -> StoreResult<Bytes> {
     let band = key.layer.band(key.tile.z);
+    if (key.layer, band, key.audience) == (Layer::Farmhouses, Band::Features, crate::domain::roles::Audience::Public) {
+        return footprints::render(db, key.tile).await;
+    }
     let Some(sql) = key.layer.tile_sql(band, key.audience) else {
         return Ok(Bytes::new());
     };
