@@ -490,8 +490,9 @@ pub(crate) fn kept_house_attribute(name: &str) -> Option<&'static str> {
 /// The footprint tile of the houses for `audience` (zooms 15 and up), read from `map_houses`, where
 /// triggers keep each house's public attributes with its Web Mercator footprint: one table through one
 /// GiST index, no lookup per house (DESIGN §7.5). Staff attributes (the lease in force) are looked up
-/// per house as in [`FARMHOUSES`]. The same features and values as [`features_tile_sql`] draws from the
-/// records (which the filtered tiles still use); tests/it/tiles.rs compares the two. No `geom is not
+/// per house as in [`FARMHOUSES`]. The public tile is encoded by the service instead
+/// ([`super::footprints`]); this statement draws the staff tiles. The same features and values as
+/// [`features_tile_sql`] draws for the filtered tiles; tests/it/tiles.rs compares the two. No `geom is not
 /// null` around it: `st_asmvt` skips rows without a geometry itself, and the condition made PostgreSQL
 /// clip every footprint twice (once to filter, once to select).
 fn kept_footprints_sql(audience: Audience) -> String {
