@@ -398,8 +398,20 @@ fn contents(mvt: &[u8]) -> Vec<(u64, Vec<(String, String)>)> {
     all
 }
 
-/// A tile's features sorted by id, each with its values as typed (`tile::Value` as debugged: string,
-/// double, uint …) and its rings as absolute points, each ring from its least point on (in the order
+/// A value with its MVT type: `string:…`, `double:…`, `uint:…` and so on.
+fn typed(v: &geozero::mvt::tile::Value) -> String {
+    match v {
+        v if v.string_value.is_some() => format!("string:{}", v.string_value.as_deref().unwrap_or_default()),
+        v if v.float_value.is_some() => format!("float:{:?}", v.float_value),
+        v if v.double_value.is_some() => format!("double:{:?}", v.double_value),
+        v if v.int_value.is_some() => format!("int:{:?}", v.int_value),
+        v if v.uint_value.is_some() => format!("uint:{:?}", v.uint_value),
+        v if v.sint_value.is_some() => format!("sint:{:?}", v.sint_value),
+        v => format!("bool:{:?}", v.bool_value),
+    }
+}
+
+/// A tile's features sorted by id, each with its values as typed ([`typed`]) and its rings as absolute points, each ring from its least point on (in the order
 /// drawn, so a turned ring differs): what the tile draws, whichever vertex a ring starts at.
 type Drawn = (u64, Vec<(String, String)>, Vec<Vec<(i32, i32)>>);
 fn drawing(mvt: &[u8]) -> Vec<Drawn> {
@@ -414,7 +426,7 @@ fn drawing(mvt: &[u8]) -> Vec<Drawn> {
             let mut tags: Vec<(String, String)> = f
                 .tags
                 .chunks(2)
-                .map(|kv| (layer.keys[kv[0] as usize].clone(), format!("{:?}", layer.values[kv[1] as usize])))
+                .map(|kv| (layer.keys[kv[0] as usize].clone(), typed(&layer.values[kv[1] as usize])))
                 .collect();
             tags.sort();
             let (mut rings, mut ring, mut at, mut i) = (Vec::new(), Vec::new(), (0, 0), 0);
