@@ -108,7 +108,7 @@ impl Frame {
     /// Mercator), or `None` when nothing of it is drawn.
     fn encode(&self, wkb: &[u8]) -> Option<Vec<u32>> {
         use geozero::ToGeo;
-        let polygons: MultiPolygon = match geozero::wkb::Wkb(wkb.to_vec()).to_geo().ok()? {
+        let polygons: MultiPolygon = match geozero::wkb::Wkb(wkb).to_geo().ok()? {
             geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
             geo::Geometry::MultiPolygon(m) => m,
             _ => return None,
