@@ -229,29 +229,15 @@ mod tests {
             use geozero::ToWkb;
             geo::Geometry::Polygon(wide).to_wkb(geozero::CoordDimensions::xy()).unwrap()
         };
-        let commands = frame.encode(&wkb).unwrap();
-        // Starts at x = -64 or x = 100 (wherever the cut ring starts), never at -500.
+        let mut feature = tile::Feature { geometry: frame.encode(&wkb).unwrap(), ..Default::default() };
+        feature.set_type(tile::GeomType::Polygon);
+        // Read back with geozero's MVT reader: from x = -64 (the buffer's edge) to 100, never -500.
         let xs: Vec<i32> = {
-            let mut x = 0;
-            let mut out = Vec::new();
-            let decode = |z: u32| ((z >> 1) as i32) ^ -((z & 1) as i32);
-            let (mut i, mut left) = (0, 0);
-            while i < commands.len() {
-                let (id, count) = (commands[i] & 7, commands[i] >> 3);
-                i += 1;
-                if id == 7 {
-                    continue;
-                }
-                left += count;
-                for _ in 0..count {
-                    x += decode(commands[i]);
-                    out.push(x);
-                    i += 2;
-                }
-            }
-            assert_eq!(left, 4);
-            out
+            use geo::CoordsIter;
+            use geozero::ToGeo;
+            feature.to_geo().unwrap().coords_iter().map(|c| c.x as i32).collect()
         };
+        assert_eq!(xs.len(), 5, "{xs:?}");
         assert_eq!(xs.iter().min(), Some(&-64));
         assert_eq!(xs.iter().max(), Some(&100));
     }

@@ -415,10 +415,10 @@ fn typed(v: &geozero::mvt::tile::Value) -> String {
 /// drawn, so a turned ring differs): what the tile draws, whichever vertex a ring starts at.
 type Drawn = (u64, Vec<(String, String)>, Vec<Vec<(i32, i32)>>);
 fn drawing(mvt: &[u8]) -> Vec<Drawn> {
+    use geozero::ToGeo;
     use geozero::mvt::{Message, Tile};
     let tile = Tile::decode(mvt).expect("a Mapbox Vector Tile");
     let Some(layer) = tile.layers.iter().find(|l| l.name == "farmhouses") else { return Vec::new() };
-    let decode = |z: u32| ((z >> 1) as i32) ^ -((z & 1) as i32);
     let mut all: Vec<Drawn> = layer
         .features
         .iter()
@@ -429,22 +429,23 @@ fn drawing(mvt: &[u8]) -> Vec<Drawn> {
                 .map(|kv| (layer.keys[kv[0] as usize].clone(), typed(&layer.values[kv[1] as usize])))
                 .collect();
             tags.sort();
-            let (mut rings, mut ring, mut at, mut i) = (Vec::new(), Vec::new(), (0, 0), 0);
-            while i < f.geometry.len() {
-                let (id, count) = (f.geometry[i] & 7, f.geometry[i] >> 3);
-                i += 1;
-                if id == 7 {
+            // geozero's MVT reader refuses a polygon whose first ring is not clockwise (an exterior).
+            let polygons = match f.to_geo().expect("the feature reads as MVT 2.1 polygons") {
+                geo::Geometry::Polygon(p) => vec![p],
+                geo::Geometry::MultiPolygon(m) => m.0,
+                other => panic!("a footprint drawn as {other:?}"),
+            };
+            let rings = polygons
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .map(|r| {
+                    let mut ring: Vec<(i32, i32)> = r.coords().map(|c| (c.x as i32, c.y as i32)).collect();
+                    ring.pop(); // the closing point
                     let least = (0..ring.len()).min_by_key(|&k| ring[k]).unwrap_or(0);
                     ring.rotate_left(least);
-                    rings.push(std::mem::take(&mut ring));
-                    continue;
-                }
-                for _ in 0..count {
-                    at = (at.0 + decode(f.geometry[i]), at.1 + decode(f.geometry[i + 1]));
-                    ring.push(at);
-                    i += 2;
-                }
-            }
+                    ring
+                })
+                .collect();
             (f.id.unwrap_or(0), tags, rings)
         })
         .collect();
